@@ -1,0 +1,114 @@
+"""Every builder on a small batch: output shapes, options, and the documented CNN's size."""
+
+import numpy as np
+import pytest
+
+from zoo import build_model
+
+
+def _trainable(model) -> int:
+    return int(sum(np.prod(w.shape) for w in model.trainable_weights))
+
+
+def test_mnist_cnn_has_exactly_the_documented_parameter_count():
+    model = build_model("mnist_cnn")
+    assert model.input_shape == (None, 28, 28, 1)
+    assert _trainable(model) == 225_034
+    kinds = [type(layer).__name__ for layer in model.layers]
+    assert kinds == [
+        "InputLayer",
+        "Rescaling",
+        "Conv2D",
+        "MaxPooling2D",
+        "Conv2D",
+        "MaxPooling2D",
+        "Flatten",
+        "Dense",
+        "Dense",
+    ]
+
+
+def test_mnist_cnn_takes_raw_uint8_pixels():
+    model = build_model("mnist_cnn")
+    raw = np.random.default_rng(0).integers(0, 256, (3, 28, 28, 1), dtype=np.uint8)
+    scaled = build_model("mnist_cnn", rescale=None)
+    scaled.set_weights(model.get_weights())
+    np.testing.assert_allclose(
+        model.predict(raw, verbose=0),
+        scaled.predict(raw.astype("float32") / 255, verbose=0),
+        rtol=1e-5,
+        atol=1e-6,
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "params", "batch"),
+    [
+        ("mlp", {"input_shape": (8,), "num_classes": 3, "rescale": None}, (4, 8)),
+        ("mlp", {"hidden_units": (16,), "dropout": 0.0}, (4, 28, 28, 1)),
+        ("mnist_cnn", {"num_classes": 5}, (4, 28, 28, 1)),
+        ("mnist_cnn", {"input_shape": (32, 32, 3)}, (4, 32, 32, 3)),
+        ("text_rnn", {"vocabulary_size": 50, "num_classes": 3, "cell": "lstm"}, (4, 12)),
+        (
+            "text_rnn",
+            {"vocabulary_size": 50, "cell": "gru", "units": (8, 8), "bidirectional": False},
+            (4, 12),
+        ),
+        ("text_rnn", {"vocabulary_size": 50, "cell": "simple_rnn", "sequence_length": 12}, (4, 12)),
+        (
+            "video_cnn",
+            {"input_shape": (8, 16, 16, 1), "num_classes": 4, "filters": (4, 8)},
+            (2, 8, 16, 16, 1),
+        ),
+        (
+            "video_cnn",
+            {
+                "input_shape": (8, 16, 16, 3),
+                "num_classes": 4,
+                "filters": (4, 8),
+                "factorised": True,
+            },
+            (2, 8, 16, 16, 3),
+        ),
+    ],
+)
+def test_output_shape_and_probabilities(name, params, batch):
+    model = build_model(name, **params)
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 50, batch) if name == "text_rnn" else rng.random(batch, dtype="float32")
+    y = model.predict(x, verbose=0)
+    assert y.shape == (batch[0], params.get("num_classes", 2 if name == "text_rnn" else 10))
+    np.testing.assert_allclose(y.sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_factorised_video_cnn_uses_spatial_and_temporal_kernels():
+    plain = build_model("video_cnn", input_shape=(8, 16, 16, 3), filters=(8,))
+    factorised = build_model("video_cnn", input_shape=(8, 16, 16, 3), filters=(8,), factorised=True)
+    kernels = {
+        layer.name: layer.kernel.shape
+        for layer in factorised.layers
+        if type(layer).__name__ == "Conv3D"
+    }
+    assert kernels == {"block_0_spatial": (1, 3, 3, 3, 8), "block_0_temporal": (3, 1, 1, 8, 8)}
+    assert [layer.kernel.shape for layer in plain.layers if type(layer).__name__ == "Conv3D"] == [
+        (3, 3, 3, 3, 8)
+    ]
+
+
+def test_text_rnn_masks_padding():
+    model = build_model("text_rnn", vocabulary_size=20, units=(4,), dropout=0.0)
+    seq = np.array([[5, 6, 7, 0, 0, 0]])
+    shorter = np.array([[5, 6, 7]])
+    np.testing.assert_allclose(
+        model.predict(seq, verbose=0), model.predict(shorter, verbose=0), rtol=1e-5, atol=1e-6
+    )
+
+
+def test_builders_use_no_tensorflow_directly():
+    from pathlib import Path
+
+    import zoo.models
+
+    for path in Path(zoo.models.__file__).parent.glob("*.py"):
+        text = path.read_text()
+        assert "import tensorflow" not in text and "tf." not in text, path.name

@@ -1,0 +1,51 @@
+"""`python -m zoo.train`: help, dry run, exit codes and messages for bad input."""
+
+import yaml
+
+from tests.conftest import run_cli
+
+
+def test_help_lists_every_flag():
+    out = run_cli("--help")
+    assert out.returncode == 0
+    for flag in ("--set", "--output-dir", "--overwrite", "--dry-run"):
+        assert flag in out.stdout
+
+
+def test_dry_run_prints_resolved_recipe_with_overrides():
+    out = run_cli("recipes/mnist_cnn.yaml", "--dry-run", "--set", "training.epochs=1")
+    assert out.returncode == 0, out.stderr
+    resolved = yaml.safe_load(out.stdout)
+    assert resolved["training"]["epochs"] == 1
+    assert resolved["model"]["name"] == "mnist_cnn"
+    assert resolved["data"]["splits"]["train"] == "train[:55000]"  # from mnist_base.yaml
+
+
+def test_bad_recipe_exits_2_with_one_message_and_no_traceback(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("model: {name: mnist_cn}\ndata: {name: mnist}\ntraining: {epochs: x}\n")
+    out = run_cli(str(bad))
+    assert out.returncode == 2
+    assert "Traceback" not in out.stderr
+    assert out.stderr.startswith(f"error: Recipe {bad} has 2 problems:")
+    assert "Did you mean 'mnist_cnn'" in out.stderr
+
+
+def test_missing_recipe_file_exits_2():
+    out = run_cli("recipes/does_not_exist.yaml")
+    assert out.returncode == 2 and "file not found" in out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_bad_arguments_exit_2():
+    out = run_cli("recipes/mnist_cnn.yaml", "--epochs", "3")
+    assert out.returncode == 2 and "unrecognized arguments" in out.stderr
+
+
+def test_existing_run_directory_is_not_overwritten(tmp_path):
+    (tmp_path / "metrics.json").write_text("{}")
+    out = run_cli("recipes/mnist_cnn.yaml", "--output-dir", str(tmp_path))
+    assert out.returncode == 2
+    assert "already holds a run" in out.stderr and "--overwrite" in out.stderr
+    assert "Traceback" not in out.stderr
+    assert [p.name for p in tmp_path.iterdir()] == ["metrics.json"]

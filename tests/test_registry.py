@@ -1,0 +1,91 @@
+import inspect
+
+import pytest
+
+import zoo
+from zoo.errors import RegistryError
+from zoo.registry import DATA_PARAMETERS, get_model_entry, list_models, register_model
+
+BUILTIN = ["mlp", "mnist_cnn", "text_rnn", "video_cnn"]
+
+
+def test_lists_builtin_models_sorted():
+    assert list_models() == BUILTIN
+
+
+def test_wildcard_and_task_filters():
+    assert list_models("*cnn*") == ["mnist_cnn", "video_cnn"]
+    assert list_models("text_*") == ["text_rnn"]
+    assert list_models("nothing*") == []
+    assert list_models(task="classification") == BUILTIN
+
+
+@pytest.mark.parametrize("name", BUILTIN)
+def test_every_entry_has_description_task_and_keyword_only_params(name):
+    entry = get_model_entry(name)
+    assert entry.task == "classification"
+    assert len(entry.description) > 20
+    assert entry.description == inspect.getdoc(entry.builder).splitlines()[0]
+    kinds = {p.kind for p in entry.parameters.values()}
+    assert kinds == {inspect.Parameter.KEYWORD_ONLY}
+    # Every builder builds with defaults alone: data parameters have defaults too.
+    assert all(p.default is not inspect.Parameter.empty for p in entry.parameters.values())
+
+
+def test_unknown_model_suggests_closest_name():
+    with pytest.raises(RegistryError) as err:
+        zoo.build_model("mnist_cn")
+    assert "Unknown model 'mnist_cn'" in str(err.value)
+    assert "Did you mean 'mnist_cnn'" in str(err.value)
+    assert isinstance(err.value, KeyError)  # lookups raise what dict lookups raise
+
+
+def test_unknown_parameter_suggests_closest_name():
+    with pytest.raises(RegistryError) as err:
+        zoo.build_model("text_rnn", cel="gru")
+    assert "has no parameter 'cel'" in str(err.value)
+    assert "Did you mean 'cell'" in str(err.value)
+
+
+def test_wrong_parameter_value_is_reported_with_its_name():
+    with pytest.raises(RegistryError) as err:
+        zoo.build_model("mlp", dropout=1.5)
+    assert "dropout" in str(err.value)
+    assert "less than 1" in str(err.value)
+
+
+def test_check_params_reports_everything_without_raising():
+    problems = get_model_entry("text_rnn").check_params(
+        {"units": [32, "x"], "cell": "transformer", "embeding_dim": 8}
+    )
+    paths = {loc for loc, _ in problems}
+    assert paths == {("units", "1"), ("cell",), ("embeding_dim",)}
+
+
+def test_params_are_coerced_to_annotated_types():
+    assert get_model_entry("mlp").coerce_params({"hidden_units": [8, 4]}) == {
+        "hidden_units": (8, 4)
+    }
+
+
+def test_data_parameters_are_known_to_builders():
+    used = {p for name in BUILTIN for p in get_model_entry(name).parameters}
+    assert set(DATA_PARAMETERS) <= used
+
+
+def test_register_model_adds_and_refuses_duplicates():
+    @register_model("tiny_test_model", task="regression")
+    def tiny(*, width: int = 2):
+        """A tiny test model that is not a real builder."""
+        return width
+
+    try:
+        assert "tiny_test_model" in list_models()
+        assert zoo.build_model("tiny_test_model", width=3) == 3
+        assert get_model_entry("tiny_test_model").description.startswith("A tiny test model")
+        with pytest.raises(ValueError, match="already registered"):
+            register_model("tiny_test_model", task="regression")(lambda: None)
+    finally:
+        from zoo import registry
+
+        registry._REGISTRY.pop("tiny_test_model")

@@ -1,0 +1,28 @@
+"""zoo: Keras 3 model builders, YAML recipes and one trainer.
+
+    from zoo import build_model, list_models, load_recipe, train
+    model = build_model("mnist_cnn")
+    result = train(load_recipe("recipes/mnist_cnn.yaml", ["training.epochs=1"]))
+
+Importing zoo does not import TensorFlow; building or training a model does.
+"""
+
+from zoo.api import train
+from zoo.errors import ZooError
+from zoo.recipe import RecipeError, load_recipe
+from zoo.registry import build_model, get_model_entry, list_models, register_model
+from zoo.schema import Recipe
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Recipe",
+    "RecipeError",
+    "ZooError",
+    "build_model",
+    "get_model_entry",
+    "list_models",
+    "load_recipe",
+    "register_model",
+    "train",
+]

@@ -1,0 +1,86 @@
+"""Recipe training fields → Keras optimizer, learning-rate schedule, loss and metrics."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+from zoo.catalog import LOSSES, METRICS
+
+if TYPE_CHECKING:
+    import keras
+
+    from zoo.schema import Loss, Metric, Training
+
+_OPTIMIZERS = {"sgd": "SGD", "rmsprop": "RMSprop", "adam": "Adam", "adamw": "AdamW"}
+
+
+def learning_rate(
+    value: Any, total_steps: int
+) -> float | keras.optimizers.schedules.LearningRateSchedule:
+    import keras
+
+    schedules = keras.optimizers.schedules
+    if isinstance(value, float | int):
+        return float(value)
+    if value.schedule == "cosine_decay":
+        decay = value.decay_steps
+        if decay == "auto":
+            decay = max(1, total_steps - value.warmup_steps)
+        if value.warmup_steps:
+            return schedules.CosineDecay(
+                0.0,
+                decay,
+                alpha=value.alpha,
+                warmup_target=value.initial_learning_rate,
+                warmup_steps=value.warmup_steps,
+            )
+        return schedules.CosineDecay(value.initial_learning_rate, decay, alpha=value.alpha)
+    if value.schedule == "exponential_decay":
+        return schedules.ExponentialDecay(
+            value.initial_learning_rate,
+            value.decay_steps,
+            value.decay_rate,
+            staircase=value.staircase,
+        )
+    return schedules.PiecewiseConstantDecay(value.boundaries, value.values)
+
+
+def optimizer(config: Training, steps_per_epoch: int) -> keras.optimizers.Optimizer:
+    """The recipe's optimizer; `decay_steps: auto` spans every training step."""
+    import keras
+
+    opt = config.optimizer
+    kwargs = {
+        k: v for k, v in opt.model_dump(exclude={"name", "learning_rate"}).items() if v is not None
+    }
+    lr = learning_rate(opt.learning_rate, steps_per_epoch * config.epochs)
+    return getattr(keras.optimizers, _OPTIMIZERS[opt.name])(learning_rate=lr, **kwargs)
+
+
+def loss(config: Loss) -> keras.losses.Loss:
+    import keras
+
+    return getattr(keras.losses, LOSSES[config.name][0])(**config.options())
+
+
+def metrics(configs: list[Metric]) -> list[Any]:
+    import keras
+
+    out: list[Any] = []
+    for m in configs:
+        cls = METRICS[m.name]
+        if cls is None:
+            out.append(m.name)  # Keras picks the accuracy variant that fits the loss.
+        else:
+            kwargs = {"k": m.k} if m.k is not None else {}
+            out.append(
+                getattr(keras.metrics, cls)(
+                    name=m.name if m.k is None else f"top_{m.k}_accuracy", **kwargs
+                )
+            )
+    return out
+
+
+def steps_per_epoch(num_examples: int, batch_size: int, requested: int | None) -> int:
+    return requested or max(1, math.ceil(num_examples / batch_size))

@@ -1,0 +1,9 @@
+"""Datasets → `DataBundle`: batched `tf.data` pipelines per split plus what models need
+to know about the data (`DataInfo`). The trainer calls `load`; sources know nothing of
+models, and models nothing of sources.
+"""
+
+from zoo.data.bundle import DataBundle, DataInfo
+from zoo.data.loader import load
+
+__all__ = ["DataBundle", "DataInfo", "load"]

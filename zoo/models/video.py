@@ -1,0 +1,62 @@
+"""Video (clip) classifiers over tensors shaped (frames, height, width, channels)."""
+
+from typing import TYPE_CHECKING
+
+from zoo.models._types import PositiveInt, Rate, Scale, Shape, Widths
+from zoo.registry import register_model
+
+if TYPE_CHECKING:
+    import keras
+
+
+def _conv_block(x, filters: int, kernel_size: int, factorised: bool, name: str):
+    """Conv3D k×k×k, or its (2+1)D factorisation: spatial 1×k×k then temporal k×1×1."""
+    import keras
+
+    layers = keras.layers
+    k = kernel_size
+    if factorised:
+        x = layers.Conv3D(
+            filters, (1, k, k), padding="same", use_bias=False, name=f"{name}_spatial"
+        )(x)
+        x = layers.BatchNormalization(name=f"{name}_spatial_bn")(x)
+        x = layers.ReLU()(x)
+        x = layers.Conv3D(
+            filters, (k, 1, 1), padding="same", use_bias=False, name=f"{name}_temporal"
+        )(x)
+    else:
+        x = layers.Conv3D(filters, (k, k, k), padding="same", use_bias=False, name=name)(x)
+    x = layers.BatchNormalization(name=f"{name}_bn")(x)
+    return layers.ReLU()(x)
+
+
+@register_model(task="classification")
+def video_cnn(
+    *,
+    input_shape: Shape = (16, 64, 64, 3),
+    num_classes: PositiveInt = 10,
+    filters: Widths = (16, 32, 64),
+    kernel_size: PositiveInt = 3,
+    factorised: bool = False,
+    dropout: Rate = 0.3,
+    rescale: Scale | None = 1 / 255,
+) -> "keras.Model":
+    """3D convnet over clips (frames, height, width, channels); `factorised` gives (2+1)D.
+
+    One block per entry of `filters`: conv → batch norm → ReLU → max-pool (space only in
+    the first block, space and time after), then global average pooling and softmax.
+    """
+    import keras
+
+    layers = keras.layers
+    inputs = keras.Input(shape=input_shape, name="clip")
+    x = layers.Rescaling(rescale, name="rescale")(inputs) if rescale else inputs
+    for i, width in enumerate(filters):
+        x = _conv_block(x, width, kernel_size, factorised, name=f"block_{i}")
+        pool = (1, 2, 2) if i == 0 else (2, 2, 2)
+        x = layers.MaxPooling3D(pool, padding="same", name=f"pool_{i}")(x)
+    x = layers.GlobalAveragePooling3D(name="global_pool")(x)
+    if dropout:
+        x = layers.Dropout(dropout)(x)
+    outputs = layers.Dense(num_classes, activation="softmax", name="predictions")(x)
+    return keras.Model(inputs, outputs, name="video_cnn_2plus1d" if factorised else "video_cnn")

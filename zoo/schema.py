@@ -1,0 +1,327 @@
+"""The recipe schema: every field a recipe may hold, its type, default and meaning.
+
+One class per YAML section. Unknown keys are errors (`extra="forbid"`), values are
+frozen once validated. Read this file to learn the recipe format; `recipes/*.yaml`
+show it in use. Names of models are checked against the registry by `zoo.recipe`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    NonNegativeFloat,
+    NonNegativeInt,
+    PositiveFloat,
+    PositiveInt,
+    Tag,
+    field_validator,
+    model_validator,
+)
+
+from zoo.catalog import LOSSES, METRICS, METRICS_WITH_K
+from zoo.errors import did_you_mean
+
+Fraction = Annotated[float, Field(ge=0.0, lt=1.0)]
+
+
+class Section(BaseModel):
+    """Base of every section: unknown keys are errors, validated values are frozen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _name_shorthand(value: Any) -> Any:
+    """Let `loss: mse` stand for `loss: {name: mse}` (same for optimizers and metrics)."""
+    return {"name": value} if isinstance(value, str) else value
+
+
+# ----------------------------------------------------------------------------- model
+class ModelSection(Section):
+    """Which registered builder to call, and its keyword parameters.
+
+    Parameters the dataset determines (input_shape, num_classes, vocabulary_size,
+    sequence_length) are filled in by the trainer when left out.
+    """
+
+    name: str
+    params: dict[str, Any] = {}
+
+
+# ------------------------------------------------------------------------------ data
+class Splits(Section):
+    """TFDS split expressions (slicing allowed: `train[:90%]`). Validation/test optional."""
+
+    train: str = "train"
+    validation: str | None = None
+    test: str | None = "test"
+
+
+class TfdsData(Section):
+    """A TensorFlow Datasets dataset, prepared offline from `manual_dir` when it is set.
+
+    `manual_dir` (or the environment variable ZOO_TFDS_MANUAL_DIR) holds the original
+    raw files; `data_dir` (or TFDS_DATA_DIR) is where prepared data lives. Relative paths
+    are taken from the recipe file's folder.
+    """
+
+    source: Literal["tfds"] = "tfds"
+    name: str
+    splits: Splits = Splits()
+    features: tuple[str, str] | None = None  # (input key, label key); default: supervised keys
+    data_dir: str | None = None
+    manual_dir: str | None = None
+    shuffle_buffer: NonNegativeInt = 10_000
+    cache: bool = True
+
+
+DataSection = TfdsData
+
+
+# ------------------------------------------------------------------ optimizer and lr
+class CosineDecay(Section):
+    """Linear warm-up to `initial_learning_rate`, then cosine decay to `alpha` × it."""
+
+    schedule: Literal["cosine_decay"]
+    initial_learning_rate: PositiveFloat
+    decay_steps: PositiveInt | Literal["auto"] = "auto"  # auto: all steps after warm-up
+    alpha: Fraction = 0.0
+    warmup_steps: NonNegativeInt = 0
+
+
+class ExponentialDecay(Section):
+    """`initial_learning_rate × decay_rate ** (step / decay_steps)`."""
+
+    schedule: Literal["exponential_decay"]
+    initial_learning_rate: PositiveFloat
+    decay_steps: PositiveInt
+    decay_rate: Annotated[float, Field(gt=0.0, le=1.0)]
+    staircase: bool = False
+
+
+class PiecewiseConstant(Section):
+    """`values[i]` until step `boundaries[i]`; one more value than boundaries."""
+
+    schedule: Literal["piecewise_constant"]
+    boundaries: list[PositiveInt]
+    values: list[PositiveFloat]
+
+    @model_validator(mode="after")
+    def _one_more_value(self) -> PiecewiseConstant:
+        if len(self.values) != len(self.boundaries) + 1:
+            raise ValueError(
+                f"needs one more value than boundaries: {len(self.boundaries)} boundaries, "
+                f"{len(self.values)} values"
+            )
+        return self
+
+
+Schedule = Annotated[
+    CosineDecay | ExponentialDecay | PiecewiseConstant, Field(discriminator="schedule")
+]
+LearningRate = Annotated[
+    Annotated[PositiveFloat, Tag("constant")] | Annotated[Schedule, Tag("schedule")],
+    Discriminator(lambda v: "schedule" if isinstance(v, dict | BaseModel) else "constant"),
+]
+
+
+class _Optimizer(Section):
+    name: str
+    learning_rate: LearningRate = 1e-3
+    weight_decay: NonNegativeFloat | None = None
+    clipnorm: PositiveFloat | None = None
+    global_clipnorm: PositiveFloat | None = None
+
+
+class SGD(_Optimizer):
+    """Stochastic gradient descent; `momentum` > 0 gives SGD with momentum."""
+
+    name: Literal["sgd"]
+    learning_rate: LearningRate = 0.01
+    momentum: Fraction = 0.0
+    nesterov: bool = False
+
+
+class RMSprop(_Optimizer):
+    name: Literal["rmsprop"]
+    rho: Fraction = 0.9
+    momentum: Fraction = 0.0
+    epsilon: PositiveFloat = 1e-7
+    centered: bool = False
+
+
+class Adam(_Optimizer):
+    name: Literal["adam"]
+    beta_1: Fraction = 0.9
+    beta_2: Fraction = 0.999
+    epsilon: PositiveFloat = 1e-7
+    amsgrad: bool = False
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay."""
+
+    name: Literal["adamw"]  # type: ignore[assignment]
+    weight_decay: NonNegativeFloat | None = 0.004
+
+
+Optimizer = Annotated[
+    SGD | RMSprop | Adam | AdamW,
+    Field(discriminator="name"),
+    BeforeValidator(_name_shorthand),
+]
+
+
+# ----------------------------------------------------------------- loss and metrics
+class Loss(Section):
+    """A loss by name (see `zoo.catalog.LOSSES`) and the options that loss accepts."""
+
+    name: str
+    from_logits: bool | None = None
+    label_smoothing: Fraction | None = None
+    delta: PositiveFloat | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _known(cls, name: str) -> str:
+        if name not in LOSSES:
+            raise ValueError(
+                f"unknown loss {name!r}.{did_you_mean(name, LOSSES)} "
+                f"Choose one of: {', '.join(LOSSES)}"
+            )
+        return name
+
+    @model_validator(mode="after")
+    def _options_apply(self) -> Loss:
+        allowed = LOSSES[self.name][1]
+        given = {
+            k for k in ("from_logits", "label_smoothing", "delta") if getattr(self, k) is not None
+        }
+        if given - allowed:
+            raise ValueError(
+                f"loss {self.name!r} takes no {', '.join(sorted(given - allowed))}; "
+                f"it accepts: {', '.join(sorted(allowed)) or 'no options'}"
+            )
+        return self
+
+    def options(self) -> dict[str, Any]:
+        return {k: v for k, v in self.model_dump(exclude={"name"}).items() if v is not None}
+
+
+class Metric(Section):
+    """A metric by name (see `zoo.catalog.METRICS`); `k` for top-k accuracy."""
+
+    name: str
+    k: PositiveInt | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _known(cls, name: str) -> str:
+        if name not in METRICS:
+            raise ValueError(
+                f"unknown metric {name!r}.{did_you_mean(name, METRICS)} "
+                f"Choose from: {', '.join(METRICS)}"
+            )
+        return name
+
+    @model_validator(mode="after")
+    def _k_applies(self) -> Metric:
+        if self.k is not None and self.name not in METRICS_WITH_K:
+            raise ValueError(f"metric {self.name!r} takes no k")
+        return self
+
+
+MetricList = list[Annotated[Metric, BeforeValidator(_name_shorthand)]]
+
+
+# ------------------------------------------------------------------------- training
+class Checkpoint(Section):
+    """The best epoch's model is kept in the run directory, judged by `monitor`."""
+
+    monitor: str = "val_loss"
+    mode: Literal["auto", "min", "max"] = "auto"
+
+
+class EarlyStopping(Section):
+    monitor: str = "val_loss"
+    patience: NonNegativeInt = 3
+    min_delta: NonNegativeFloat = 0.0
+    restore_best_weights: bool = True
+
+
+class ReduceLROnPlateau(Section):
+    monitor: str = "val_loss"
+    factor: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.5
+    patience: NonNegativeInt = 2
+    min_lr: NonNegativeFloat = 0.0
+
+
+class Callbacks(Section):
+    """Callbacks beyond the always-on history log and best checkpoint; null turns off."""
+
+    checkpoint: Checkpoint = Checkpoint()
+    early_stopping: EarlyStopping | None = None
+    reduce_lr_on_plateau: ReduceLROnPlateau | None = None
+    tensorboard: bool = False
+
+
+class Training(Section):
+    """How to fit: global batch size, schedule length, optimizer, loss and metrics."""
+
+    batch_size: PositiveInt = 32
+    epochs: PositiveInt = 1
+    steps_per_epoch: PositiveInt | None = None  # None: the whole training split
+    validation_steps: PositiveInt | None = None  # None: the whole validation split
+    optimizer: Optimizer = Adam(name="adam")
+    loss: Annotated[Loss, BeforeValidator(_name_shorthand)] = Loss(
+        name="sparse_categorical_crossentropy"
+    )
+    metrics: MetricList = [Metric(name="accuracy")]
+    callbacks: Callbacks = Callbacks()
+
+
+# -------------------------------------------------------- distribution, eval, export
+class Distribution(Section):
+    """Which `tf.distribute` strategy fits the model.
+
+    auto: mirrored over the visible GPUs when there are several, else one device.
+    `cpu_devices: N` splits the CPU into N logical devices (to test mirrored on a laptop).
+    """
+
+    strategy: Literal["auto", "one_device", "mirrored"] = "auto"
+    devices: list[str] | None = None
+    cpu_devices: PositiveInt | None = None
+
+
+class Evaluation(Section):
+    """Splits scored after training; `metrics` null means the training metrics."""
+
+    splits: list[Literal["train", "validation", "test"]] = ["test"]
+    metrics: MetricList | None = None
+
+
+class Export(Section):
+    """Artifacts written to the run directory; both take the dataset's raw input."""
+
+    saved_model: bool = True
+    keras: bool = True
+
+
+# --------------------------------------------------------------------------- recipe
+class Recipe(Section):
+    """A whole run: model, data, training, distribution, evaluation, export and seed."""
+
+    name: str
+    description: str = ""
+    seed: int = 42
+    model: ModelSection
+    data: DataSection
+    training: Training = Training()
+    distribution: Distribution = Distribution()
+    evaluation: Evaluation = Evaluation()
+    export: Export = Export()
