@@ -7,6 +7,7 @@ show it in use. Names of models are checked against the registry by `zoo.recipe`
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -178,6 +179,15 @@ Optimizer = Annotated[
 
 
 # ----------------------------------------------------------------- loss and metrics
+def _one_of(kind: str, name: str, catalog: Mapping[str, Any]) -> str:
+    if name not in catalog:
+        raise ValueError(
+            f"unknown {kind} {name!r}.{did_you_mean(name, catalog)} "
+            f"Choose one of: {', '.join(catalog)}"
+        )
+    return name
+
+
 class Loss(Section):
     """A loss by name (see `zoo.catalog.LOSSES`) and the options that loss accepts."""
 
@@ -186,15 +196,7 @@ class Loss(Section):
     label_smoothing: Fraction | None = None
     delta: PositiveFloat | None = None
 
-    @field_validator("name")
-    @classmethod
-    def _known(cls, name: str) -> str:
-        if name not in LOSSES:
-            raise ValueError(
-                f"unknown loss {name!r}.{did_you_mean(name, LOSSES)} "
-                f"Choose one of: {', '.join(LOSSES)}"
-            )
-        return name
+    _known = field_validator("name")(lambda name: _one_of("loss", name, LOSSES))
 
     @model_validator(mode="after")
     def _options_apply(self) -> Loss:
@@ -219,15 +221,7 @@ class Metric(Section):
     name: str
     k: PositiveInt | None = None
 
-    @field_validator("name")
-    @classmethod
-    def _known(cls, name: str) -> str:
-        if name not in METRICS:
-            raise ValueError(
-                f"unknown metric {name!r}.{did_you_mean(name, METRICS)} "
-                f"Choose from: {', '.join(METRICS)}"
-            )
-        return name
+    _known = field_validator("name")(lambda name: _one_of("metric", name, METRICS))
 
     @model_validator(mode="after")
     def _k_applies(self) -> Metric:
