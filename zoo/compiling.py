@@ -15,6 +15,17 @@ if TYPE_CHECKING:
 _OPTIMIZERS = {"sgd": "SGD", "rmsprop": "RMSprop", "adam": "Adam", "adamw": "AdamW"}
 
 
+def scaled(value: Any, factor: float) -> Any:
+    """A learning rate (constant or schedule config) with every rate multiplied by `factor`."""
+    if factor == 1:
+        return value
+    if isinstance(value, float | int):
+        return float(value) * factor
+    if value.schedule == "piecewise_constant":
+        return value.model_copy(update={"values": [v * factor for v in value.values]})
+    return value.model_copy(update={"initial_learning_rate": value.initial_learning_rate * factor})
+
+
 def learning_rate(
     value: Any, total_steps: int
 ) -> float | keras.optimizers.schedules.LearningRateSchedule:
@@ -46,15 +57,18 @@ def learning_rate(
     return schedules.PiecewiseConstantDecay(value.boundaries, value.values)
 
 
-def optimizer(config: Training, steps_per_epoch: int) -> keras.optimizers.Optimizer:
-    """The recipe's optimizer; `decay_steps: auto` spans every training step."""
+def optimizer(
+    config: Training, steps_per_epoch: int, lr_scale: float = 1.0
+) -> keras.optimizers.Optimizer:
+    """The recipe's optimizer; `decay_steps: auto` spans every training step, and every
+    rate is multiplied by `lr_scale` (linear scaling with the replica count)."""
     import keras
 
     opt = config.optimizer
     kwargs = {
         k: v for k, v in opt.model_dump(exclude={"name", "learning_rate"}).items() if v is not None
     }
-    lr = learning_rate(opt.learning_rate, steps_per_epoch * config.epochs)
+    lr = learning_rate(scaled(opt.learning_rate, lr_scale), steps_per_epoch * config.epochs)
     return getattr(keras.optimizers, _OPTIMIZERS[opt.name])(learning_rate=lr, **kwargs)
 
 

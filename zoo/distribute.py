@@ -1,9 +1,18 @@
-"""Recipe `distribution` → a `tf.distribute.Strategy`. The one place strategies are made."""
+"""Recipe `distribution` → a `tf.distribute.Strategy`. The one place strategies are made.
+
+`auto` picks, in order: TPU if one is configured (`distribution.tpu`, TPU_NAME), multi-
+worker if TF_CONFIG names more than one worker, mirrored if several GPUs are visible,
+otherwise TensorFlow's default strategy. TF_CONFIG is checked as plain JSON before
+TensorFlow is asked to use it, so a malformed one gives a clear error, not a hang.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
-from typing import TYPE_CHECKING
+import os
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from zoo.errors import ZooError
 
@@ -14,18 +23,77 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("zoo")
 
+_WORKER_TYPES = ("chief", "worker")
+
+
+@dataclass(frozen=True)
+class ClusterSpec:
+    """The part of TF_CONFIG zoo relies on: how many workers, and which one this is."""
+
+    workers: int
+    task_type: str
+    task_index: int
+    has_chief: bool
+
+    @property
+    def is_chief(self) -> bool:
+        """The chief writes checkpoints, exports and reports (worker 0 without a chief)."""
+        if self.task_type == "chief":
+            return True
+        return self.task_type == "worker" and self.task_index == 0 and not self.has_chief
+
+
+def read_tf_config(env: dict[str, str] | None = None) -> ClusterSpec | None:
+    """Parse and check TF_CONFIG; None when unset. Raises ZooError naming what is wrong."""
+    raw = (env if env is not None else os.environ).get("TF_CONFIG", "").strip()
+    if not raw:
+        return None
+    fix = (
+        'Expected e.g. {"cluster": {"worker": ["127.0.0.1:12345", "127.0.0.1:23456"]}, '
+        '"task": {"type": "worker", "index": 0}}.'
+    )
+    try:
+        config: Any = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ZooError(f"TF_CONFIG is not valid JSON ({exc}). {fix}") from None
+    cluster = config.get("cluster") if isinstance(config, dict) else None
+    task = config.get("task") if isinstance(config, dict) else None
+    if not isinstance(cluster, dict) or not isinstance(task, dict):
+        raise ZooError(f"TF_CONFIG needs a 'cluster' mapping and a 'task' mapping. {fix}")
+    for job, addresses in cluster.items():
+        if not isinstance(addresses, list) or not all(
+            isinstance(a, str) and ":" in a for a in addresses
+        ):
+            raise ZooError(f"TF_CONFIG cluster.{job} must be a list of 'host:port' strings. {fix}")
+    task_type, index = task.get("type"), task.get("index", 0)
+    if task_type not in cluster:
+        raise ZooError(
+            f"TF_CONFIG task.type {task_type!r} is not a job in cluster "
+            f"({', '.join(cluster)}). {fix}"
+        )
+    if not isinstance(index, int) or not 0 <= index < len(cluster[task_type]):
+        raise ZooError(
+            f"TF_CONFIG task.index {index!r} is out of range: cluster.{task_type} has "
+            f"{len(cluster[task_type])} address(es). {fix}"
+        )
+    workers = sum(len(cluster.get(job, [])) for job in _WORKER_TYPES)
+    return ClusterSpec(
+        workers=workers, task_type=task_type, task_index=index, has_chief="chief" in cluster
+    )
+
 
 def _split_cpu(count: int) -> None:
     """Expose `count` logical CPU devices; only possible before TensorFlow starts its runtime."""
     import tensorflow as tf
 
     cpu = tf.config.list_physical_devices("CPU")[0]
-    wanted = [tf.config.LogicalDeviceConfiguration()] * count
     current = tf.config.get_logical_device_configuration(cpu)
     if current is not None and len(current) == count:
         return
     try:
-        tf.config.set_logical_device_configuration(cpu, wanted)
+        tf.config.set_logical_device_configuration(
+            cpu, [tf.config.LogicalDeviceConfiguration()] * count
+        )
     except RuntimeError:
         have = len(tf.config.list_logical_devices("CPU"))
         raise ZooError(
@@ -35,25 +103,76 @@ def _split_cpu(count: int) -> None:
         ) from None
 
 
+def _tpu_name(config: Distribution) -> str | None:
+    return config.tpu or os.environ.get("TPU_NAME") or None
+
+
+def resolve_name(config: Distribution, gpu_count: int) -> str:
+    """The concrete strategy `auto` stands for on this machine (others are returned as is)."""
+    if config.strategy != "auto":
+        return config.strategy
+    if _tpu_name(config):
+        return "tpu"
+    cluster = read_tf_config()
+    if cluster is not None and cluster.workers > 1:
+        return "multi_worker"
+    return "mirrored" if gpu_count > 1 else "default"
+
+
+def _tpu_strategy(config: Distribution) -> tf.distribute.Strategy:
+    import tensorflow as tf
+
+    try:
+        resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=_tpu_name(config) or "")
+        tf.config.experimental_connect_to_cluster(resolver)
+        tf.tpu.experimental.initialize_tpu_system(resolver)
+    except (ValueError, RuntimeError, OSError, tf.errors.OpError) as exc:
+        raise ZooError(
+            f"distribution.strategy is tpu, but no TPU could be reached ({str(exc)[:200]}). "
+            "Run on a TPU VM, set distribution.tpu (or TPU_NAME) to the TPU's name or "
+            "grpc:// address, or choose another strategy (auto, one_device, mirrored)."
+        ) from None
+    return tf.distribute.TPUStrategy(resolver)
+
+
+def _multi_worker_strategy(config: Distribution) -> tf.distribute.Strategy:
+    import tensorflow as tf
+
+    resolvers = tf.distribute.cluster_resolver
+    if config.cluster_resolver == "slurm":
+        resolver = resolvers.SlurmClusterResolver()
+    else:
+        if read_tf_config() is None:
+            raise ZooError(
+                "distribution.strategy is multi_worker, but TF_CONFIG is not set. Set it on "
+                "every worker (tools/local_cluster.py does this for a local cluster), or use "
+                "distribution.cluster_resolver: slurm inside a Slurm job."
+            )
+        resolver = resolvers.TFConfigClusterResolver()
+    return tf.distribute.MultiWorkerMirroredStrategy(cluster_resolver=resolver)
+
+
 def strategy(config: Distribution) -> tf.distribute.Strategy:
-    """The strategy a recipe asks for; `auto` picks mirrored only with several GPUs."""
+    """The strategy a recipe asks for (see the module docstring for what `auto` picks)."""
     import tensorflow as tf
 
     if config.cpu_devices:
         _split_cpu(config.cpu_devices)
     gpus = tf.config.list_logical_devices("GPU")
-    name = config.strategy
-    if name == "auto":
-        name = "mirrored" if len(gpus) > 1 else "default"
+    name = resolve_name(config, len(gpus))
     if name == "default":
         chosen = tf.distribute.get_strategy()
     elif name == "one_device":
         device = (config.devices or [gpus[0].name if gpus else "/cpu:0"])[0]
         chosen = tf.distribute.OneDeviceStrategy(device)
-    else:  # mirrored
+    elif name == "mirrored":
         devices = config.devices
         if devices is None and not gpus:
             devices = [d.name for d in tf.config.list_logical_devices("CPU")]
         chosen = tf.distribute.MirroredStrategy(devices=devices)
+    elif name == "tpu":
+        chosen = _tpu_strategy(config)
+    else:
+        chosen = _multi_worker_strategy(config)
     log.info("strategy: %s with %d replica(s)", type(chosen).__name__, chosen.num_replicas_in_sync)
     return chosen

@@ -281,15 +281,20 @@ class Training(Section):
 
 # -------------------------------------------------------- distribution, eval, export
 class Distribution(Section):
-    """Which `tf.distribute` strategy fits the model.
+    """Which `tf.distribute` strategy fits the model (see zoo/distribute.py).
 
-    auto: mirrored over the visible GPUs when there are several, else one device.
-    `cpu_devices: N` splits the CPU into N logical devices (to test mirrored on a laptop).
+    auto: TPU if configured, multi-worker if TF_CONFIG names several workers, mirrored over
+    several GPUs, else one device. `cpu_devices: N` splits the CPU into N logical devices
+    (to run mirrored anywhere). `training.batch_size` is the global batch; with
+    `scale_learning_rate` the learning rate is multiplied by the number of replicas.
     """
 
-    strategy: Literal["auto", "one_device", "mirrored"] = "auto"
-    devices: list[str] | None = None
+    strategy: Literal["auto", "one_device", "mirrored", "multi_worker", "tpu"] = "auto"
+    devices: list[str] | None = None  # one_device / mirrored: e.g. ["/gpu:0", "/gpu:1"]
     cpu_devices: PositiveInt | None = None
+    cluster_resolver: Literal["tf_config", "slurm"] = "tf_config"  # multi_worker
+    tpu: str | None = None  # TPU name or grpc:// address; default TPU_NAME
+    scale_learning_rate: bool = False
 
 
 class Evaluation(Section):
