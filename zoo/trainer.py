@@ -138,7 +138,7 @@ def run(
         info.num_examples["train"], recipe.training.batch_size, recipe.training.steps_per_epoch
     )
     params = _model_params(recipe, info.model_params())
-    with strategy.scope():
+    with strategy.scope(), compiling.precision_policy(recipe.training.mixed_precision):
         model = get_model_entry(recipe.model.name).builder(
             **get_model_entry(recipe.model.name).coerce_params(params)
         )
@@ -146,6 +146,7 @@ def run(
             optimizer=compiling.optimizer(recipe.training, train_steps),
             loss=compiling.loss(recipe.training.loss),
             metrics=compiling.metrics(recipe.training.metrics),
+            **compiling.compile_options(recipe.training),
         )
     log.info(
         "model %s: %s parameters; %d steps per epoch, global batch %d (%d per replica)",
@@ -185,6 +186,7 @@ def run(
             optimizer=model.optimizer,
             loss=compiling.loss(recipe.training.loss),
             metrics=compiling.metrics(recipe.evaluation.metrics),
+            **compiling.compile_options(recipe.training),
         )
     metrics: dict[str, Any] = {}
     for split in recipe.evaluation.splits:
