@@ -10,6 +10,7 @@ import json
 import logging
 import platform
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -115,8 +116,11 @@ def run(
     output_dir: str | Path | None = None,
     overwrite: bool = False,
     verbose: int | str = "auto",
+    callbacks: Sequence[Any] = (),
 ) -> RunResult:
-    """Train, evaluate and export `recipe`; returns the metrics and the run directory."""
+    """Train, evaluate and export `recipe`; returns the metrics and the run directory.
+
+    `callbacks` (Keras callbacks) run after the recipe's own, e.g. for benchmarks."""
     run_dir = choose_run_dir(recipe, output_dir, overwrite)
 
     import keras
@@ -175,7 +179,7 @@ def run(
         steps_per_epoch=recipe.training.steps_per_epoch,
         validation_data=bundle.validation,
         validation_steps=recipe.training.validation_steps,
-        callbacks=_callbacks(recipe, run_dir, bundle.validation is not None),
+        callbacks=[*_callbacks(recipe, run_dir, bundle.validation is not None), *callbacks],
         shuffle=False,  # The pipeline shuffles; Keras would only warn.
         verbose=verbose,
     )
