@@ -10,6 +10,10 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from zoo.schema import Recipe
 
 # The checkout's recipes/ folder (beside the zoo package).
 RECIPES_DIR = Path(__file__).resolve().parent.parent / "recipes"
@@ -29,20 +33,32 @@ def _first_comment(path: Path) -> str:
     return ""
 
 
-def recipes(folder: Path = RECIPES_DIR) -> list[tuple[Path, str]]:
-    """(path, description) of every recipe in `folder`. A base that only exists to be
-    extended (it names no model, so it cannot be trained) is described by its first
-    comment line, marked `(base)`."""
+def load_recipes(folder: Path = RECIPES_DIR) -> list[tuple[Path, Recipe | None]]:
+    """Every recipe in `folder`, validated; None for a base that only exists to be
+    extended (it names no model, so it cannot be trained on its own)."""
     from zoo.recipe import RecipeError, load_recipe
 
-    out = []
+    out: list[tuple[Path, Recipe | None]] = []
     for path in sorted(folder.glob("*.yaml")):
         try:
-            description = load_recipe(path).description or _first_comment(path)
+            out.append((path, load_recipe(path)))
         except RecipeError:
-            description = f"(base) {_first_comment(path)}".strip()
-        out.append((path, description))
+            out.append((path, None))
     return out
+
+
+def recipes(folder: Path = RECIPES_DIR) -> list[tuple[Path, str]]:
+    """(path, description) of every recipe in `folder`; a base is described by its first
+    comment line, marked `(base)`."""
+    return [
+        (
+            path,
+            f"(base) {_first_comment(path)}".strip()
+            if recipe is None
+            else recipe.description or _first_comment(path),
+        )
+        for path, recipe in load_recipes(folder)
+    ]
 
 
 def _shown(path: Path) -> str:
