@@ -37,3 +37,78 @@ def test_benchmark_recipe_runs_tiny_and_writes_json(mnist_ready, tmp_path):
     assert "test acc" in out.stdout
     (row,) = json.loads(out_json.read_text())["results"]
     assert row["epochs"] == 1 and 0.0 <= row["test_accuracy"] <= 1.0
+
+
+@pytest.mark.slow
+def test_benchmark_runs_every_section_tiny_and_writes_json(mnist_ready, tmp_path):
+    out_json = tmp_path / "bench.json"
+    out = subprocess.run(
+        [sys.executable, "tools/benchmark.py", "--tiny", "--json", str(out_json)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "ratio zoo/plain" in out.stdout and "headroom" in out.stdout
+    payload = json.loads(out_json.read_text())
+    results = payload["results"]
+    assert payload["tiny"] is True
+    assert set(results) == {"overhead", "pipeline", "accuracy", "startup", "options"}
+    assert results["overhead"]["ratio"] > 0
+    assert results["pipeline"]["headroom"] > 0
+    assert 0.0 <= results["accuracy"]["best_test_accuracy"] <= 1.0
+    assert "99.22%" in results["accuracy"]["reference"]
+    assert results["startup"]["--help"]["median_s"] > 0
+    assert {"jit_compile=true", "steps_per_execution=8", "mixed_bfloat16"} <= set(
+        results["options"]
+    )
+
+
+def test_benchmark_rejects_unknown_section(tmp_path):
+    out = subprocess.run(
+        [
+            sys.executable,
+            "tools/benchmark.py",
+            "--sections",
+            "speed",
+            "--json",
+            str(tmp_path / "b"),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 2 and "unknown section(s) speed" in out.stderr
+    assert not (tmp_path / "b").exists()
+
+
+def _prepare_data(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "tools/prepare_data.py", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+@pytest.mark.slow
+def test_prepare_data_prepares_mnist_once_then_reports_it_ready(manual_dir, tmp_path):
+    data_dir = str(tmp_path / "tfds")
+    first = _prepare_data("--data-dir", data_dir, "--manual-dir", str(manual_dir))
+    assert first.returncode == 0, first.stderr[-2000:]
+    assert "mnist: ready (prepared now in" in first.stdout
+    assert "mnist_cnn.yaml" in first.stdout and "1 of 1 datasets ready" in first.stdout
+    assert any((tmp_path / "tfds" / "mnist").rglob("dataset_info.json"))
+    again = _prepare_data("--data-dir", data_dir, "--manual-dir", str(manual_dir))
+    assert again.returncode == 0
+    assert "mnist: ready (already prepared)" in again.stdout
+
+
+def test_prepare_data_reports_what_is_missing(tmp_path):
+    out = _prepare_data("--data-dir", str(tmp_path / "tfds"), "--manual-dir", str(tmp_path))
+    assert out.returncode == 2
+    assert "mnist: MISSING" in out.stdout and "train-images-idx3-ubyte.gz" in out.stdout
+    assert "0 of 1 datasets ready" in out.stdout and "Traceback" not in out.stderr

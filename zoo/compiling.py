@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from zoo.catalog import LOSSES, METRICS
@@ -98,3 +100,31 @@ def metrics(configs: list[Metric]) -> list[Any]:
 
 def steps_per_epoch(num_examples: int, batch_size: int, requested: int | None) -> int:
     return requested or max(1, math.ceil(num_examples / batch_size))
+
+
+def compile_options(config: Training) -> dict[str, Any]:
+    """The recipe's speed options as `model.compile` keywords."""
+    return {
+        "jit_compile": config.jit_compile,
+        "steps_per_execution": config.steps_per_execution,
+    }
+
+
+@contextlib.contextmanager
+def precision_policy(name: str | None) -> Iterator[None]:
+    """Build layers under Keras' global dtype policy `name` (None: leave it alone).
+
+    Layers read the policy when created, so it only needs to hold while the model is
+    built; restoring it afterwards keeps later models in the same process unaffected.
+    """
+    if name is None:
+        yield
+        return
+    import keras
+
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy(name)
+    try:
+        yield
+    finally:
+        keras.mixed_precision.set_global_policy(previous)

@@ -277,6 +277,12 @@ class Training(Section):
     )
     metrics: MetricList = [Metric(name="accuracy")]
     callbacks: Callbacks = Callbacks()
+    # Speed options (zoo/compiling.py): XLA compilation of the train step ("auto": Keras
+    # decides), batches run per call into the compiled function, and a Keras mixed
+    # precision policy; outputs stay float32 because every builder's softmax does.
+    jit_compile: bool | Literal["auto"] = "auto"
+    steps_per_execution: PositiveInt = 1
+    mixed_precision: Literal["mixed_bfloat16", "mixed_float16"] | None = None
 
 
 # -------------------------------------------------------- distribution, eval, export

@@ -10,6 +10,7 @@ import json
 import logging
 import platform
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -115,8 +116,11 @@ def run(
     output_dir: str | Path | None = None,
     overwrite: bool = False,
     verbose: int | str = "auto",
+    callbacks: Sequence[Any] = (),
 ) -> RunResult:
-    """Train, evaluate and export `recipe`; returns the metrics and the run directory."""
+    """Train, evaluate and export `recipe`; returns the metrics and the run directory.
+
+    `callbacks` (Keras callbacks) run after the recipe's own, e.g. for benchmarks."""
     run_dir = choose_run_dir(recipe, output_dir, overwrite)
 
     import keras
@@ -138,7 +142,7 @@ def run(
         info.num_examples["train"], recipe.training.batch_size, recipe.training.steps_per_epoch
     )
     params = _model_params(recipe, info.model_params())
-    with strategy.scope():
+    with strategy.scope(), compiling.precision_policy(recipe.training.mixed_precision):
         model = get_model_entry(recipe.model.name).builder(
             **get_model_entry(recipe.model.name).coerce_params(params)
         )
@@ -146,6 +150,7 @@ def run(
             optimizer=compiling.optimizer(recipe.training, train_steps),
             loss=compiling.loss(recipe.training.loss),
             metrics=compiling.metrics(recipe.training.metrics),
+            **compiling.compile_options(recipe.training),
         )
     log.info(
         "model %s: %s parameters; %d steps per epoch, global batch %d (%d per replica)",
@@ -174,7 +179,7 @@ def run(
         steps_per_epoch=recipe.training.steps_per_epoch,
         validation_data=bundle.validation,
         validation_steps=recipe.training.validation_steps,
-        callbacks=_callbacks(recipe, run_dir, bundle.validation is not None),
+        callbacks=[*_callbacks(recipe, run_dir, bundle.validation is not None), *callbacks],
         shuffle=False,  # The pipeline shuffles; Keras would only warn.
         verbose=verbose,
     )
@@ -185,6 +190,7 @@ def run(
             optimizer=model.optimizer,
             loss=compiling.loss(recipe.training.loss),
             metrics=compiling.metrics(recipe.evaluation.metrics),
+            **compiling.compile_options(recipe.training),
         )
     metrics: dict[str, Any] = {}
     for split in recipe.evaluation.splits:

@@ -33,5 +33,7 @@ def mnist_cnn(
     x = layers.MaxPooling2D((2, 2), name="pool_2")(x)
     x = layers.Flatten(name="flatten")(x)
     x = layers.Dense(128, activation="relu", name="dense")(x)
-    outputs = layers.Dense(num_classes, activation="softmax", name="predictions")(x)
+    outputs = layers.Dense(num_classes, activation="softmax", name="predictions", dtype="float32")(
+        x
+    )
     return keras.Model(inputs, outputs, name="mnist_cnn")

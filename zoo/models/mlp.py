@@ -37,5 +37,7 @@ def mlp(
         x = keras.layers.Dense(units, activation=activation, name=f"dense_{i}")(x)
         if dropout:
             x = keras.layers.Dropout(dropout)(x)
-    outputs = keras.layers.Dense(num_classes, activation="softmax", name="predictions")(x)
+    outputs = keras.layers.Dense(
+        num_classes, activation="softmax", name="predictions", dtype="float32"
+    )(x)
     return keras.Model(inputs, outputs, name="mlp")

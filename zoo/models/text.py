@@ -40,5 +40,7 @@ def text_rnn(
         x = layers.Bidirectional(rnn, name=f"bidirectional_{i}")(x) if bidirectional else rnn(x)
     if dropout:
         x = layers.Dropout(dropout)(x)
-    outputs = layers.Dense(num_classes, activation="softmax", name="predictions")(x)
+    outputs = layers.Dense(num_classes, activation="softmax", name="predictions", dtype="float32")(
+        x
+    )
     return keras.Model(inputs, outputs, name="text_rnn")

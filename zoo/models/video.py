@@ -58,5 +58,7 @@ def video_cnn(
     x = layers.GlobalAveragePooling3D(name="global_pool")(x)
     if dropout:
         x = layers.Dropout(dropout)(x)
-    outputs = layers.Dense(num_classes, activation="softmax", name="predictions")(x)
+    outputs = layers.Dense(num_classes, activation="softmax", name="predictions", dtype="float32")(
+        x
+    )
     return keras.Model(inputs, outputs, name="video_cnn_2plus1d" if factorised else "video_cnn")
