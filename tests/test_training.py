@@ -80,6 +80,8 @@ def test_mirrored_over_two_cpu_devices_via_cli(mnist_ready, tmp_path):
         "distribution.strategy=mirrored",
         "--set",
         "distribution.cpu_devices=2",
+        "--set",
+        "training.metrics=[accuracy, {name: top_k_accuracy, k: 3}, f1, auc]",
         "--output-dir",
         str(tmp_path),
         "-q",
@@ -90,3 +92,24 @@ def test_mirrored_over_two_cpu_devices_via_cli(mnist_ready, tmp_path):
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert metrics["test"]["accuracy"] > 0.85
     assert "top_3_accuracy" in metrics["test"]
+    assert 0.85 < metrics["test"]["f1"] <= 1.0 and 0.95 < metrics["test"]["auc"] <= 1.0
+    rows = list(csv.DictReader((tmp_path / "history.csv").open()))
+    assert float(rows[-1]["val_f1"]) > 0.8  # Report metrics during training: on validation.
+
+
+def test_classification_report_pictures_and_model_card(cnn_run):
+    run_dir = cnn_run.run_dir
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    report = metrics["report"]["test"]
+    assert report["class_names"] == [str(d) for d in range(10)]
+    matrix = np.array(report["confusion_matrix"])
+    assert matrix.shape == (10, 10) and matrix.sum() == 1000  # test[:1000]
+    assert np.trace(matrix) / 1000 == pytest.approx(metrics["test"]["accuracy"], abs=1e-6)
+    assert sum(c["support"] for c in report["per_class"].values()) == 1000
+    assert all(0.5 < c["f1"] <= 1.0 for c in report["per_class"].values())
+    for png in ("confusion_matrix_test.png", "training_curves.png"):
+        assert (run_dir / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    card = (run_dir / "model_card.md").read_text()
+    for needed in ("225,034", "train[:4000]", "seed: 42", "python -m zoo.train", "tensorflow"):
+        assert needed in card
+    assert f"{metrics['test']['accuracy']:.4f}" in card

@@ -85,7 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("interrupted", file=sys.stderr)
         return 130
     for split, scores in result.metrics.items():
-        if split in ("training", "export"):
+        if split in ("training", "export", "report"):
             continue
         print(f"{split}: " + ", ".join(f"{k}={v:.4f}" for k, v in scores.items()))
     print(f"run directory: {result.run_dir}")
