@@ -7,15 +7,9 @@ import numpy as np
 import pytest
 
 from tests.conftest import SMALL_MNIST, run_cli
-from zoo import load_recipe, train
+from zoo import load_recipe
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def cnn_run(mnist_ready, tmp_path_factory):
-    recipe = load_recipe("recipes/mnist_cnn.yaml", [*SMALL_MNIST, "training.epochs=2"])
-    return train(recipe, output_dir=tmp_path_factory.mktemp("run"), verbose=0)
 
 
 def test_cnn_learns_well_above_chance(cnn_run):

@@ -7,8 +7,6 @@ traceback), 1 a bug in zoo. Validation and --dry-run never import TensorFlow.
 from __future__ import annotations
 
 import argparse
-import logging
-import os
 import sys
 import types
 from collections.abc import Sequence
@@ -47,21 +45,11 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def _configure_logging() -> None:
-    """zoo's own progress lines on stderr; library chatter (TFDS, absl) stays quiet."""
-    handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("zoo: %(message)s"))
-    log = logging.getLogger("zoo")
-    log.addHandler(handler)
-    log.setLevel(logging.INFO)
-    log.propagate = False
-    logging.getLogger("absl").setLevel(logging.WARNING)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    _configure_logging()
+    from zoo.cli import configure_logging
+
+    configure_logging()
     from zoo.errors import ZooError
     from zoo.recipe import load_recipe, to_yaml
 
