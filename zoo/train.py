@@ -47,31 +47,27 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    from zoo.cli import configure_logging
+    from zoo.cli import configure_logging, guarded
 
     configure_logging()
-    from zoo.errors import ZooError
+    return guarded(lambda: _train(args))
+
+
+def _train(args: argparse.Namespace) -> int:
     from zoo.recipe import load_recipe, to_yaml
 
-    try:
-        recipe = load_recipe(args.recipe, args.overrides)
-        if args.dry_run:
-            sys.stdout.write(to_yaml(recipe))
-            return 0
-        from zoo.trainer import run
+    recipe = load_recipe(args.recipe, args.overrides)
+    if args.dry_run:
+        sys.stdout.write(to_yaml(recipe))
+        return 0
+    from zoo.trainer import run
 
-        result = run(
-            recipe,
-            output_dir=args.output_dir,
-            overwrite=args.overwrite,
-            verbose=2 if args.quiet else "auto",
-        )
-    except ZooError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    result = run(
+        recipe,
+        output_dir=args.output_dir,
+        overwrite=args.overwrite,
+        verbose=2 if args.quiet else "auto",
+    )
     for split, scores in result.metrics.items():
         if split in ("training", "export", "report"):
             continue
