@@ -61,7 +61,10 @@ def test_saved_model_and_keras_file_agree_on_raw_pixels(cnn_run):
     assert serving.structured_input_signature[1]["image"].dtype == tf.uint8
     from_saved = serving(image=tf.constant(images))["probabilities"].numpy()
     np.testing.assert_allclose(from_saved, from_keras, atol=1e-5)
-    assert cnn_run.metrics["export"]["saved_model"]["ok"] is True
+    for kind in ("keras", "saved_model"):  # Reloaded in a fresh process by the trainer.
+        check = cnn_run.metrics["export"][kind]
+        assert check["ok"] is True and check["fresh_process"] is True
+        assert check["examples"] == 64 and check["max_abs_difference"] <= check["tolerance"]
 
 
 def test_mirrored_over_two_cpu_devices_via_cli(mnist_ready, tmp_path):

@@ -9,11 +9,10 @@ from __future__ import annotations
 import shutil
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import keras
-    import numpy as np
 
     from zoo.data import DataInfo
 
@@ -58,21 +57,3 @@ def save_saved_model(model: keras.Model, path: Path, info: DataInfo) -> Path:
     archive.write_out(str(tmp), verbose=False)
     _replace(tmp, path)
     return path
-
-
-def check_saved_model(
-    path: Path, info: DataInfo, inputs: np.ndarray, expected: np.ndarray
-) -> dict[str, Any]:
-    """Reload the SavedModel and compare its outputs with `expected` on `inputs`."""
-    import numpy as np
-    import tensorflow as tf
-
-    serve = tf.saved_model.load(str(path)).signatures[SIGNATURE]
-    got = serve(**{info.input_name: tf.constant(inputs)})[OUTPUT_NAME].numpy()
-    diff = float(np.max(np.abs(got - expected)))
-    return {
-        "examples": len(inputs),
-        "max_abs_difference": diff,
-        "tolerance": 1e-5,
-        "ok": bool(diff <= 1e-5),
-    }

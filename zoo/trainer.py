@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from zoo import card, compiling, distribute, export, report, scoring
+from zoo import card, compiling, distribute, export, report, scoring, verify
 from zoo.errors import ZooError
 from zoo.recipe import to_yaml
 from zoo.registry import DATA_PARAMETERS, get_model_entry
@@ -211,17 +211,16 @@ def run(
         "parameters": int(model.count_params()),
     }
 
+    exported: dict[str, Path] = {}
     if recipe.export.keras:
-        export.save_keras(model, run_dir / "model.keras")
+        exported["keras"] = export.save_keras(model, run_dir / "model.keras")
     if recipe.export.saved_model:
-        sample_inputs = np.concatenate(
-            [x.numpy() for x, _ in bundle.split(recipe.evaluation.splits[0]).take(2)]
-        )[:64]
-        path = export.save_saved_model(model, run_dir / "saved_model", info)
+        exported["saved_model"] = export.save_saved_model(model, run_dir / "saved_model", info)
+    if exported:
+        held_out = bundle.split(recipe.evaluation.splits[0]).take(2)
+        sample_inputs = np.concatenate([x.numpy() for x, _ in held_out])[:64]
         expected = model.predict(sample_inputs, verbose=0)
-        metrics["export"] = {
-            "saved_model": export.check_saved_model(path, info, sample_inputs, expected)
-        }
+        metrics["export"] = verify.check(exported, sample_inputs, expected)
     if reports:
         metrics["report"] = reports
     history_lists = {k: [float(v) for v in vs] for k, vs in history.history.items()}
