@@ -75,7 +75,8 @@ def cnn_run(mnist_ready, tmp_path_factory):
     """One real two-epoch CNN run on SMALL_MNIST, shared by every test that needs a run."""
     from zoo import load_recipe, train
 
-    recipe = load_recipe("recipes/mnist_cnn.yaml", [*SMALL_MNIST, "training.epochs=2"])
+    overrides = [*SMALL_MNIST, "training.epochs=2", "export.tflite=true"]
+    recipe = load_recipe("recipes/mnist_cnn.yaml", overrides)
     return train(recipe, output_dir=tmp_path_factory.mktemp("run"), verbose=0)
 
 

@@ -59,3 +59,31 @@ def test_fresh_process_check_catches_a_mismatch(cnn_run):
     assert verify.check(artifacts, inputs, right)["keras"]["ok"] is True
     wrong = verify.check(artifacts, inputs, right + 0.01)["keras"]
     assert wrong["ok"] is False and wrong["max_abs_difference"] == pytest.approx(0.01, abs=1e-6)
+
+
+def test_tflite_artifact_matches_the_keras_model(cnn_run):
+    from zoo.artifacts import load
+
+    digits = np.random.default_rng(0).integers(0, 256, (5, 28, 28, 1), dtype=np.uint8)
+    lite = load(cnn_run.run_dir / "model.tflite")
+    assert (lite.input_name, lite.input_dtype, lite.input_shape) == ("image", "uint8", (28, 28, 1))
+    keras_probs = load(cnn_run.run_dir / "model.keras").predict(digits)
+    np.testing.assert_allclose(lite.predict(digits), keras_probs, atol=1e-4)
+
+
+def test_export_cli_rewrites_a_missing_saved_model(cnn_run, tmp_path):
+    import json
+    import shutil
+
+    from tests.conftest import run_cli
+
+    run = tmp_path / "run"
+    shutil.copytree(cnn_run.run_dir, run)
+    shutil.rmtree(run / "saved_model")
+    out = run_cli(str(run), "--format", "saved_model", module="zoo.export")
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert (run / "saved_model" / "saved_model.pb").is_file()
+    check = json.loads((run / "metrics.json").read_text())["export"]["saved_model"]
+    assert check["ok"] is True and check["fresh_process"] is True
+    bad = run_cli(str(tmp_path / "nowhere"), "--format", "tflite", module="zoo.export")
+    assert bad.returncode == 2 and bad.stderr.startswith("error: ")

@@ -20,7 +20,7 @@ class Loaded:
     """A loaded model as one callable from a raw input batch to probabilities."""
 
     path: Path
-    kind: str  # "keras" or "saved_model"
+    kind: str  # "keras", "saved_model" or "tflite"
     predict: Any  # Callable[[np.ndarray], np.ndarray]
     input_name: str | None = None
     input_dtype: str | None = None
@@ -52,15 +52,20 @@ def locate(path: str | Path) -> tuple[Path, str]:
     if p.is_dir() and (p / "saved_model.pb").is_file():
         return p, "saved_model"
     if p.is_dir():
-        for name, kind in (("model.keras", "keras"), ("saved_model", "saved_model")):
+        for name, kind in (
+            ("model.keras", "keras"),
+            ("saved_model", "saved_model"),
+            ("model.tflite", "tflite"),
+        ):
             if (p / name).exists():
                 return p / name, kind
         raise ZooError(
-            f"{p} holds no model.keras, saved_model/ or saved_model.pb; is it a run directory?"
+            f"{p} holds no model.keras, saved_model/, model.tflite or saved_model.pb; "
+            "is it a run directory?"
         )
-    if p.suffix == ".keras":
-        return p, "keras"
-    raise ZooError(f"{p} is neither a .keras file nor a SavedModel directory.")
+    if p.suffix in (".keras", ".tflite"):
+        return p, p.suffix[1:]
+    raise ZooError(f"{p} is not a .keras or .tflite file, nor a SavedModel directory.")
 
 
 def load(path: str | Path) -> Loaded:
@@ -78,6 +83,8 @@ def load(path: str | Path) -> Loaded:
             return Loaded(artifact, kind, predictor(model), inp.name, str(inp.dtype), shape)
         import tensorflow as tf
 
+        if kind == "tflite":
+            return _load_tflite(artifact)
         serve = tf.saved_model.load(str(artifact)).signatures[SIGNATURE]
     except ZooError:
         raise
@@ -95,3 +102,22 @@ def load(path: str | Path) -> Loaded:
         spec.dtype.name,
         tuple(spec.shape[1:]),
     )
+
+
+def _load_tflite(path: Path) -> Loaded:
+    import warnings
+
+    import numpy as np
+    import tensorflow as tf
+
+    with warnings.catch_warnings():  # tf.lite.Interpreter announces its move to LiteRT.
+        warnings.simplefilter("ignore", UserWarning)
+        interpreter = tf.lite.Interpreter(model_path=str(path))
+    runner = interpreter.get_signature_runner(SIGNATURE)
+    (name, detail), *_ = runner.get_input_details().items()
+
+    def predict(x: np.ndarray) -> np.ndarray:
+        return runner(**{name: np.asarray(x, detail["dtype"])})[OUTPUT_NAME]
+
+    shape = tuple(int(d) for d in detail["shape_signature"][1:])
+    return Loaded(path, "tflite", predict, name, np.dtype(detail["dtype"]).name, shape)

@@ -300,10 +300,14 @@ class Evaluation(Section):
 
 
 class Export(Section):
-    """Artifacts written to the run directory; both take the dataset's raw input."""
+    """Artifacts written to the run directory; all take the dataset's raw input.
+
+    `tflite`: a TFLite flatbuffer (`model.tflite`) converted from the serving signature.
+    """
 
     saved_model: bool = True
     keras: bool = True
+    tflite: bool = False
 
 
 # --------------------------------------------------------------------------- recipe

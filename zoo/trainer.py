@@ -216,6 +216,8 @@ def run(
         exported["keras"] = export.save_keras(model, run_dir / "model.keras")
     if recipe.export.saved_model:
         exported["saved_model"] = export.save_saved_model(model, run_dir / "saved_model", info)
+    if recipe.export.tflite:
+        exported["tflite"] = export.save_tflite(model, run_dir / "model.tflite", info)
     if exported:
         held_out = bundle.split(recipe.evaluation.splits[0]).take(2)
         sample_inputs = np.concatenate([x.numpy() for x, _ in held_out])[:64]
