@@ -70,10 +70,22 @@ SMALL_MNIST = (
 )
 
 
-def run_cli(*args: str, timeout: int = 600) -> subprocess.CompletedProcess[str]:
-    """Run `python -m zoo.train ARGS` in a fresh process from the repo root."""
+@pytest.fixture(scope="session")
+def cnn_run(mnist_ready, tmp_path_factory):
+    """One real two-epoch CNN run on SMALL_MNIST, shared by every test that needs a run."""
+    from zoo import load_recipe, train
+
+    overrides = [*SMALL_MNIST, "training.epochs=2", "export.tflite=true"]
+    recipe = load_recipe("recipes/mnist_cnn.yaml", overrides)
+    return train(recipe, output_dir=tmp_path_factory.mktemp("run"), verbose=0)
+
+
+def run_cli(
+    *args: str, timeout: int = 600, module: str = "zoo.train"
+) -> subprocess.CompletedProcess[str]:
+    """Run `python -m MODULE ARGS` (zoo.train by default) in a fresh process from the repo root."""
     return subprocess.run(
-        [sys.executable, "-m", "zoo.train", *args],
+        [sys.executable, "-m", module, *args],
         cwd=REPO,
         capture_output=True,
         text=True,

@@ -7,15 +7,9 @@ import numpy as np
 import pytest
 
 from tests.conftest import SMALL_MNIST, run_cli
-from zoo import load_recipe, train
+from zoo import load_recipe
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def cnn_run(mnist_ready, tmp_path_factory):
-    recipe = load_recipe("recipes/mnist_cnn.yaml", [*SMALL_MNIST, "training.epochs=2"])
-    return train(recipe, output_dir=tmp_path_factory.mktemp("run"), verbose=0)
 
 
 def test_cnn_learns_well_above_chance(cnn_run):
@@ -33,6 +27,7 @@ def test_run_directory_holds_everything(cnn_run):
         "environment.json",
         "model.keras",
         "saved_model",
+        "model.tflite",
         "checkpoints",
     } <= names
     assert (cnn_run.run_dir / "checkpoints" / "best.keras").is_file()
@@ -67,7 +62,10 @@ def test_saved_model_and_keras_file_agree_on_raw_pixels(cnn_run):
     assert serving.structured_input_signature[1]["image"].dtype == tf.uint8
     from_saved = serving(image=tf.constant(images))["probabilities"].numpy()
     np.testing.assert_allclose(from_saved, from_keras, atol=1e-5)
-    assert cnn_run.metrics["export"]["saved_model"]["ok"] is True
+    for kind in ("keras", "saved_model", "tflite"):  # Reloaded in a fresh process.
+        check = cnn_run.metrics["export"][kind]
+        assert check["ok"] is True and check["fresh_process"] is True
+        assert check["examples"] == 64 and check["max_abs_difference"] <= check["tolerance"]
 
 
 def test_mirrored_over_two_cpu_devices_via_cli(mnist_ready, tmp_path):
@@ -80,6 +78,8 @@ def test_mirrored_over_two_cpu_devices_via_cli(mnist_ready, tmp_path):
         "distribution.strategy=mirrored",
         "--set",
         "distribution.cpu_devices=2",
+        "--set",
+        "training.metrics=[accuracy, {name: top_k_accuracy, k: 3}, f1, auc]",
         "--output-dir",
         str(tmp_path),
         "-q",
@@ -90,3 +90,24 @@ def test_mirrored_over_two_cpu_devices_via_cli(mnist_ready, tmp_path):
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert metrics["test"]["accuracy"] > 0.85
     assert "top_3_accuracy" in metrics["test"]
+    assert 0.85 < metrics["test"]["f1"] <= 1.0 and 0.95 < metrics["test"]["auc"] <= 1.0
+    rows = list(csv.DictReader((tmp_path / "history.csv").open()))
+    assert float(rows[-1]["val_f1"]) > 0.8  # Report metrics during training: on validation.
+
+
+def test_classification_report_pictures_and_model_card(cnn_run):
+    run_dir = cnn_run.run_dir
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    report = metrics["report"]["test"]
+    assert report["class_names"] == [str(d) for d in range(10)]
+    matrix = np.array(report["confusion_matrix"])
+    assert matrix.shape == (10, 10) and matrix.sum() == 1000  # test[:1000]
+    assert np.trace(matrix) / 1000 == pytest.approx(metrics["test"]["accuracy"], abs=1e-6)
+    assert sum(c["support"] for c in report["per_class"].values()) == 1000
+    assert all(0.5 < c["f1"] <= 1.0 for c in report["per_class"].values())
+    for png in ("confusion_matrix_test.png", "training_curves.png"):
+        assert (run_dir / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    card = (run_dir / "model_card.md").read_text()
+    for needed in ("225,034", "train[:4000]", "seed: 42", "python -m zoo.train", "tensorflow"):
+        assert needed in card
+    assert f"{metrics['test']['accuracy']:.4f}" in card

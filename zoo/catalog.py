@@ -29,5 +29,18 @@ METRICS: dict[str, str | None] = {
     "rmse": "RootMeanSquaredError",
 }
 
+# Scores zoo computes in numpy from the collected predictions (zoo.classification):
+# macro averages in the split's metrics, per-class values in the report. Classification
+# runs only (softmax over num_classes, sparse integer labels).
+REPORT_METRICS: dict[str, str] = {
+    "precision": "macro precision",
+    "recall": "macro recall",
+    "f1": "macro F1",
+    "auc": "ROC AUC (binary, or one-vs-rest macro for more classes)",
+}
+
+# Every metric name a recipe may use.
+METRIC_NAMES: tuple[str, ...] = (*METRICS, *REPORT_METRICS)
+
 # Metrics that take a `k`.
 METRICS_WITH_K = frozenset({"top_k_accuracy"})

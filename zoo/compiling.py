@@ -7,7 +7,7 @@ import math
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from zoo.catalog import LOSSES, METRICS
+from zoo.catalog import LOSSES, METRICS, REPORT_METRICS
 
 if TYPE_CHECKING:
     import keras
@@ -80,14 +80,30 @@ def loss(config: Loss) -> keras.losses.Loss:
     return getattr(keras.losses, LOSSES[config.name][0])(**config.options())
 
 
-def metrics(configs: list[Metric]) -> list[Any]:
+# What Keras's "accuracy" string means for each loss, for scoring outside `compile`.
+_ACCURACY_FOR_LOSS = {
+    "sparse_categorical_crossentropy": "SparseCategoricalAccuracy",
+    "categorical_crossentropy": "CategoricalAccuracy",
+    "binary_crossentropy": "BinaryAccuracy",
+}
+
+
+def metrics(configs: list[Metric], loss_name: str | None = None) -> list[Any]:
+    """Keras metrics for `configs`; report metrics (precision, f1, ...) are left to
+    `zoo.classification`. With `loss_name`, "accuracy" becomes a metric object too, so
+    the list also works outside `compile` (Keras otherwise picks it from the loss)."""
     import keras
 
     out: list[Any] = []
     for m in configs:
+        if m.name in REPORT_METRICS:
+            continue
         cls = METRICS[m.name]
-        if cls is None:
+        if cls is None and loss_name is None:
             out.append(m.name)  # Keras picks the accuracy variant that fits the loss.
+        elif cls is None:
+            cls = _ACCURACY_FOR_LOSS.get(str(loss_name), "Accuracy")
+            out.append(getattr(keras.metrics, cls)(name=m.name))
         else:
             kwargs = {"k": m.k} if m.k is not None else {}
             out.append(

@@ -1,19 +1,20 @@
-"""Write a trained model as `.keras` and as a SavedModel that takes the raw input.
+"""Write a trained model as `.keras`, a SavedModel and a TFLite file taking the raw input.
 
-Both are written under a temporary name and renamed into place, so a crash never
-leaves a half-written artifact that looks complete.
+`python -m zoo.export RUN_DIR --format ...` re-exports a finished run (see
+`zoo.reexport`). Artifacts are written under a temporary name and renamed into place,
+so a crash never leaves a half-written artifact that looks complete.
 """
 
 from __future__ import annotations
 
 import shutil
+import sys
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import keras
-    import numpy as np
 
     from zoo.data import DataInfo
 
@@ -60,19 +61,22 @@ def save_saved_model(model: keras.Model, path: Path, info: DataInfo) -> Path:
     return path
 
 
-def check_saved_model(
-    path: Path, info: DataInfo, inputs: np.ndarray, expected: np.ndarray
-) -> dict[str, Any]:
-    """Reload the SavedModel and compare its outputs with `expected` on `inputs`."""
-    import numpy as np
+def save_tflite(model: keras.Model, path: Path, info: DataInfo) -> Path:
+    """`model.tflite` converted from the same raw-input serving signature as the
+    SavedModel (float32 weights, no quantisation, so it matches the model closely)."""
     import tensorflow as tf
 
-    serve = tf.saved_model.load(str(path)).signatures[SIGNATURE]
-    got = serve(**{info.input_name: tf.constant(inputs)})[OUTPUT_NAME].numpy()
-    diff = float(np.max(np.abs(got - expected)))
-    return {
-        "examples": len(inputs),
-        "max_abs_difference": diff,
-        "tolerance": 1e-5,
-        "ok": bool(diff <= 1e-5),
-    }
+    with tempfile.TemporaryDirectory(prefix=".tflite-src-", dir=path.parent) as src:
+        saved = save_saved_model(model, Path(src) / "saved_model", info)
+        converter = tf.lite.TFLiteConverter.from_saved_model(str(saved), signature_keys=[SIGNATURE])
+        flatbuffer = converter.convert()
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(flatbuffer)
+    _replace(tmp, path)
+    return path
+
+
+if __name__ == "__main__":
+    from zoo.reexport import main
+
+    sys.exit(main())

@@ -7,7 +7,7 @@ show it in use. Names of models are checked against the registry by `zoo.recipe`
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -25,7 +25,7 @@ from pydantic import (
     model_validator,
 )
 
-from zoo.catalog import LOSSES, METRICS, METRICS_WITH_K
+from zoo.catalog import LOSSES, METRIC_NAMES, METRICS_WITH_K
 from zoo.errors import did_you_mean
 
 Fraction = Annotated[float, Field(ge=0.0, lt=1.0)]
@@ -179,7 +179,7 @@ Optimizer = Annotated[
 
 
 # ----------------------------------------------------------------- loss and metrics
-def _one_of(kind: str, name: str, catalog: Mapping[str, Any]) -> str:
+def _one_of(kind: str, name: str, catalog: Collection[str]) -> str:
     if name not in catalog:
         raise ValueError(
             f"unknown {kind} {name!r}.{did_you_mean(name, catalog)} "
@@ -216,12 +216,12 @@ class Loss(Section):
 
 
 class Metric(Section):
-    """A metric by name (see `zoo.catalog.METRICS`); `k` for top-k accuracy."""
+    """A metric by name (see `zoo.catalog.METRIC_NAMES`); `k` for top-k accuracy."""
 
     name: str
     k: PositiveInt | None = None
 
-    _known = field_validator("name")(lambda name: _one_of("metric", name, METRICS))
+    _known = field_validator("name")(lambda name: _one_of("metric", name, METRIC_NAMES))
 
     @model_validator(mode="after")
     def _k_applies(self) -> Metric:
@@ -311,10 +311,14 @@ class Evaluation(Section):
 
 
 class Export(Section):
-    """Artifacts written to the run directory; both take the dataset's raw input."""
+    """Artifacts written to the run directory; all take the dataset's raw input.
+
+    `tflite`: a TFLite flatbuffer (`model.tflite`) converted from the serving signature.
+    """
 
     saved_model: bool = True
     keras: bool = True
+    tflite: bool = False
 
 
 # --------------------------------------------------------------------------- recipe

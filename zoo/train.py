@@ -7,8 +7,6 @@ traceback), 1 a bug in zoo. Validation and --dry-run never import TensorFlow.
 from __future__ import annotations
 
 import argparse
-import logging
-import os
 import sys
 import types
 from collections.abc import Sequence
@@ -47,45 +45,31 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def _configure_logging() -> None:
-    """zoo's own progress lines on stderr; library chatter (TFDS, absl) stays quiet."""
-    handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("zoo: %(message)s"))
-    log = logging.getLogger("zoo")
-    log.addHandler(handler)
-    log.setLevel(logging.INFO)
-    log.propagate = False
-    logging.getLogger("absl").setLevel(logging.WARNING)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    _configure_logging()
-    from zoo.errors import ZooError
+    from zoo.cli import configure_logging, guarded
+
+    configure_logging()
+    return guarded(lambda: _train(args))
+
+
+def _train(args: argparse.Namespace) -> int:
     from zoo.recipe import load_recipe, to_yaml
 
-    try:
-        recipe = load_recipe(args.recipe, args.overrides)
-        if args.dry_run:
-            sys.stdout.write(to_yaml(recipe))
-            return 0
-        from zoo.trainer import run
+    recipe = load_recipe(args.recipe, args.overrides)
+    if args.dry_run:
+        sys.stdout.write(to_yaml(recipe))
+        return 0
+    from zoo.trainer import run
 
-        result = run(
-            recipe,
-            output_dir=args.output_dir,
-            overwrite=args.overwrite,
-            verbose=2 if args.quiet else "auto",
-        )
-    except ZooError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    result = run(
+        recipe,
+        output_dir=args.output_dir,
+        overwrite=args.overwrite,
+        verbose=2 if args.quiet else "auto",
+    )
     for split, scores in result.metrics.items():
-        if split in ("training", "export"):
+        if split in ("training", "export", "report"):
             continue
         print(f"{split}: " + ", ".join(f"{k}={v:.4f}" for k, v in scores.items()))
     print(f"run directory: {result.run_dir}")

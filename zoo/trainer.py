@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from zoo import compiling, distribute, export
+from zoo import card, compiling, distribute, export, report, scoring, verify
 from zoo.errors import ZooError
 from zoo.recipe import to_yaml
 from zoo.registry import DATA_PARAMETERS, get_model_entry
@@ -172,6 +172,14 @@ def run(
     train_ds = bundle.train
     if recipe.training.steps_per_epoch:
         train_ds = train_ds.repeat()
+    fit_callbacks = [*_callbacks(recipe, run_dir, bundle.validation is not None), *callbacks]
+    if bundle.validation is not None:  # First, so the history and CSV log see its scores.
+        fit_callbacks.insert(
+            0,
+            scoring.validation_callback(
+                bundle.validation, recipe.training.metrics, recipe.training.loss, info.class_names
+            ),
+        )
     start = time.perf_counter()
     history = model.fit(
         train_ds,
@@ -179,23 +187,28 @@ def run(
         steps_per_epoch=recipe.training.steps_per_epoch,
         validation_data=bundle.validation,
         validation_steps=recipe.training.validation_steps,
-        callbacks=[*_callbacks(recipe, run_dir, bundle.validation is not None), *callbacks],
+        callbacks=fit_callbacks,
         shuffle=False,  # The pipeline shuffles; Keras would only warn.
         verbose=verbose,
     )
     train_seconds = time.perf_counter() - start
 
-    if recipe.evaluation.metrics is not None:
-        model.compile(
-            optimizer=model.optimizer,
-            loss=compiling.loss(recipe.training.loss),
-            metrics=compiling.metrics(recipe.evaluation.metrics),
-            **compiling.compile_options(recipe.training),
-        )
+    eval_metrics = recipe.evaluation.metrics
+    if eval_metrics is None:
+        eval_metrics = recipe.training.metrics
     metrics: dict[str, Any] = {}
+    reports: dict[str, Any] = {}
     for split in recipe.evaluation.splits:
-        scores = model.evaluate(bundle.split(split), verbose=0, return_dict=True)
-        metrics[split] = {k: float(v) for k, v in scores.items()}
+        labels, probs = scoring.collect(scoring.predictor(model), bundle.split(split))
+        metrics[split], split_report = scoring.score(
+            labels,
+            probs,
+            loss=recipe.training.loss,
+            metrics=eval_metrics,
+            class_names=info.class_names,
+        )
+        if split_report is not None:
+            reports[split] = split_report
         log.info("%s: %s", split, ", ".join(f"{k}={v:.4f}" for k, v in metrics[split].items()))
     metrics["training"] = {
         "epochs": len(history.history.get("loss", [])),
@@ -203,21 +216,37 @@ def run(
         "parameters": int(model.count_params()),
     }
 
+    exported: dict[str, Path] = {}
     if recipe.export.keras:
-        export.save_keras(model, run_dir / "model.keras")
+        exported["keras"] = export.save_keras(model, run_dir / "model.keras")
     if recipe.export.saved_model:
-        sample_inputs = np.concatenate(
-            [x.numpy() for x, _ in bundle.split(recipe.evaluation.splits[0]).take(2)]
-        )[:64]
-        path = export.save_saved_model(model, run_dir / "saved_model", info)
+        exported["saved_model"] = export.save_saved_model(model, run_dir / "saved_model", info)
+    if recipe.export.tflite:
+        exported["tflite"] = export.save_tflite(model, run_dir / "model.tflite", info)
+    if exported:
+        held_out = bundle.split(recipe.evaluation.splits[0]).take(2)
+        sample_inputs = np.concatenate([x.numpy() for x, _ in held_out])[:64]
         expected = model.predict(sample_inputs, verbose=0)
-        metrics["export"] = {
-            "saved_model": export.check_saved_model(path, info, sample_inputs, expected)
-        }
+        metrics["export"] = verify.check(exported, sample_inputs, expected)
+    if reports:
+        metrics["report"] = reports
+    history_lists = {k: [float(v) for v in vs] for k, vs in history.history.items()}
+    _write_reports(run_dir, recipe, reports, history_lists)
     _write_json(run_dir / "metrics.json", metrics)
+    card.write(run_dir, recipe, metrics, info, versions=_versions())
     log.info("run directory: %s", run_dir)
     return RunResult(
         run_dir=run_dir,
         metrics=metrics,
-        history={k: [float(v) for v in vs] for k, vs in history.history.items()},
+        history=history_lists,
     )
+
+
+def _write_reports(
+    run_dir: Path, recipe: Recipe, reports: dict[str, Any], history: dict[str, list[float]]
+) -> None:
+    """Confusion-matrix PNG per classification split and the training curves PNG."""
+    for split, split_report in reports.items():
+        report.write_split_report(run_dir, split, split_report, recipe.name)
+    if history:
+        report.plot_history(history, run_dir / "training_curves.png", f"{recipe.name}: training")

@@ -1,0 +1,131 @@
+"""`model_card.md`: what a run is, how well it did, and how to make it again.
+
+Written last, from the recipe, metrics.json's figures and the environment, so a reader
+needs no other file to know what the model is and how to reproduce it.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import shlex
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from zoo.recipe import to_yaml
+
+if TYPE_CHECKING:
+    from zoo.data import DataInfo
+    from zoo.schema import Recipe
+
+NON_SPLIT_KEYS = frozenset({"training", "export", "report"})
+
+
+def hardware() -> str:
+    """CPU, core count and the accelerators TensorFlow sees."""
+    import tensorflow as tf
+
+    gpus = [d.name for d in tf.config.list_physical_devices("GPU")]
+    cpu = platform.processor() or platform.machine()
+    return f"{cpu}, {os.cpu_count()} CPU cores; GPUs: {', '.join(gpus) or 'none'}"
+
+
+def reproduce_command(run_dir: Path, recipe: Recipe) -> str:
+    """The CLI line that trains this run again from its resolved recipe."""
+    env = (
+        f"ZOO_TFDS_MANUAL_DIR={shlex.quote(recipe.data.manual_dir)} "
+        if recipe.data.manual_dir
+        else ""
+    )
+    return (
+        f"{env}python -m zoo.train {shlex.quote(str(run_dir / 'recipe.yaml'))} "
+        f"--output-dir {shlex.quote(str(run_dir))}-again"
+    )
+
+
+def _table(rows: Mapping[str, Mapping[str, float]]) -> list[str]:
+    names = sorted({k for scores in rows.values() for k in scores})
+    lines = ["| split | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
+    for split, scores in rows.items():
+        cells = [f"{scores[n]:.4f}" if n in scores else "" for n in names]
+        lines.append(f"| {split} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def render(
+    run_dir: Path,
+    recipe: Recipe,
+    metrics: Mapping[str, Any],
+    info: DataInfo,
+    *,
+    versions: Mapping[str, str],
+) -> str:
+    training = metrics.get("training", {})
+    splits = recipe.data.splits.model_dump()
+    split_rows = [
+        f"- {role}: `{expr}` ({info.num_examples.get(role, '?'):,} examples)"
+        if isinstance(info.num_examples.get(role), int)
+        else f"- {role}: `{expr}`"
+        for role, expr in splits.items()
+        if expr is not None
+    ]
+    scores = {k: v for k, v in metrics.items() if k not in NON_SPLIT_KEYS}
+    export = metrics.get("export", {})
+    lines = [
+        f"# Model card: {recipe.name}",
+        "",
+        recipe.description or "(no description in the recipe)",
+        "",
+        "## Model",
+        f"- builder: `{recipe.model.name}`, parameters: {training.get('parameters', 0):,}",
+        f"- input: `{info.input_name}` {info.input_dtype} {list(info.input_shape)} per example; "
+        f"output: probabilities over {info.num_classes} classes"
+        + (f" ({', '.join(info.class_names)})" if info.class_names else ""),
+        "",
+        "## Data",
+        f"- dataset: TFDS `{recipe.data.name}`",
+        *split_rows,
+        "",
+        "## Final metrics",
+        *(_table(scores) if scores else ["(no evaluation splits)"]),
+        "",
+        "Per-class precision, recall, F1, AUC and the confusion matrix are in metrics.json "
+        "(`report`) and `confusion_matrix_<split>.png`; curves in `training_curves.png`.",
+        *(
+            [f"- export check `{name}`: {check}" for name, check in export.items()]
+            if export
+            else []
+        ),
+        "",
+        "## Training",
+        f"- epochs run: {training.get('epochs')}, training time: {training.get('seconds')} s",
+        f"- seed: {recipe.seed}",
+        f"- hardware: {hardware()}",
+        "- versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()),
+        "",
+        "## Reproduce",
+        "```",
+        reproduce_command(run_dir, recipe),
+        "```",
+        "",
+        "## Resolved recipe",
+        "```yaml",
+        to_yaml(recipe).rstrip(),
+        "```",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def write(
+    run_dir: Path,
+    recipe: Recipe,
+    metrics: Mapping[str, Any],
+    info: DataInfo,
+    *,
+    versions: Mapping[str, str],
+) -> Path:
+    path = run_dir / "model_card.md"
+    path.write_text(render(run_dir, recipe, metrics, info, versions=versions))
+    return path

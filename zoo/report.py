@@ -1,0 +1,97 @@
+"""Pictures of a run: the confusion matrix per split and the training curves.
+
+Rendered with matplotlib's Agg backend (no display needed), imported lazily so the CLIs'
+`--help` stays fast. The numbers themselves live in metrics.json; these PNGs are for eyes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+
+def _pyplot() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_confusion_matrix(
+    matrix: Sequence[Sequence[int]], class_names: Sequence[str], path: Path, title: str
+) -> Path:
+    """Counts per (true, predicted) class, with each cell labelled; the diagonal is right."""
+    import numpy as np
+
+    plt = _pyplot()
+    m = np.asarray(matrix)
+    n = len(class_names)
+    size = max(5.0, 0.55 * n + 2)
+    fig, ax = plt.subplots(figsize=(size + 1, size))
+    image = ax.imshow(m, cmap="Blues")
+    fig.colorbar(image, ax=ax, label="examples")
+    ax.set(
+        xticks=range(n),
+        yticks=range(n),
+        xticklabels=class_names,
+        yticklabels=class_names,
+        xlabel="predicted class",
+        ylabel="true class",
+        title=title,
+    )
+    plt.setp(ax.get_xticklabels(), rotation=45 if max(map(len, class_names)) > 3 else 0)
+    threshold = m.max() / 2 if m.size else 0
+    for i in range(n):
+        for j in range(n):
+            ax.text(
+                j,
+                i,
+                str(m[i, j]),
+                ha="center",
+                va="center",
+                fontsize=8,
+                color="white" if m[i, j] > threshold else "black",
+            )
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plot_history(history: Mapping[str, Sequence[float]], path: Path, title: str) -> Path:
+    """One panel per quantity (loss, then each metric): train and validation per epoch."""
+    plt = _pyplot()
+    names = [k for k in history if not k.startswith("val_") and k != "learning_rate"]
+    names += [k[4:] for k in history if k.startswith("val_") and k[4:] not in names]
+    cols = min(3, len(names)) or 1
+    rows = -(-len(names) // cols) or 1
+    fig, axes = plt.subplots(rows, cols, figsize=(4.5 * cols, 3.5 * rows), squeeze=False)
+    for ax, name in zip(axes.flat, names, strict=False):
+        for key, label, style in ((name, "train", "o-"), (f"val_{name}", "validation", "s--")):
+            if key in history:
+                values = history[key]
+                ax.plot(range(1, len(values) + 1), values, style, label=label)
+        ax.set(title=name, xlabel="epoch", ylabel=name)
+        ax.xaxis.get_major_locator().set_params(integer=True)
+        ax.grid(alpha=0.3)
+        ax.legend()
+    for ax in list(axes.flat)[len(names) :]:
+        ax.axis("off")
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def write_split_report(run_dir: Path, split: str, report: Mapping[str, Any], title: str) -> Path:
+    """`confusion_matrix_<split>.png` in the run directory."""
+    return plot_confusion_matrix(
+        report["confusion_matrix"],
+        report["class_names"],
+        run_dir / f"confusion_matrix_{split}.png",
+        f"{title}: confusion matrix on {split} (accuracy {report['accuracy']:.4f})",
+    )
