@@ -147,7 +147,11 @@ def run(
             **get_model_entry(recipe.model.name).coerce_params(params)
         )
         model.compile(
-            optimizer=compiling.optimizer(recipe.training, train_steps),
+            optimizer=compiling.optimizer(
+                recipe.training,
+                train_steps,
+                strategy.num_replicas_in_sync if recipe.distribution.scale_learning_rate else 1,
+            ),
             loss=compiling.loss(recipe.training.loss),
             metrics=compiling.metrics(recipe.training.metrics),
             **compiling.compile_options(recipe.training),
