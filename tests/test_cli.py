@@ -49,3 +49,35 @@ def test_existing_run_directory_is_not_overwritten(tmp_path):
     assert "already holds a run" in out.stderr and "--overwrite" in out.stderr
     assert "Traceback" not in out.stderr
     assert [p.name for p in tmp_path.iterdir()] == ["metrics.json"]
+
+
+def test_new_commands_answer_help_without_importing_tensorflow():
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    for module in ("zoo.evaluate", "zoo.predict", "zoo.export"):
+        code = (
+            "import runpy, sys\n"
+            f"sys.argv = ['{module}', '--help']\n"
+            "try:\n"
+            f"    runpy.run_module('{module}', run_name='__main__')\n"
+            "except SystemExit as e:\n"
+            "    assert e.code == 0\n"
+            "print('TF' if 'tensorflow' in sys.modules else 'no TF')\n"
+        )
+        out = subprocess.run(
+            [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60
+        )
+        assert out.returncode == 0, out.stderr
+        assert "usage: python -m " + module in out.stdout
+        assert out.stdout.strip().endswith("no TF"), module
+
+
+def test_evaluate_model_outside_a_run_needs_a_recipe(tmp_path):
+    model = tmp_path / "model.keras"
+    model.write_bytes(b"not really a model")
+    out = run_cli(str(model), module="zoo.evaluate")
+    assert out.returncode == 2
+    assert out.stderr.startswith(f"error: {model} is not in a run directory; pass --recipe")

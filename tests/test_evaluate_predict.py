@@ -59,16 +59,17 @@ def test_predict_names_real_digits_from_png_and_npy(cnn_run, test_digits, tmp_pa
         paths.append(tmp_path / f"digit{i}.png")
         tf.io.write_file(str(paths[-1]), tf.io.encode_png(image))
     np.save(tmp_path / "batch.npy", images[:3])
-    out = run_cli(
-        str(cnn_run.run_dir), *map(str, paths), str(tmp_path / "batch.npy"), module="zoo.predict"
-    )
+    np.savez(tmp_path / "one.npz", first=images[0])
+    inputs = [*map(str, paths), str(tmp_path / "batch.npy"), str(tmp_path / "one.npz")]
+    out = run_cli(str(cnn_run.run_dir), *inputs, module="zoo.predict")
     assert out.returncode == 0, out.stderr[-3000:]
     lines = out.stdout.splitlines()
-    assert len(lines) == len(images) + 3
+    assert len(lines) == len(images) + 4
+    assert lines[-1].startswith(f"{tmp_path / 'one.npz'}:first: ")
     predicted = [int(line.split(": ")[1].split()[0]) for line in lines]
     model = keras.saving.load_model(cnn_run.run_dir / "model.keras")
     expected = model.predict(images, verbose=0).argmax(axis=1)
-    assert predicted == [*expected, *expected[:3]]  # PNG round trip loses nothing.
+    assert predicted == [*expected, *expected[:3], expected[0]]  # PNG is lossless.
     assert np.sum(expected == labels) >= 7  # The run scores > 90% on test.
 
 

@@ -114,3 +114,13 @@ def test_unknown_metric_caught_at_validation_with_suggestion():
     }
     with pytest.raises(RecipeError, match=r"unknown metric 'precisoin'\. Did you mean 'precision'"):
         validate(raw, source="r.yaml")
+
+
+def test_absent_class_gets_null_auc_not_nan():
+    r = classification.report(np.array([0, 1, 0]), PROBS[:3])  # Class 2 never occurs.
+    assert r["per_class"]["2"]["auc"] is None
+    assert r["per_class"]["2"]["support"] == 0
+    # Class 0: positives 0.8, 0.2 vs negative 0.3 -> 1 of 2 pairs right. Class 1: positive
+    # 0.6 vs negatives 0.1, 0.7 -> 1 of 2. The macro mean skips class 2.
+    assert [r["per_class"][c]["auc"] for c in "01"] == pytest.approx([0.5, 0.5])
+    assert r["macro"]["auc"] == pytest.approx(0.5)

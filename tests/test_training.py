@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from tests.conftest import SMALL_MNIST, run_cli
+from tests.conftest import MANUAL_DIR, SMALL_MNIST, run_cli
 from zoo import load_recipe
 
 pytestmark = pytest.mark.slow
@@ -111,3 +111,4 @@ def test_classification_report_pictures_and_model_card(cnn_run):
     for needed in ("225,034", "train[:4000]", "seed: 42", "python -m zoo.train", "tensorflow"):
         assert needed in card
     assert f"{metrics['test']['accuracy']:.4f}" in card
+    assert f"ZOO_TFDS_MANUAL_DIR={MANUAL_DIR} python -m zoo.train {run_dir}/recipe.yaml" in card

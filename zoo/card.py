@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import platform
 import shlex
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,15 +34,21 @@ def hardware() -> str:
 
 def reproduce_command(run_dir: Path, recipe: Recipe) -> str:
     """The CLI line that trains this run again from its resolved recipe."""
-    env = (
-        f"ZOO_TFDS_MANUAL_DIR={shlex.quote(recipe.data.manual_dir)} "
-        if recipe.data.manual_dir
-        else ""
-    )
+    # The recipe's own manual_dir needs nothing more; else name the folder this run used.
+    manual = None if recipe.data.manual_dir else os.environ.get("ZOO_TFDS_MANUAL_DIR")
+    env = f"ZOO_TFDS_MANUAL_DIR={shlex.quote(str(Path(manual).resolve()))} " if manual else ""
     return (
         f"{env}python -m zoo.train {shlex.quote(str(run_dir / 'recipe.yaml'))} "
         f"--output-dir {shlex.quote(str(run_dir))}-again"
     )
+
+
+def invocation() -> str | None:
+    """The exact command line, when this process is `python -m zoo.train ...`."""
+    argv = list(getattr(sys, "orig_argv", []))
+    if "zoo.train" not in argv:
+        return None
+    return shlex.join(["python", *argv[argv.index("-m") :]]) if "-m" in argv else None
 
 
 def _table(rows: Mapping[str, Mapping[str, float]]) -> list[str]:
@@ -105,9 +112,11 @@ def render(
         "- versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()),
         "",
         "## Reproduce",
+        "From the resolved recipe saved in this run directory:",
         "```",
         reproduce_command(run_dir, recipe),
         "```",
+        *(["Invoked as:", "```", invocation(), "```"] if invocation() else []),
         "",
         "## Resolved recipe",
         "```yaml",

@@ -66,6 +66,13 @@ def top_k_accuracy(labels: np.ndarray, probabilities: np.ndarray, k: int) -> flo
     return float(np.mean(np.any(top == np.asarray(labels)[:, None], axis=1)))
 
 
+def _json_number(value: float, integer: bool) -> int | float | None:
+    """JSON-safe: a class absent from the labels has AUC NaN, written as null."""
+    if integer:
+        return int(value)
+    return None if np.isnan(value) else float(value)
+
+
 def report(
     labels: np.ndarray,
     probabilities: np.ndarray,
@@ -88,7 +95,7 @@ def report(
         "macro": macro,
         "accuracy": float(np.trace(matrix) / max(1, matrix.sum())),
         "per_class": {
-            name: {k: (int(v[i]) if k == "support" else float(v[i])) for k, v in per.items()}
+            name: {k: _json_number(v[i], k == "support") for k, v in per.items()}
             for i, name in enumerate(names)
         },
         "class_names": names,

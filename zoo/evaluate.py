@@ -47,10 +47,11 @@ def evaluate(
     from zoo.errors import ZooError
     from zoo.recipe import load_recipe
 
-    loaded = artifacts.load(model)
-    run_dir = loaded.run_dir
+    artifact, _ = artifacts.locate(model)  # Cheap checks first: no TensorFlow yet.
+    run_dir = artifact.parent if (artifact.parent / "recipe.yaml").is_file() else None
     if recipe is None and run_dir is None:
-        raise ZooError(f"{loaded.path} is not in a run directory; pass --recipe RECIPE.yaml.")
+        raise ZooError(f"{artifact} is not in a run directory; pass --recipe RECIPE.yaml.")
+    loaded = artifacts.load(artifact)
     config = load_recipe(recipe if recipe is not None else run_dir / "recipe.yaml")
     bundle = load_data(config.data, batch_size=config.training.batch_size, seed=config.seed)
     dataset = bundle.split(split)

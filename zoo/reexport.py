@@ -33,7 +33,7 @@ def parser() -> argparse.ArgumentParser:
 
 def reexport(run_dir: str | Path, fmt: str) -> dict[str, Any]:
     """Write `fmt` into `run_dir`; returns the fresh-process check recorded in metrics.json."""
-    from zoo import artifacts, export, verify
+    from zoo import export, scoring, verify
     from zoo.data import load as load_data
     from zoo.errors import ZooError
     from zoo.recipe import load_recipe
@@ -42,12 +42,11 @@ def reexport(run_dir: str | Path, fmt: str) -> dict[str, Any]:
     for needed in ("model.keras", "recipe.yaml"):
         if not (run / needed).is_file():
             raise ZooError(f"{run} has no {needed}; re-exporting starts from a finished run.")
-    source = artifacts.load(run / "model.keras")
     recipe = load_recipe(run / "recipe.yaml")
     bundle = load_data(recipe.data, batch_size=recipe.training.batch_size, seed=recipe.seed)
     import keras
 
-    model = keras.saving.load_model(run / "model.keras")
+    model = keras.saving.load_model(run / "model.keras")  # safe_mode stays on.
     writers = {
         "saved_model": export.save_saved_model,
         "keras": lambda m, p, _info: export.save_keras(m, p),
@@ -58,7 +57,7 @@ def reexport(run_dir: str | Path, fmt: str) -> dict[str, Any]:
     import numpy as np
 
     inputs = np.concatenate([x.numpy() for x, _ in held_out])[:64]
-    check = verify.check({fmt: path}, inputs, source.predict(inputs))[fmt]
+    check = verify.check({fmt: path}, inputs, scoring.predictor(model)(inputs))[fmt]
     metrics_path = run / "metrics.json"
     metrics = json.loads(metrics_path.read_text()) if metrics_path.is_file() else {}
     metrics.setdefault("export", {})[fmt] = check
