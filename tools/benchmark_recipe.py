@@ -17,6 +17,9 @@ import tempfile
 import time
 from pathlib import Path
 
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))  # Benchmark the checkout this tool lives in.
+
 REFERENCES = {
     "mnist_cnn": "keras.io MNIST convnet: 99.22% test accuracy after 15 epochs",
 }
