@@ -2,7 +2,7 @@
 
 `zoo.evaluate` and `zoo.predict` both start here, so both accept the same paths and fail
 the same clear way (a `ZooError`) on a missing or corrupted artifact. `.keras` files are
-loaded with Keras's safe mode on (never `safe_mode=False`).
+loaded only through `load_keras_model`, with Keras's safe mode left on (the default).
 """
 
 from __future__ import annotations
@@ -68,16 +68,31 @@ def locate(path: str | Path) -> tuple[Path, str]:
     raise ZooError(f"{p} is not a .keras or .tflite file, nor a SavedModel directory.")
 
 
+def _unusable(kind: str, artifact: Path, exc: Exception) -> ZooError:
+    return ZooError(
+        f"Cannot load the {kind} model at {artifact}: {type(exc).__name__}: "
+        f"{(str(exc).splitlines() or ['no detail'])[0].rstrip('.')}. Is the file complete?"
+    )
+
+
+def load_keras_model(artifact: Path) -> Any:
+    """A `.keras` file as a `keras.Model`, safe mode on; a corrupted file is a ZooError."""
+    import keras
+
+    try:
+        return keras.saving.load_model(artifact)  # safe_mode stays on.
+    except Exception as exc:  # Any load failure means an unusable file.
+        raise _unusable("keras", artifact, exc) from None
+
+
 def load(path: str | Path) -> Loaded:
     """Load the model at `path` (see `locate`); a corrupted file is a ZooError."""
     artifact, kind = locate(path)
     try:
         if kind == "keras":
-            import keras
-
             from zoo.scoring import predictor
 
-            model = keras.saving.load_model(artifact)  # safe_mode stays on.
+            model = load_keras_model(artifact)
             inp = model.inputs[0]
             shape = tuple(inp.shape[1:])
             return Loaded(artifact, kind, predictor(model), inp.name, str(inp.dtype), shape)
@@ -89,10 +104,7 @@ def load(path: str | Path) -> Loaded:
     except ZooError:
         raise
     except Exception as exc:  # Any load failure means an unusable file.
-        raise ZooError(
-            f"Cannot load the {kind} model at {artifact}: {type(exc).__name__}: "
-            f"{(str(exc).splitlines() or ['no detail'])[0].rstrip('.')}. Is the file complete?"
-        ) from None
+        raise _unusable(kind, artifact, exc) from None
     (name, spec), *_ = serve.structured_input_signature[1].items()
     return Loaded(
         artifact,

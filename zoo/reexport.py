@@ -34,6 +34,7 @@ def parser() -> argparse.ArgumentParser:
 def reexport(run_dir: str | Path, fmt: str) -> dict[str, Any]:
     """Write `fmt` into `run_dir`; returns the fresh-process check recorded in metrics.json."""
     from zoo import export, scoring, verify
+    from zoo.artifacts import load_keras_model
     from zoo.data import load as load_data
     from zoo.errors import ZooError
     from zoo.recipe import load_recipe
@@ -44,9 +45,7 @@ def reexport(run_dir: str | Path, fmt: str) -> dict[str, Any]:
             raise ZooError(f"{run} has no {needed}; re-exporting starts from a finished run.")
     recipe = load_recipe(run / "recipe.yaml")
     bundle = load_data(recipe.data, batch_size=recipe.training.batch_size, seed=recipe.seed)
-    import keras
-
-    model = keras.saving.load_model(run / "model.keras")  # safe_mode stays on.
+    model = load_keras_model(run / "model.keras")
     writers = {
         "saved_model": export.save_saved_model,
         "keras": lambda m, p, _info: export.save_keras(m, p),

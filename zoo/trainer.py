@@ -19,7 +19,7 @@ from typing import Any
 from zoo import card, compiling, distribute, export, report, scoring, verify
 from zoo.errors import ZooError
 from zoo.recipe import to_yaml
-from zoo.registry import DATA_PARAMETERS, get_model_entry
+from zoo.registry import DATA_PARAMETERS, build_model, get_model_entry
 from zoo.schema import Recipe
 
 log = logging.getLogger("zoo")
@@ -143,9 +143,7 @@ def run(
     )
     params = _model_params(recipe, info.model_params())
     with strategy.scope(), compiling.precision_policy(recipe.training.mixed_precision):
-        model = get_model_entry(recipe.model.name).builder(
-            **get_model_entry(recipe.model.name).coerce_params(params)
-        )
+        model = build_model(recipe.model.name, **params)
         model.compile(
             optimizer=compiling.optimizer(
                 recipe.training,
