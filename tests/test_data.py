@@ -73,3 +73,31 @@ def test_bad_split_expression(mnist_ready):
 def test_bad_feature_names(mnist_ready):
     with pytest.raises(DataError, match="Did you mean 'image'"):
         load(TfdsData(name="mnist", features=("imag", "label")), batch_size=8, seed=0)
+
+
+def test_preprocessor_feeds_training_and_sits_in_front_of_the_exported_model():
+    """One mechanism: `model_ready` maps the preprocessor over a split, and
+    `with_preprocessor` composes it in front of the model so the result takes raw input."""
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    from zoo.data import DataBundle, DataInfo
+    from zoo.export import with_preprocessor
+
+    raw = np.array([b"a b", b"b c c", b"zzz"], dtype=object)  # As tf.data hands them out.
+    ds = tf.data.Dataset.from_tensor_slices((raw, [0, 1, 0])).batch(3)
+    vectorizer = keras.layers.TextVectorization(max_tokens=10, output_sequence_length=4)
+    vectorizer.adapt(raw)
+    info = DataInfo(input_name="text", input_shape=(), input_dtype="string", num_classes=2)
+    bundle = DataBundle(info=info, train=ds, preprocessor=vectorizer)
+
+    (tokens, labels), *_ = list(bundle.model_ready("train"))
+    assert tokens.dtype == tf.int64 and tokens.shape == (3, 4) and list(labels) == [0, 1, 0]
+    assert bundle.model_ready("test") is None  # Absent splits stay absent.
+
+    inner = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, activation="softmax")])
+    served = with_preprocessor(inner, vectorizer, info)
+    assert served.inputs[0].dtype == "string" and served.inputs[0].name == "text"
+    np.testing.assert_allclose(served(tf.constant(raw)), inner(tokens), atol=1e-6)
+    assert with_preprocessor(inner, None, info) is inner

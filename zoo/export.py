@@ -11,7 +11,7 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import keras
@@ -28,6 +28,17 @@ def _replace(tmp: Path, final: Path) -> None:
     elif final.exists():
         final.unlink()
     tmp.rename(final)
+
+
+def with_preprocessor(model: keras.Model, preprocessor: Any, info: DataInfo) -> keras.Model:
+    """`model` with the data's preprocessor in front, taking one raw input named after
+    the data's input feature; `model` itself when there is no preprocessor."""
+    if preprocessor is None:
+        return model
+    import keras
+
+    raw = keras.Input(shape=info.input_shape, dtype=info.input_dtype, name=info.input_name)
+    return keras.Model(raw, model(preprocessor(raw)), name=f"{model.name}_raw_input")
 
 
 def save_keras(model: keras.Model, path: Path) -> Path:

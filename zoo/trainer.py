@@ -171,15 +171,16 @@ def run(
         {"versions": _versions(), "seed": recipe.seed, "replicas": strategy.num_replicas_in_sync},
     )
 
-    train_ds = bundle.train
+    train_ds = bundle.model_ready("train")
+    validation_ds = bundle.model_ready("validation")
     if recipe.training.steps_per_epoch:
         train_ds = train_ds.repeat()
-    fit_callbacks = [*_callbacks(recipe, run_dir, bundle.validation is not None), *callbacks]
-    if bundle.validation is not None:  # First, so the history and CSV log see its scores.
+    fit_callbacks = [*_callbacks(recipe, run_dir, validation_ds is not None), *callbacks]
+    if validation_ds is not None:  # First, so the history and CSV log see its scores.
         fit_callbacks.insert(
             0,
             scoring.validation_callback(
-                bundle.validation, recipe.training.metrics, recipe.training.loss, info.class_names
+                validation_ds, recipe.training.metrics, recipe.training.loss, info.class_names
             ),
         )
     start = time.perf_counter()
@@ -187,13 +188,15 @@ def run(
         train_ds,
         epochs=recipe.training.epochs,
         steps_per_epoch=recipe.training.steps_per_epoch,
-        validation_data=bundle.validation,
+        validation_data=validation_ds,
         validation_steps=recipe.training.validation_steps,
         callbacks=fit_callbacks,
         shuffle=False,  # The pipeline shuffles; Keras would only warn.
         verbose=verbose,
     )
     train_seconds = time.perf_counter() - start
+    # From here on the model takes raw input, as users and exports see it.
+    model = export.with_preprocessor(model, bundle.preprocessor, info)
 
     eval_metrics = recipe.evaluation.metrics
     if eval_metrics is None:

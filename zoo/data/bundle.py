@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    import keras
     import tensorflow as tf
 
 
@@ -13,8 +14,11 @@ if TYPE_CHECKING:
 class DataInfo:
     """Facts about the data that fill in model parameters and the export signature.
 
-    `input_shape` and `input_dtype` describe one raw example (e.g. (28, 28, 1), uint8):
-    exported models accept exactly that, batched.
+    `input_name`, `input_shape` and `input_dtype` describe one *raw* example (e.g.
+    `image` (28, 28, 1) uint8, or `text` () string): exported models accept exactly
+    that, batched. `model_inputs` holds builder parameters fixed by the preprocessing
+    rather than by the raw data (e.g. `vocabulary_size` and `sequence_length` after text
+    vectorisation, or `input_shape` after resizing); they override the raw ones.
     """
 
     input_name: str
@@ -23,23 +27,48 @@ class DataInfo:
     num_classes: int | None = None
     class_names: tuple[str, ...] = ()
     num_examples: dict[str, int] = field(default_factory=dict)
+    model_inputs: dict[str, Any] = field(default_factory=dict)
 
     def model_params(self) -> dict[str, Any]:
         """Builder parameters the data determines."""
         params: dict[str, Any] = {"input_shape": self.input_shape}
         if self.num_classes is not None:
             params["num_classes"] = self.num_classes
+        params.update(self.model_inputs)
         return params
 
 
 @dataclass(frozen=True)
 class DataBundle:
-    """Batched, prefetched pipelines of (input, label) per split; absent splits are None."""
+    """Batched, prefetched pipelines of (raw input, label) per split (absent splits are
+    None), plus an optional `preprocessor`.
+
+    The `preprocessor` is a Keras layer (or model) mapping a batch of raw inputs to what
+    the model eats, e.g. an adapted `TextVectorization`. Keeping it out of the pipelines
+    gives one mechanism for both uses: `model_ready` maps it over a split so training
+    reads ready tensors (vectorised in tf.data, in parallel with the model), and the
+    trainer puts it in front of the trained model for evaluation and export, so exported
+    models take raw input. Training-only steps (augmentation) belong in the source's
+    train pipeline instead, never here.
+    """
 
     info: DataInfo
     train: tf.data.Dataset
     validation: tf.data.Dataset | None = None
     test: tf.data.Dataset | None = None
+    preprocessor: keras.Layer | None = None
 
     def split(self, name: str) -> tf.data.Dataset | None:
+        """A split's raw (input, label) batches."""
         return {"train": self.train, "validation": self.validation, "test": self.test}[name]
+
+    def model_ready(self, name: str) -> tf.data.Dataset | None:
+        """A split's batches with the preprocessor applied: what `fit` consumes."""
+        ds = self.split(name)
+        if ds is None or self.preprocessor is None:
+            return ds
+        import tensorflow as tf
+
+        pre = self.preprocessor
+        ds = ds.map(lambda x, y: (pre(x), y), num_parallel_calls=tf.data.AUTOTUNE)
+        return ds.prefetch(tf.data.AUTOTUNE)
