@@ -63,7 +63,20 @@ class Splits(Section):
     test: str | None = "test"
 
 
-class TfdsData(Section):
+class DataCommon(Section):
+    """Fields every data source shares: which splits to read and how to feed them.
+
+    Splits are named in the source's own terms (TFDS split expressions, folder names,
+    file keys). `shuffle_buffer` and `cache` shape the training pipeline. Preprocessing
+    options (text, image, video) live here too, so any source can use them.
+    """
+
+    splits: Splits = Splits()
+    shuffle_buffer: NonNegativeInt = 10_000
+    cache: bool = True
+
+
+class TfdsData(DataCommon):
     """A TensorFlow Datasets dataset, prepared offline from `manual_dir` when it is set.
 
     `manual_dir` (or the environment variable ZOO_TFDS_MANUAL_DIR) holds the original
@@ -73,12 +86,9 @@ class TfdsData(Section):
 
     source: Literal["tfds"] = "tfds"
     name: str
-    splits: Splits = Splits()
     features: tuple[str, str] | None = None  # (input key, label key); default: supervised keys
     data_dir: str | None = None
     manual_dir: str | None = None
-    shuffle_buffer: NonNegativeInt = 10_000
-    cache: bool = True
 
 
 DataSection = TfdsData
