@@ -62,3 +62,42 @@ def video_cnn(
         x
     )
     return keras.Model(inputs, outputs, name="video_cnn_2plus1d" if factorised else "video_cnn")
+
+
+@register_model(task="classification")
+def frame_average_cnn(
+    *,
+    input_shape: Shape = (16, 64, 64, 3),
+    num_classes: PositiveInt = 10,
+    filters: Widths = (16, 32, 64),
+    kernel_size: PositiveInt = 3,
+    dropout: Rate = 0.3,
+    rescale: Scale | None = 1 / 255,
+) -> "keras.Model":
+    """Baseline that sees frames, not motion: the same 2D convnet on every frame
+    (TimeDistributed), each frame pooled to a feature vector, the vectors averaged
+    over time, then softmax.
+
+    The average ignores frame order, so the model cannot tell a clip from the same clip
+    played backwards: on `moving_shapes` it stays near chance while `video_cnn` learns.
+    """
+    import keras
+
+    layers = keras.layers
+    inputs = keras.Input(shape=input_shape, name="clip")
+    x = layers.Rescaling(rescale, name="rescale")(inputs) if rescale else inputs
+    for i, width in enumerate(filters):
+        x = layers.TimeDistributed(
+            layers.Conv2D(width, kernel_size, padding="same", use_bias=False), name=f"conv_{i}"
+        )(x)
+        x = layers.TimeDistributed(layers.BatchNormalization(), name=f"conv_{i}_bn")(x)
+        x = layers.ReLU()(x)
+        x = layers.TimeDistributed(layers.MaxPooling2D(2, padding="same"), name=f"pool_{i}")(x)
+    x = layers.TimeDistributed(layers.GlobalAveragePooling2D(), name="frame_features")(x)
+    x = layers.GlobalAveragePooling1D(name="time_average")(x)
+    if dropout:
+        x = layers.Dropout(dropout)(x)
+    outputs = layers.Dense(num_classes, activation="softmax", name="predictions", dtype="float32")(
+        x
+    )
+    return keras.Model(inputs, outputs, name="frame_average_cnn")
