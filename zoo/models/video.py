@@ -9,7 +9,7 @@ if TYPE_CHECKING:
     import keras
 
 
-def _conv_block(x, filters: int, kernel_size: int, factorised: bool, name: str):
+def _conv_block(x, filters: int, kernel_size: int, factorised: bool, name: str, momentum: float):
     """Conv3D k×k×k, or its (2+1)D factorisation: spatial 1×k×k then temporal k×1×1."""
     import keras
 
@@ -19,14 +19,14 @@ def _conv_block(x, filters: int, kernel_size: int, factorised: bool, name: str):
         x = layers.Conv3D(
             filters, (1, k, k), padding="same", use_bias=False, name=f"{name}_spatial"
         )(x)
-        x = layers.BatchNormalization(name=f"{name}_spatial_bn")(x)
+        x = layers.BatchNormalization(momentum=momentum, name=f"{name}_spatial_bn")(x)
         x = layers.ReLU()(x)
         x = layers.Conv3D(
             filters, (k, 1, 1), padding="same", use_bias=False, name=f"{name}_temporal"
         )(x)
     else:
         x = layers.Conv3D(filters, (k, k, k), padding="same", use_bias=False, name=name)(x)
-    x = layers.BatchNormalization(name=f"{name}_bn")(x)
+    x = layers.BatchNormalization(momentum=momentum, name=f"{name}_bn")(x)
     return layers.ReLU()(x)
 
 
@@ -40,11 +40,15 @@ def video_cnn(
     factorised: bool = False,
     dropout: Rate = 0.3,
     rescale: Scale | None = 1 / 255,
+    batch_norm_momentum: Rate = 0.9,
 ) -> "keras.Model":
     """3D convnet over clips (frames, height, width, channels); `factorised` gives (2+1)D.
 
     One block per entry of `filters`: conv → batch norm → ReLU → max-pool (space only in
     the first block, space and time after), then global average pooling and softmax.
+    `batch_norm_momentum` 0.9 (Keras: 0.99) lets the moving statistics settle within the
+    few hundred steps that small video datasets give; with 0.99 the first epochs'
+    evaluation sees stale statistics and predicts one class.
     """
     import keras
 
@@ -52,7 +56,9 @@ def video_cnn(
     inputs = keras.Input(shape=input_shape, name="clip")
     x = layers.Rescaling(rescale, name="rescale")(inputs) if rescale else inputs
     for i, width in enumerate(filters):
-        x = _conv_block(x, width, kernel_size, factorised, name=f"block_{i}")
+        x = _conv_block(
+            x, width, kernel_size, factorised, name=f"block_{i}", momentum=batch_norm_momentum
+        )
         pool = (1, 2, 2) if i == 0 else (2, 2, 2)
         x = layers.MaxPooling3D(pool, padding="same", name=f"pool_{i}")(x)
     x = layers.GlobalAveragePooling3D(name="global_pool")(x)
@@ -73,6 +79,7 @@ def frame_average_cnn(
     kernel_size: PositiveInt = 3,
     dropout: Rate = 0.3,
     rescale: Scale | None = 1 / 255,
+    batch_norm_momentum: Rate = 0.9,
 ) -> "keras.Model":
     """Baseline that sees frames, not motion: the same 2D convnet on every frame
     (TimeDistributed), each frame pooled to a feature vector, the vectors averaged
@@ -90,7 +97,9 @@ def frame_average_cnn(
         x = layers.TimeDistributed(
             layers.Conv2D(width, kernel_size, padding="same", use_bias=False), name=f"conv_{i}"
         )(x)
-        x = layers.TimeDistributed(layers.BatchNormalization(), name=f"conv_{i}_bn")(x)
+        x = layers.TimeDistributed(
+            layers.BatchNormalization(momentum=batch_norm_momentum), name=f"conv_{i}_bn"
+        )(x)
         x = layers.ReLU()(x)
         x = layers.TimeDistributed(layers.MaxPooling2D(2, padding="same"), name=f"pool_{i}")(x)
     x = layers.TimeDistributed(layers.GlobalAveragePooling2D(), name="frame_features")(x)
