@@ -34,7 +34,9 @@ def _config(path, **fields):
 
 def test_npz_bundle_flattens_labels_and_keeps_raw_input(volumes):
     path, arrays = volumes
-    bundle = load(_config(path, class_names=("a", "b", "c"), shuffle_buffer=0), batch_size=8, seed=0)
+    bundle = load(
+        _config(path, class_names=("a", "b", "c"), shuffle_buffer=0), batch_size=8, seed=0
+    )
     info = bundle.info
     assert (info.input_name, info.input_shape, info.input_dtype) == ("images", (6, 8, 8), "uint8")
     assert info.num_classes == 3 and info.class_names == ("a", "b", "c")
