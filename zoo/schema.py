@@ -147,7 +147,15 @@ class NpzData(DataCommon):
     class_names: tuple[str, ...] | None = None
 
 
-DataSection = Annotated[TfdsData | NpzData, Field(discriminator="source")]
+def _data_source(value: Any) -> str:
+    """The `source` tag of a data section; `tfds` when left out (as before sources)."""
+    return value.get("source", "tfds") if isinstance(value, dict) else value.source
+
+
+DataSection = Annotated[
+    Annotated[TfdsData, Tag("tfds")] | Annotated[NpzData, Tag("npz")],
+    Discriminator(_data_source),
+]
 
 
 # ------------------------------------------------------------------ optimizer and lr
