@@ -153,3 +153,10 @@ def test_real_adrenalmnist3d_learns_above_chance():
     auc = binary_auc(labels == 1, probs[:, 1])
     print(f"AdrenalMNIST3D test AUC after 36 steps: {auc:.3f}")
     assert auc > 0.65, auc
+
+
+def test_key_patterns_are_checked_before_loading():
+    import pydantic
+
+    with pytest.raises(pydantic.ValidationError, match="only the placeholder"):
+        NpzData(source="npz", path="x.npz", images_key="{splt}_images")

@@ -146,6 +146,17 @@ class NpzData(DataCommon):
     labels_key: str = "{split}_labels"
     class_names: tuple[str, ...] | None = None
 
+    @field_validator("images_key", "labels_key")
+    @classmethod
+    def _one_placeholder(cls, pattern: str) -> str:
+        try:
+            pattern.format(split="train")
+        except (KeyError, IndexError, ValueError):
+            raise ValueError(
+                f"{pattern!r} may hold only the placeholder {{split}}, e.g. '{{split}}_images'"
+            ) from None
+        return pattern
+
 
 def _data_source(value: Any) -> str:
     """The `source` tag of a data section; `tfds` when left out (as before sources)."""
