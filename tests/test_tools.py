@@ -57,6 +57,8 @@ def test_benchmark_runs_every_section_tiny_and_writes_json(mnist_ready, tmp_path
     assert set(results) == {"overhead", "pipeline", "accuracy", "startup", "options"}
     assert results["overhead"]["ratio"] > 0
     assert results["pipeline"]["headroom"] > 0
+    assert results["pipeline"]["recipes"]["mnist_cnn.yaml"]["headroom"] > 0
+    assert 0 < results["overhead"]["expected_ratio_from_checkpoint"] < 1
     assert 0.0 <= results["accuracy"]["best_test_accuracy"] <= 1.0
     assert "99.22%" in results["accuracy"]["reference"]
     assert results["startup"]["--help"]["median_s"] > 0
