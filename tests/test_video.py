@@ -189,6 +189,8 @@ def test_ucf101_recipe_pipeline_on_mock_data(tmp_path, monkeypatch):
         "training.epochs=1",
         "training.steps_per_epoch=2",
         "training.callbacks.early_stopping=null",
+        "data.splits.validation=null",
+        "export.keras=false",
     ]
     recipe = load_recipe("recipes/ucf101_video_cnn.yaml", overrides)
     monkeypatch.delenv("ZOO_TFDS_MANUAL_DIR")  # Mock data needs no raw files.
