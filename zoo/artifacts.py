@@ -79,6 +79,9 @@ def load_keras_model(artifact: Path) -> Any:
     """A `.keras` file as a `keras.Model`, safe mode on; a corrupted file is a ZooError."""
     import keras
 
+    from zoo.data.preprocess_text import clean_text_layer
+
+    clean_text_layer()  # Registers zoo's own preprocessing layer before loading.
     try:
         return keras.saving.load_model(artifact)  # safe_mode stays on.
     except Exception as exc:  # Any load failure means an unusable file.

@@ -35,7 +35,8 @@ def hardware() -> str:
 def reproduce_command(run_dir: Path, recipe: Recipe) -> str:
     """The CLI line that trains this run again from its resolved recipe."""
     # The recipe's own manual_dir needs nothing more; else name the folder this run used.
-    manual = None if recipe.data.manual_dir else os.environ.get("ZOO_TFDS_MANUAL_DIR")
+    tfds = recipe.data.source == "tfds"
+    manual = None if not tfds or recipe.data.manual_dir else os.environ.get("ZOO_TFDS_MANUAL_DIR")
     env = f"ZOO_TFDS_MANUAL_DIR={shlex.quote(str(Path(manual).resolve()))} " if manual else ""
     return (
         f"{env}python -m zoo.train {shlex.quote(str(run_dir / 'recipe.yaml'))} "
@@ -58,6 +59,13 @@ def _table(rows: Mapping[str, Mapping[str, float]]) -> list[str]:
         cells = [f"{scores[n]:.4f}" if n in scores else "" for n in names]
         lines.append(f"| {split} | " + " | ".join(cells) + " |")
     return lines
+
+
+def _dataset(recipe: Recipe) -> str:
+    data = recipe.data
+    if data.source == "tfds":
+        return f"TFDS `{data.name}`"
+    return f"`{data.source}` source reading `{getattr(data, 'path', '?')}`"
 
 
 def render(
@@ -91,7 +99,7 @@ def render(
         + (f" ({', '.join(info.class_names)})" if info.class_names else ""),
         "",
         "## Data",
-        f"- dataset: TFDS `{recipe.data.name}`",
+        f"- dataset: {_dataset(recipe)}",
         *split_rows,
         "",
         "## Final metrics",

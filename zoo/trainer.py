@@ -231,7 +231,7 @@ def run(
     if exported:
         held_out = bundle.split(recipe.evaluation.splits[0]).take(2)
         sample_inputs = np.concatenate([x.numpy() for x, _ in held_out])[:64]
-        expected = model.predict(sample_inputs, verbose=0)
+        expected = scoring.predictor(model)(sample_inputs)  # Keras predict rejects strings.
         metrics["export"] = verify.check(exported, sample_inputs, expected)
     if reports:
         metrics["report"] = reports

@@ -4,15 +4,35 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from zoo.data import tfds_source
+from zoo.data import csv_source, directory_source, preprocess_image, preprocess_text, tfds_source
 from zoo.data.bundle import DataBundle
 
 if TYPE_CHECKING:
     from zoo.schema import DataSection
 
-_SOURCES = {"tfds": tfds_source.load}
+_SOURCES = {
+    "tfds": tfds_source.load,
+    "directory": directory_source.load,
+    "csv": csv_source.load,
+}
 
 
 def load(config: DataSection, *, batch_size: int, seed: int) -> DataBundle:
-    """Build the train/validation/test pipelines described by a recipe's `data` section."""
-    return _SOURCES[config.source](config, batch_size=batch_size, seed=seed)
+    """Build the train/validation/test pipelines described by a recipe's `data` section.
+
+    Preprocessing options apply the same way to every source: `data.image` adds resizing,
+    rescaling and training-only augmentation; text inputs (raw strings) are vectorised
+    with `data.text`, or with its defaults when the recipe leaves it out, since no model
+    eats raw strings.
+    """
+    bundle = _SOURCES[config.source](config, batch_size=batch_size, seed=seed)
+    if config.image is not None:
+        bundle = preprocess_image.apply(config.image, bundle, seed=seed)
+    text = config.text
+    if text is None and bundle.info.input_dtype == "string" and bundle.preprocessor is None:
+        from zoo.schema import TextOptions
+
+        text = TextOptions()
+    if text is not None:
+        bundle = preprocess_text.apply(text, bundle)
+    return bundle
