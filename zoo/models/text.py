@@ -28,10 +28,10 @@ def text_rnn(
 ) -> "keras.Model":
     """Embedding → stacked SimpleRNN/LSTM/GRU (optionally bidirectional) → softmax.
 
-    Takes int token ids, 0 meaning padding (masked unless `pooling` is max). `units` gives one recurrent layer per
-    entry. `pooling` "last" classifies from the last layer's final state; "max" / "mean"
-    pool its outputs over all (unpadded, for "mean") time steps, which keeps evidence from
-    early in long texts. `sequence_length` None accepts any length.
+    Takes int token ids, 0 meaning padding (masked unless `pooling` is "max"). `units`
+    gives one recurrent layer per entry. `pooling` "last" classifies from the last layer's
+    final state; "max" / "mean" pool its outputs over all time steps ("mean" skips padding),
+    which keeps evidence from early in long texts. `sequence_length` None: any length.
     """
     import keras
 
