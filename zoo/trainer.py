@@ -170,6 +170,11 @@ def run(
         run_dir / "environment.json",
         {"versions": _versions(), "seed": recipe.seed, "replicas": strategy.num_replicas_in_sync},
     )
+    if info.class_names:  # Which output index is which class (e.g. mapped CSV labels).
+        _write_json(
+            run_dir / "classes.json",
+            {"class_names": list(info.class_names), "label_mapping": info.label_mapping()},
+        )
 
     train_ds = bundle.model_ready("train")
     validation_ds = bundle.model_ready("validation")

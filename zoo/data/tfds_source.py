@@ -111,8 +111,9 @@ def load(config: TfdsData, *, batch_size: int, seed: int) -> DataBundle:
         if expression is None:
             pipelines[role] = None
             continue
+        known = bool(builder.info.splits)  # False only without metadata (mock_data).
         try:
-            sizes[role] = builder.info.splits[expression].num_examples
+            sizes[role] = builder.info.splits[expression].num_examples if known else -1
         except (KeyError, ValueError) as exc:
             raise DataError(
                 f"data.splits.{role} {expression!r} is not a split of {config.name!r} "
@@ -125,6 +126,8 @@ def load(config: TfdsData, *, batch_size: int, seed: int) -> DataBundle:
             shuffle_files=role == "train",
             read_config=tfds.ReadConfig(shuffle_seed=seed),
         )
+        if not known:  # tfds.testing.mock_data without metadata files: count by reading.
+            sizes[role] = int(ds.reduce(0, lambda n, _: n + 1))
         ds = ds.map(lambda ex: (ex[input_key], ex[label_key]), num_parallel_calls=tf.data.AUTOTUNE)
         pipelines[role] = finish(
             ds,
