@@ -59,7 +59,7 @@ def _classes(folder: Path, wanted: list[str] | None, role: str) -> list[str]:
     return list(wanted)
 
 
-def _read(config: DirectoryData, folder: Path, classes: list[str], **kwargs: Any):
+def _read(config: DirectoryData, role: str, folder: Path, classes: list[str], **kwargs: Any):
     """Keras's reader for `config.kind`, unbatched; ValueErrors become DataErrors."""
     import keras
 
@@ -78,7 +78,10 @@ def _read(config: DirectoryData, folder: Path, classes: list[str], **kwargs: Any
             str(folder), image_size=config.image_size, color_mode=config.color_mode, **common
         )
     except ValueError as exc:
-        raise DataError(f"Cannot read {folder} (data.path): {exc}") from None
+        raise DataError(
+            f"data.splits.{role}: cannot read {folder} as {config.kind} classes "
+            f"{', '.join(classes)}: {exc}"
+        ) from None
 
 
 def load(config: DirectoryData, *, batch_size: int, seed: int) -> DataBundle:
@@ -97,6 +100,7 @@ def load(config: DirectoryData, *, batch_size: int, seed: int) -> DataBundle:
     if config.splits.validation is None and config.validation_fraction > 0:
         raw["train"], raw["validation"] = _read(
             config,
+            "train",
             train_dir,
             classes,
             shuffle=True,
@@ -105,13 +109,13 @@ def load(config: DirectoryData, *, batch_size: int, seed: int) -> DataBundle:
             subset="both",
         )
     else:
-        raw["train"] = _read(config, train_dir, classes, shuffle=True, seed=seed)
+        raw["train"] = _read(config, "train", train_dir, classes, shuffle=True, seed=seed)
     for role in ("validation", "test"):
         name = getattr(config.splits, role)
         if name is not None:
             folder = _folder(root, role, name)
             _classes(folder, classes, role)
-            raw[role] = _read(config, folder, classes, shuffle=False)
+            raw[role] = _read(config, role, folder, classes, shuffle=False)
 
     pipelines: dict[str, tf.data.Dataset | None] = {}
     sizes: dict[str, int] = {}
