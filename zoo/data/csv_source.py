@@ -80,15 +80,19 @@ def _split_rows(rows: Rows, config: CsvData, seed: int) -> dict[str, Rows]:
 
 
 def _label_mapping(labels: list[str]) -> dict[str, int]:
-    """Integers 0..N-1 keep their value; anything else maps by sorted order."""
-    distinct = sorted(set(labels))
+    """Integers 0..N-1 keep their value; other labels map to 0..N-1 in sorted order
+    (numeric order when all are numbers, so 2 comes before 10)."""
+    distinct = set(labels)
     try:
-        numbers = sorted({int(v) for v in distinct})
+        numbers = {v: float(v) for v in distinct}
     except ValueError:
-        numbers = None
-    if numbers is not None and numbers == list(range(len(numbers))):
-        return {v: int(v) for v in distinct}
-    return {v: i for i, v in enumerate(distinct)}
+        return {v: i for i, v in enumerate(sorted(distinct))}
+    ordered = sorted(distinct, key=lambda v: (numbers[v], v))
+    if all(numbers[v] == i for i, v in enumerate(ordered)) and all(
+        v.lstrip("-").isdigit() for v in ordered
+    ):
+        return {v: int(v) for v in ordered}
+    return {v: i for i, v in enumerate(ordered)}
 
 
 def load(config: CsvData, *, batch_size: int, seed: int) -> DataBundle:
