@@ -32,9 +32,14 @@ def test_lists_models_and_recipes_without_tensorflow():
     cnn = next(line for line in models if line.split()[0] == "mnist_cnn")
     assert "documented MNIST convnet" in cnn
     recipes = {line.split()[0]: line for line in lines[lines.index("recipes:") + 1 :]}
-    assert set(recipes) == {f"recipes/{n}.yaml" for n in ("mnist_base", "mnist_cnn", "mnist_mlp")}
+    mine = {f"recipes/{n}.yaml" for n in ("mnist_base", "mnist_cnn", "mnist_mlp")}
+    mine |= {f"recipes/{n}.yaml" for n in ("imdb_base", "imdb_lstm", "imdb_reviews_tfds")}
+    mine.add("recipes/cifar10_cnn.yaml")
+    assert mine <= set(recipes)
     assert "Adam with cosine decay" in recipes["recipes/mnist_cnn.yaml"]
     assert "(base)" in recipes["recipes/mnist_base.yaml"]
+    assert "(base)" in recipes["recipes/imdb_base.yaml"]
+    assert "BiLSTM" in recipes["recipes/imdb_lstm.yaml"]
 
 
 def test_missing_recipe_folder_is_a_clear_error(tmp_path):
