@@ -9,7 +9,7 @@ if TYPE_CHECKING:
     import keras
 
 Cell = Literal["simple_rnn", "lstm", "gru"]
-Pooling = Literal["last", "max", "mean"]
+Pooling = Literal["last", "max", "mean", "max_mean"]
 _CELL_LAYERS = {"simple_rnn": "SimpleRNN", "lstm": "LSTM", "gru": "GRU"}
 
 
@@ -25,13 +25,15 @@ def text_rnn(
     bidirectional: bool = True,
     dropout: Rate = 0.25,
     pooling: Pooling = "last",
+    embedding_dropout: Rate = 0.0,
 ) -> "keras.Model":
     """Embedding → stacked SimpleRNN/LSTM/GRU (optionally bidirectional) → softmax.
 
-    Takes int token ids, 0 meaning padding (masked unless `pooling` is "max"). `units`
+    Takes int token ids, 0 meaning padding (masked for "last" and "mean" pooling). `units`
     gives one recurrent layer per entry. `pooling` "last" classifies from the last layer's
-    final state; "max" / "mean" pool its outputs over all time steps ("mean" skips padding),
-    which keeps evidence from early in long texts. `sequence_length` None: any length.
+    final state; "max", "mean" or both concatenated ("max_mean") pool its outputs over all
+    time steps, which keeps evidence from early in long texts. `embedding_dropout` drops
+    whole embedding channels (SpatialDropout1D). `sequence_length` None: any length.
     """
     import keras
 
@@ -40,8 +42,10 @@ def text_rnn(
     inputs = keras.Input(shape=(sequence_length,), dtype="int64", name="tokens")
     # Keras's GlobalMaxPooling1D takes no mask: with max pooling the padding id 0 is read
     # as a token like any other (it learns to be uninformative); "last"/"mean" mask it.
-    mask = pooling != "max"
+    mask = pooling in ("last", "mean")
     x = layers.Embedding(vocabulary_size, embedding_dim, mask_zero=mask, name="embedding")(inputs)
+    if embedding_dropout:
+        x = layers.SpatialDropout1D(embedding_dropout, name="embedding_dropout")(x)
     for i, width in enumerate(units):
         sequences = i < len(units) - 1 or pooling != "last"
         rnn = rnn_layer(width, return_sequences=sequences, name=f"{cell}_{i}")
@@ -50,6 +54,12 @@ def text_rnn(
         x = layers.GlobalMaxPooling1D(name="max_pool")(x)
     elif pooling == "mean":
         x = layers.GlobalAveragePooling1D(name="mean_pool")(x)
+    elif pooling == "max_mean":
+        pooled = [
+            layers.GlobalMaxPooling1D(name="max_pool")(x),
+            layers.GlobalAveragePooling1D(name="mean_pool")(x),
+        ]
+        x = layers.Concatenate(name="pools")(pooled)
     if dropout:
         x = layers.Dropout(dropout)(x)
     outputs = layers.Dense(num_classes, activation="softmax", name="predictions", dtype="float32")(
