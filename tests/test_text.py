@@ -239,3 +239,26 @@ def test_predict_cli_reads_text_files(imdb_run, tmp_path):
     lines = out.stdout.strip().splitlines()
     assert lines[0].startswith(f"{tmp_path / 'good.txt'}: ") and "pos" in lines[0]
     assert lines[1].startswith(f"{tmp_path / 'bad.txt'}: ")
+
+
+def test_recipe_errors_for_sources_and_text_options(tmp_path):
+    from tests.conftest import run_cli
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("model: {name: text_rnn}\ndata:\n  source: dirctory\n  path: reviews\n")
+    out = run_cli(str(bad), "--dry-run")
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert "data.source: unknown source 'dirctory'. Did you mean 'directory'?" in out.stderr
+    bad.write_text(
+        "model: {name: text_rnn}\n"
+        "data:\n"
+        "  source: directory\n"
+        "  path: reviews\n"
+        "  text: {max_tokenz: 10, sequence_length: 0}\n"
+    )
+    out = run_cli(str(bad), "--dry-run")
+    assert out.returncode == 2
+    assert (
+        "data.text.max_tokenz: unknown key 'max_tokenz'. Did you mean 'max_tokens'?" in out.stderr
+    )
+    assert "data.text.sequence_length: Input should be greater than 0" in out.stderr
