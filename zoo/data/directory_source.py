@@ -27,11 +27,8 @@ IMAGE_SUFFIXES = (".bmp", ".gif", ".jpeg", ".jpg", ".png")
 def _folder(root: Path, role: str, name: str) -> Path:
     folder = root / name
     if not folder.is_dir():
-        present = (
-            sorted(p.name for p in folder.parent.iterdir() if p.is_dir())
-            if (folder.parent.is_dir())
-            else []
-        )
+        parent = folder.parent
+        present = sorted(p.name for p in parent.iterdir() if p.is_dir()) if parent.is_dir() else []
         raise DataError(
             f"data.splits.{role} names the folder {name!r}, but {folder} is not a folder."
             + did_you_mean(folder.name, present)
