@@ -111,7 +111,8 @@ def locate(path: str, extract_dir: str | None = None) -> Path:
     if not p.exists():
         raise DataError(
             f"data.path {p} does not exist. Relative paths are taken from the recipe's "
-            "folder; give a folder, a file or an archive (.tar.gz, .tgz, .tar, .zip)."
+            "folder; give a folder, a file or an archive (.tar.gz, .tgz, .tar, .zip), "
+            "e.g. with --set data.path=/where/it/is."
         )
     if p.is_file() and is_archive(p):
         return extract(p, Path(extract_dir) if extract_dir else None)
