@@ -55,6 +55,19 @@ def test_mnist_cnn_takes_raw_uint8_pixels():
             (4, 12),
         ),
         ("text_rnn", {"vocabulary_size": 50, "cell": "simple_rnn", "sequence_length": 12}, (4, 12)),
+        ("text_rnn", {"vocabulary_size": 50, "units": (8,), "pooling": "max"}, (4, 12)),
+        (
+            "text_rnn",
+            {"vocabulary_size": 50, "units": (8,), "pooling": "max_mean", "embedding_dropout": 0.2},
+            (4, 12),
+        ),
+        ("text_rnn", {"vocabulary_size": 50, "units": (8, 4), "pooling": "mean"}, (4, 12)),
+        ("cnn", {"num_classes": 10}, (4, 32, 32, 3)),
+        (
+            "cnn",
+            {"input_shape": (16, 16, 1), "filters": (4,), "batch_norm": False, "dense_units": 0},
+            (4, 16, 16, 1),
+        ),
         (
             "video_cnn",
             {"input_shape": (8, 16, 16, 1), "num_classes": 4, "filters": (4, 8)},

@@ -32,19 +32,14 @@ def test_lists_models_and_recipes_without_tensorflow():
     cnn = next(line for line in models if line.split()[0] == "mnist_cnn")
     assert "documented MNIST convnet" in cnn
     recipes = {line.split()[0]: line for line in lines[lines.index("recipes:") + 1 :]}
-    assert set(recipes) == {
-        f"recipes/{n}.yaml"
-        for n in (
-            "mnist_base",
-            "mnist_cnn",
-            "mnist_mlp",
-            "moving_shapes_video_cnn",
-            "adrenalmnist3d_video_cnn",
-            "ucf101_video_cnn",
-        )
-    }
+    expected = {"mnist_base", "mnist_cnn", "mnist_mlp", "cifar10_cnn"}
+    expected |= {"imdb_base", "imdb_lstm", "imdb_reviews_tfds"}
+    expected |= {"moving_shapes_video_cnn", "adrenalmnist3d_video_cnn", "ucf101_video_cnn"}
+    assert set(recipes) == {f"recipes/{n}.yaml" for n in expected}
     assert "Adam with cosine decay" in recipes["recipes/mnist_cnn.yaml"]
     assert "(base)" in recipes["recipes/mnist_base.yaml"]
+    assert "(base)" in recipes["recipes/imdb_base.yaml"]
+    assert "BiLSTM" in recipes["recipes/imdb_lstm.yaml"]
 
 
 def test_missing_recipe_folder_is_a_clear_error(tmp_path):

@@ -33,9 +33,15 @@ class Loaded:
         return parent if (parent / "recipe.yaml").is_file() else None
 
     def class_names(self, num_classes: int) -> list[str]:
-        """The run's class names (from its metrics.json report), else "0", "1", ..."""
+        """The run's class names (classes.json, else its metrics.json report), else
+        "0", "1", ..."""
         import json
 
+        classes = self.run_dir / "classes.json" if self.run_dir else None
+        if classes is not None and classes.is_file():
+            names = json.loads(classes.read_text()).get("class_names", [])
+            if len(names) == num_classes:
+                return [str(n) for n in names]
         if self.run_dir and (self.run_dir / "metrics.json").is_file():
             reports = json.loads((self.run_dir / "metrics.json").read_text()).get("report", {})
             for split_report in reports.values():
@@ -80,7 +86,9 @@ def load_keras_model(artifact: Path) -> Any:
     import keras
 
     import zoo.data.preprocess_video  # noqa: F401  Registers the video preprocessing layer.
+    from zoo.data.preprocess_text import clean_text_layer
 
+    clean_text_layer()  # Registers zoo's own preprocessing layer before loading.
     try:
         return keras.saving.load_model(artifact)  # safe_mode stays on.
     except Exception as exc:  # Any load failure means an unusable file.

@@ -1,8 +1,9 @@
 """`python -m zoo.predict RUN_DIR_OR_MODEL INPUT...`: classify raw inputs, print the classes.
 
-Inputs are image files (PNG/JPEG, decoded to the model's channel count) or `.npy` /
-`.npz` arrays holding one example or a batch in the model's raw input shape. They go to
-the exported model as they are, the way a serving client would send them.
+Inputs are image files (PNG/JPEG, decoded to the model's channel count), `.txt` files
+(one text per file, for text models) or `.npy` / `.npz` arrays holding one example or a
+batch in the model's raw input shape. They go to the exported model as they are, the way
+a serving client would send them.
 """
 
 from __future__ import annotations
@@ -24,11 +25,11 @@ IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg"})
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m zoo.predict",
-        description="Run an exported model on image files or .npy/.npz arrays.",
+        description="Run an exported model on image or text files or .npy/.npz arrays.",
         epilog="Example: python -m zoo.predict runs/mnist_cnn-20260101-120000 digit.png",
     )
     p.add_argument("model", help="run directory, model .keras file or SavedModel directory")
-    p.add_argument("inputs", nargs="+", help="PNG/JPEG images or .npy/.npz arrays")
+    p.add_argument("inputs", nargs="+", help="PNG/JPEG images, .txt texts or .npy/.npz arrays")
     p.add_argument("--top", type=int, default=3, help="how many classes to show per input")
     return p
 
@@ -51,13 +52,15 @@ def read_inputs(path: Path, shape: tuple[int | None, ...]) -> list[tuple[str, np
                 path.read_bytes(), channels=channels, expand_animations=False
             )
             arrays = [(str(path), image.numpy())]
+        elif suffix == ".txt":
+            arrays = [(str(path), np.array(path.read_text(encoding="utf-8"), dtype=object))]
         elif suffix == ".npy":
             arrays = [(str(path), np.load(path, allow_pickle=False))]
         elif suffix == ".npz":
             with np.load(path, allow_pickle=False) as archive:
                 arrays = [(f"{path}:{k}", archive[k]) for k in archive.files]
         else:
-            raise ZooError(f"Input {path}: unknown kind; use .png, .jpg, .npy or .npz.")
+            raise ZooError(f"Input {path}: unknown kind; use .png, .jpg, .txt, .npy or .npz.")
     except ZooError:
         raise
     except Exception as exc:  # A file that cannot be decoded is the user's to fix.
@@ -89,7 +92,10 @@ def predict(
 
     loaded = model if isinstance(model, artifacts.Loaded) else artifacts.load(model)
     examples = [pair for path in inputs for pair in read_inputs(Path(path), loaded.input_shape)]
-    batch = np.stack([x for _, x in examples]).astype(loaded.input_dtype or "float32")
+    if loaded.input_dtype == "string":  # Raw texts: bytes, as tf.string holds them.
+        batch = np.array([str(x.item()).encode() for _, x in examples], dtype=object)
+    else:
+        batch = np.stack([x for _, x in examples]).astype(loaded.input_dtype or "float32")
     probs = loaded.predict(batch)
     return [
         (label, [float(p) for p in row]) for (label, _), row in zip(examples, probs, strict=True)

@@ -28,7 +28,8 @@ PATH_FIELDS: frozenset[tuple[str, ...]] = frozenset(
     {
         ("data", "data_dir"),
         ("data", "manual_dir"),
-        ("data", "path"),  # npz archive
+        ("data", "path"),
+        ("data", "extract_dir"),
     }
 )
 
@@ -328,6 +329,9 @@ def _schema_problems(raw: dict[str, Any], origins: Mapping[Key, str], source: st
             elif kind == "union_tag_invalid":
                 tags = [t.strip(" '") for t in str(err["ctx"]["expected_tags"]).split(",")]
                 what = err["ctx"]["discriminator"].strip("'")
+                if what.endswith("()"):  # A callable discriminator named after its key.
+                    what = what.removesuffix("()").lstrip("_")
+                    path = (*path, what)
                 message = (
                     f"unknown {path[-1] if path else what} {err['ctx']['tag']!r}."
                     f"{did_you_mean(err['ctx']['tag'], tags)} Choose one of: {', '.join(tags)}."

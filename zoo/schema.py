@@ -63,36 +63,56 @@ class Splits(Section):
     test: str | None = "test"
 
 
-class DataCommon(Section):
-    """Fields every data source shares: which splits to read and how to feed them.
+# ------------------------------------------------- text and image preprocessing
+class TextOptions(Section):
+    """Text vectorisation: a Keras `TextVectorization` adapted on the training split only.
 
-    Splits are named in the source's own terms (TFDS split expressions, folder names,
-    file keys). `shuffle_buffer` and `cache` shape the training pipeline. Preprocessing
-    options (text, image, video) live here too, so any source can use them.
+    It is the run's preprocessor: mapped over the splits in tf.data for training, and put
+    in front of the model for evaluation and export, so exported models take raw strings.
+    `strip_markup` removes HTML tags such as `<br />` first; `standardize` then lowercases
+    and/or strips punctuation. `max_tokens` caps the vocabulary (padding and
+    out-of-vocabulary tokens included); `sequence_length` pads/truncates token ids (null:
+    pad to the longest text of each batch); `ngrams` adds n-grams up to that n as tokens.
+    `adapt_examples` caps how many training texts the vocabulary is learnt from (null: all).
+    The builder receives `vocabulary_size` and `sequence_length`.
     """
 
-    splits: Splits = Splits()
-    shuffle_buffer: NonNegativeInt = 10_000
-    cache: bool = True
-    video: VideoOptions | None = None  # See VideoOptions (issue 3, video).
+    max_tokens: Annotated[int, Field(ge=3)] = 20_000
+    sequence_length: PositiveInt | None = 200
+    standardize: Literal["lower_and_strip_punctuation", "lower", "strip_punctuation", "none"] = (
+        "lower_and_strip_punctuation"
+    )
+    strip_markup: bool = True
+    ngrams: Annotated[int, Field(ge=1, le=5)] | None = None
+    adapt_examples: PositiveInt | None = None
 
 
-class TfdsData(DataCommon):
-    """A TensorFlow Datasets dataset, prepared offline from `manual_dir` when it is set.
-
-    `manual_dir` (or the environment variable ZOO_TFDS_MANUAL_DIR) holds the original
-    raw files; `data_dir` (or TFDS_DATA_DIR) is where prepared data lives. Relative paths
-    are taken from the recipe file's folder.
+class Augment(Section):
+    """Random image augmentation, applied to the training split only (Keras layers
+    RandomFlip, RandomRotation, RandomTranslation, RandomZoom). `rotation` is a fraction
+    of a full turn, `translation` and `zoom` fractions of the image size; 0 turns one off.
     """
 
-    source: Literal["tfds"] = "tfds"
-    name: str
-    features: tuple[str, str] | None = None  # (input key, label key); default: supervised keys
-    data_dir: str | None = None
-    manual_dir: str | None = None
+    flip: Literal["horizontal", "vertical", "horizontal_and_vertical"] | None = None
+    rotation: Fraction = 0.0
+    translation: Fraction = 0.0
+    zoom: Fraction = 0.0
 
 
-# ------------------------------------------------------------------ video (issue 3)
+class ImageOptions(Section):
+    """Image preprocessing: `resize` to (height, width) and `rescale` (x × rescale +
+    offset, e.g. 0.00392156862745098 for 1/255) form the run's preprocessor, inside the
+    exported model, which so takes raw images; `augment` runs on the training split only.
+    The builder receives the resized `input_shape`.
+    """
+
+    resize: tuple[PositiveInt, PositiveInt] | None = None
+    rescale: PositiveFloat | None = None
+    offset: float = 0.0
+    augment: Augment | None = None
+
+
+# ------------------------------------------------------------ video preprocessing
 class VideoAugment(Section):
     """Random changes to training clips only (never validation, test or export).
 
@@ -129,7 +149,99 @@ class VideoOptions(Section):
     augment: VideoAugment | None = None
 
 
-# ------------------------------------------------------------------- npz (issue 3)
+class DataCommon(Section):
+    """Fields every data source shares: which splits to read and how to feed them.
+
+    Splits are named in the source's own terms (TFDS split expressions, folder names,
+    file keys). `shuffle_buffer` and `cache` shape the training pipeline. Preprocessing
+    options (text, image, video) live here too, so any source can use them.
+    """
+
+    splits: Splits = Splits()
+    shuffle_buffer: NonNegativeInt = 10_000
+    cache: bool = True
+    text: TextOptions | None = None
+    image: ImageOptions | None = None
+    video: VideoOptions | None = None
+
+
+class TfdsData(DataCommon):
+    """A TensorFlow Datasets dataset, prepared offline from `manual_dir` when it is set.
+
+    `manual_dir` (or the environment variable ZOO_TFDS_MANUAL_DIR) holds the original
+    raw files; `data_dir` (or TFDS_DATA_DIR) is where prepared data lives. Relative paths
+    are taken from the recipe file's folder.
+    """
+
+    source: Literal["tfds"] = "tfds"
+    name: str
+    features: tuple[str, str] | None = None  # (input key, label key); default: supervised keys
+    data_dir: str | None = None
+    manual_dir: str | None = None
+
+
+# ---------------------------------------------------------------- the user's files
+class FileData(DataCommon):
+    """Shared by sources reading the user's own files (`directory`, `csv`).
+
+    `path` is a folder, a single file (csv) or an archive (`.tar.gz`, `.tgz`, `.tar`,
+    `.zip`) extracted once into `extract_dir` (default: `extracted/` under TFDS_DATA_DIR,
+    else ~/.cache/zoo/extracted); extraction is atomic and refuses members with absolute
+    paths, `..` or links. `splits` name sub-folders (directory) or files (csv) below it.
+    Without `splits.validation`, `validation_fraction` of the training split (picked with
+    the recipe's seed) becomes the validation split; 0 means no validation split.
+    """
+
+    path: str
+    extract_dir: str | None = None
+    validation_fraction: Fraction = 0.0
+
+
+class DirectoryData(FileData):
+    """A class-per-folder tree: `<split>/<class>/<file>`, read with Keras's
+    `text_dataset_from_directory` (`kind: text`, one document per file) or
+    `image_dataset_from_directory` (`kind: image`, resized to `image_size`, float32 0–255,
+    `color_mode` channels). `class_names` picks and orders the class folders (others,
+    e.g. IMDB's `unsup`, are ignored); default: every sub-folder, sorted.
+    """
+
+    source: Literal["directory"]
+    kind: Literal["text", "image"] = "text"
+    class_names: list[str] | None = None
+    image_size: tuple[PositiveInt, PositiveInt] = (256, 256)
+    color_mode: Literal["grayscale", "rgb", "rgba"] = "rgb"
+
+
+class CsvData(FileData):
+    """CSV/TSV files: one per split (`splits` name files below `path`), or `path` a single
+    file split by `validation_fraction` and `test_fraction` (then `splits` is ignored).
+
+    Columns are named (with `header: true`) or 0-based indices (`header: false`).
+    `text_column` gives a text input (raw strings), or `feature_columns` a vector of
+    numbers; one of the two. `label_column` holds the class: integers 0..N-1 are kept,
+    anything else is mapped to 0..N-1 in sorted order of the training split's labels; the
+    mapping is the run's class names (`classes.json` in the run directory). `delimiter`
+    defaults to a tab for `.tsv` files, else a comma.
+    """
+
+    source: Literal["csv"]
+    text_column: str | NonNegativeInt | None = None
+    feature_columns: list[str | NonNegativeInt] | None = None
+    label_column: str | NonNegativeInt
+    header: bool = True
+    delimiter: str | None = None
+    test_fraction: Fraction = 0.0
+
+    @model_validator(mode="after")
+    def _one_input(self) -> CsvData:
+        if (self.text_column is None) == (self.feature_columns is None):
+            raise ValueError("give exactly one of text_column or feature_columns")
+        if self.delimiter is not None and len(self.delimiter) != 1:
+            raise ValueError(f"delimiter must be one character (got {self.delimiter!r})")
+        return self
+
+
+# ----------------------------------------------------------------- NumPy archives
 class NpzData(DataCommon):
     """Arrays from one NumPy `.npz` archive, as MedMNIST ships them.
 
@@ -158,13 +270,19 @@ class NpzData(DataCommon):
         return pattern
 
 
-def _data_source(value: Any) -> str:
-    """The `source` tag of a data section; `tfds` when left out (as before sources)."""
-    return value.get("source", "tfds") if isinstance(value, dict) else value.source
+def _data_source(value: Any) -> Any:
+    """The `source` tag of a data section; `tfds` when left out (recipes written before
+    other sources existed)."""
+    if isinstance(value, dict):
+        return value.get("source", "tfds")
+    return getattr(value, "source", None)
 
 
 DataSection = Annotated[
-    Annotated[TfdsData, Tag("tfds")] | Annotated[NpzData, Tag("npz")],
+    Annotated[TfdsData, Tag("tfds")]
+    | Annotated[DirectoryData, Tag("directory")]
+    | Annotated[CsvData, Tag("csv")]
+    | Annotated[NpzData, Tag("npz")],
     Discriminator(_data_source),
 ]
 

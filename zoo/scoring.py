@@ -46,7 +46,7 @@ def predictor(model: Any) -> Predict:
     import tensorflow as tf
 
     forward = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
-    return lambda x: forward(x).numpy()
+    return lambda x: forward(tf.constant(x)).numpy()  # tf.constant: str/bytes arrays too.
 
 
 def is_classification(loss: Loss, predictions: np.ndarray) -> bool:

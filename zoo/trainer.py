@@ -170,6 +170,11 @@ def run(
         run_dir / "environment.json",
         {"versions": _versions(), "seed": recipe.seed, "replicas": strategy.num_replicas_in_sync},
     )
+    if info.class_names:  # Which output index is which class (e.g. mapped CSV labels).
+        _write_json(
+            run_dir / "classes.json",
+            {"class_names": list(info.class_names), "label_mapping": info.label_mapping()},
+        )
 
     train_ds = bundle.model_ready("train")
     validation_ds = bundle.model_ready("validation")
@@ -231,7 +236,7 @@ def run(
     if exported:
         held_out = bundle.split(recipe.evaluation.splits[0]).take(2)
         sample_inputs = np.concatenate([x.numpy() for x, _ in held_out])[:64]
-        expected = model.predict(sample_inputs, verbose=0)
+        expected = scoring.predictor(model)(sample_inputs)  # Keras predict rejects strings.
         metrics["export"] = verify.check(exported, sample_inputs, expected)
     if reports:
         metrics["report"] = reports

@@ -32,6 +32,8 @@ def check(
 
     from zoo.errors import ZooError
 
+    if inputs.dtype == object:  # Raw strings: fixed-width bytes save without pickle.
+        inputs = inputs.astype(bytes)
     with tempfile.TemporaryDirectory(prefix="zoo-verify-") as tmp:
         np.save(Path(tmp) / "inputs.npy", inputs)
         child = subprocess.run(
@@ -65,7 +67,7 @@ def _child(argv: Sequence[str]) -> int:
     from zoo import artifacts
 
     out_dir, *paths = argv
-    inputs = np.load(Path(out_dir) / "inputs.npy")
+    inputs = np.load(Path(out_dir) / "inputs.npy", allow_pickle=False)
     for i, path in enumerate(paths):
         np.save(Path(out_dir) / f"{i}.npy", artifacts.load(path).predict(inputs))
     return 0

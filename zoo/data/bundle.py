@@ -29,6 +29,10 @@ class DataInfo:
     num_examples: dict[str, int] = field(default_factory=dict)
     model_inputs: dict[str, Any] = field(default_factory=dict)
 
+    def label_mapping(self) -> dict[str, int]:
+        """Class name → the integer label (and output index) standing for it."""
+        return {name: i for i, name in enumerate(self.class_names)}
+
     def model_params(self) -> dict[str, Any]:
         """Builder parameters the data determines."""
         params: dict[str, Any] = {"input_shape": self.input_shape}

@@ -4,18 +4,53 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from zoo.data import npz_source, tfds_source
+from zoo.data import (
+    csv_source,
+    directory_source,
+    npz_source,
+    preprocess_image,
+    preprocess_text,
+    tfds_source,
+)
 from zoo.data.bundle import DataBundle
+from zoo.errors import DataError
 
 if TYPE_CHECKING:
     from zoo.schema import DataSection
 
 _SOURCES = {
     "tfds": tfds_source.load,
+    "directory": directory_source.load,
+    "csv": csv_source.load,
     "npz": npz_source.load,
 }
 
+# Video options sample frames per clip before batching, so the sources apply them.
+_VIDEO_SOURCES = frozenset({"tfds", "npz"})
+
 
 def load(config: DataSection, *, batch_size: int, seed: int) -> DataBundle:
-    """Build the train/validation/test pipelines described by a recipe's `data` section."""
-    return _SOURCES[config.source](config, batch_size=batch_size, seed=seed)
+    """Build the train/validation/test pipelines described by a recipe's `data` section.
+
+    Preprocessing options apply the same way to every source: `data.image` adds resizing,
+    rescaling and training-only augmentation; text inputs (raw strings) are vectorised
+    with `data.text`, or with its defaults when the recipe leaves it out, since no model
+    eats raw strings.
+    """
+    if config.video is not None and config.source not in _VIDEO_SOURCES:
+        raise DataError(
+            f"data.video is set, but the {config.source!r} source reads no clips; clips come "
+            f"from {' or '.join(sorted(_VIDEO_SOURCES))} sources. Remove data.video or "
+            "change data.source."
+        )
+    bundle = _SOURCES[config.source](config, batch_size=batch_size, seed=seed)
+    if config.image is not None:
+        bundle = preprocess_image.apply(config.image, bundle, seed=seed)
+    text = config.text
+    if text is None and bundle.info.input_dtype == "string" and bundle.preprocessor is None:
+        from zoo.schema import TextOptions
+
+        text = TextOptions()
+    if text is not None:
+        bundle = preprocess_text.apply(text, bundle)
+    return bundle

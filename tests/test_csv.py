@@ -1,0 +1,147 @@
+"""The `csv` source: text or numeric feature columns, label mapping, splits, errors."""
+
+import json
+import random
+
+import numpy as np
+import pytest
+
+from zoo.data import load
+from zoo.errors import DataError
+from zoo.schema import CsvData
+
+GOOD = ["good", "great", "fine", "lovely", "superb", "enjoyable"]
+BAD = ["bad", "awful", "poor", "dull", "boring", "terrible"]
+FILLER = ["the", "a", "movie", "film", "plot", "it", "was", "and", "of"]
+
+
+def _review(rng: random.Random, positive: bool) -> str:
+    words = rng.choices(GOOD if positive else BAD, k=3) + rng.choices(FILLER, k=5)
+    rng.shuffle(words)
+    return " ".join(words)
+
+
+def _write(path, rows, header=("review", "sentiment"), delimiter=","):
+    lines = [delimiter.join(header)] if header else []
+    lines += [delimiter.join(r) for r in rows]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _rows(n, seed):
+    rng = random.Random(seed)
+    out = []
+    for i in range(n):
+        positive = i % 2 == 0
+        out.append((_review(rng, positive), "positive" if positive else "negative"))
+    return out
+
+
+@pytest.fixture
+def reviews(tmp_path):
+    _write(tmp_path / "train.csv", _rows(240, 0))
+    _write(tmp_path / "test.csv", _rows(60, 1))
+    return tmp_path
+
+
+def _config(path, **kw):
+    base = {
+        "source": "csv",
+        "path": str(path),
+        "splits": {"train": "train.csv", "test": "test.csv"},
+        "text_column": "review",
+        "label_column": "sentiment",
+    }
+    return CsvData(**{**base, **kw})
+
+
+def test_text_csv_maps_string_labels_and_vectorises(reviews):
+    bundle = load(_config(reviews, validation_fraction=0.25), batch_size=16, seed=0)
+    info = bundle.info
+    assert info.class_names == ("negative", "positive")  # sorted
+    assert info.num_examples == {"train": 180, "validation": 60, "test": 60}
+    assert info.input_dtype == "string" and bundle.preprocessor is not None
+    text, labels = next(iter(bundle.test))
+    for t, y in zip(text.numpy(), labels.numpy(), strict=True):
+        assert (y == 1) == any(w in t.decode().split() for w in GOOD)
+
+
+def test_tsv_without_header_uses_column_indices_and_numeric_labels(tmp_path):
+    rows = [(str(i % 3), f"{i * 0.1:.1f}", f"{i % 7}.5") for i in range(30)]
+    _write(tmp_path / "data.tsv", rows, header=None, delimiter="\t")
+    config = CsvData(
+        source="csv",
+        path=str(tmp_path / "data.tsv"),
+        header=False,
+        feature_columns=[1, 2],
+        label_column=0,
+        validation_fraction=0.2,
+        test_fraction=0.2,
+    )
+    bundle = load(config, batch_size=8, seed=0)
+    info = bundle.info
+    assert info.num_examples == {"train": 18, "validation": 6, "test": 6}
+    assert (info.input_name, info.input_shape, info.input_dtype) == ("features", (2,), "float32")
+    assert info.class_names == ("0", "1", "2") and bundle.preprocessor is None
+    x, y = next(iter(bundle.test))
+    for (f1, _), label in zip(x.numpy(), y.numpy(), strict=True):
+        assert label == round(f1 * 10) % 3  # Labels kept with their rows through the split.
+
+
+def test_csv_errors_name_the_field_and_fix(reviews, tmp_path):
+    with pytest.raises(DataError, match=r"data\.text_column: .* no column 'reveiw'.*'review'"):
+        load(_config(reviews, text_column="reveiw"), batch_size=4, seed=0)
+    with pytest.raises(DataError, match=r"data\.splits\.test: .*nope\.csv is not a file"):
+        load(
+            _config(reviews, splits={"train": "train.csv", "test": "nope.csv"}),
+            batch_size=4,
+            seed=0,
+        )
+    _write(tmp_path / "empty.csv", [])
+    with pytest.raises(DataError, match=r"data\.splits\.test: .*empty\.csv holds no data rows"):
+        load(
+            _config(tmp_path, splits={"train": "train.csv", "test": "empty.csv"}),
+            batch_size=4,
+            seed=0,
+        )
+    _write(reviews / "odd.csv", [("great film", "neutral")])
+    with pytest.raises(DataError, match=r"labels \['neutral'\] that the training split never uses"):
+        load(
+            _config(reviews, splits={"train": "train.csv", "test": "odd.csv"}), batch_size=4, seed=0
+        )
+    with pytest.raises(ValueError, match="exactly one of text_column or feature_columns"):
+        CsvData(source="csv", path="x.csv", label_column=0)
+
+
+def test_text_csv_run_learns_and_saves_the_label_mapping(reviews, tmp_path):
+    import tensorflow as tf
+
+    from zoo import train
+    from zoo.recipe import validate
+
+    recipe = validate(
+        {
+            "name": "csv_text",
+            "model": {
+                "name": "text_rnn",
+                "params": {"embedding_dim": 16, "units": [8], "cell": "gru", "pooling": "mean"},
+            },
+            "data": {
+                **_config(reviews, validation_fraction=0.2).model_dump(),
+                "text": {"max_tokens": 100, "sequence_length": 10},
+            },
+            "training": {
+                "epochs": 8,
+                "batch_size": 16,
+                "optimizer": {"name": "adam", "learning_rate": 0.02},
+            },
+            "evaluation": {"splits": ["test"], "metrics": ["accuracy"]},
+        }
+    )
+    result = train(recipe, output_dir=tmp_path / "run", verbose=0)
+    assert result.metrics["test"]["accuracy"] >= 0.9
+    classes = json.loads((result.run_dir / "classes.json").read_text())
+    assert classes["label_mapping"] == {"negative": 0, "positive": 1}
+    serve = tf.saved_model.load(str(result.run_dir / "saved_model")).signatures["serving_default"]
+    probs = serve(text=tf.constant(["great superb film", "awful dull plot"]))["probabilities"]
+    assert np.argmax(probs.numpy(), axis=1).tolist() == [1, 0]

@@ -1,0 +1,266 @@
+"""Text data end to end: the `directory` source (archives included), text vectorisation
+adapted on training data only, a text run on real IMDB reviews, and exported models that
+take raw strings."""
+
+import io
+import json
+import tarfile
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.conftest import SHARED_DATA
+from zoo.data import load
+from zoo.data.archive import extract
+from zoo.errors import DataError
+from zoo.schema import DirectoryData
+
+IMDB = SHARED_DATA / "imdb" / "aclImdb.tar.gz"
+POSITIVE = "A wonderful, moving film.<br /><br />The acting is brilliant and I loved every minute."
+NEGATIVE = "Awful and boring. The worst movie I have ever seen, a complete waste of time."
+
+
+def _tree(root: Path, texts: dict[str, dict[str, list[str]]]) -> Path:
+    """Write {split: {class: [texts]}} as root/split/class/i.txt."""
+    for split, classes in texts.items():
+        for name, docs in classes.items():
+            folder = root / split / name
+            folder.mkdir(parents=True, exist_ok=True)
+            for i, doc in enumerate(docs):
+                (folder / f"{i}.txt").write_text(doc)
+    return root
+
+
+@pytest.fixture
+def toy_tree(tmp_path):
+    words = {"neg": "bad poor dull", "pos": "good fine great"}
+    texts = {
+        split: {c: [f"{w}<br />alpha {i}" for i in range(n)] for c, w in words.items()}
+        for split, n in (("train", 20), ("test", 5))
+    }
+    texts["test"]["pos"].append("omega only in the test split")
+    texts["train"]["unsup"] = ["no label here"]  # An extra folder, as IMDB's unsup/.
+    return _tree(tmp_path / "reviews", texts)
+
+
+def _config(path, **kw) -> DirectoryData:
+    base = {
+        "source": "directory",
+        "path": str(path),
+        "splits": {"train": "train", "test": "test"},
+        "class_names": ["neg", "pos"],
+    }
+    return DirectoryData(**{**base, **kw})
+
+
+def test_directory_text_bundle_vectorises_with_training_vocabulary(toy_tree):
+    config = _config(toy_tree, validation_fraction=0.25, text={"sequence_length": 8})
+    bundle = load(config, batch_size=8, seed=0)
+    info = bundle.info
+    assert (info.input_name, info.input_shape, info.input_dtype) == ("text", (), "string")
+    assert info.class_names == ("neg", "pos") and info.num_classes == 2  # unsup/ left out
+    assert info.num_examples == {"train": 30, "validation": 10, "test": 11}
+    vocabulary = bundle.preprocessor.get_layer("vectorize").get_vocabulary()
+    assert {"good", "bad", "alpha"} <= set(vocabulary)
+    assert "omega" not in vocabulary  # Adapted on the training split only.
+    assert "br" not in vocabulary  # Markup stripped before vectorising.
+    assert info.model_inputs == {"vocabulary_size": len(vocabulary), "sequence_length": 8}
+    tokens, _ = next(iter(bundle.model_ready("train")))
+    assert tokens.dtype.name == "int64" and tokens.shape == (8, 8)
+    raw, _ = next(iter(bundle.test))
+    assert raw.dtype.name == "string"
+    # The validation part is held out of train, reproducibly with the seed.
+    val = sorted(x for b, _ in bundle.validation for x in b.numpy().tolist())
+    again = load(config, batch_size=8, seed=0)
+    assert val == sorted(x for b, _ in again.validation for x in b.numpy().tolist())
+    train = {x for b, _ in bundle.train for x in b.numpy().tolist()}
+    assert not train & set(val)
+
+
+def test_text_options_default_for_string_inputs_and_markup_kept_on_request(toy_tree):
+    bundle = load(_config(toy_tree, text={"strip_markup": False}), batch_size=4, seed=0)
+    assert "greatbr" in bundle.preprocessor.get_layer("vectorize").get_vocabulary()  # great<br />
+    plain = load(_config(toy_tree), batch_size=4, seed=0)  # No `text:`: defaults apply.
+    assert plain.info.model_inputs["sequence_length"] == 200
+
+
+def test_archives_are_extracted_once_and_atomically(toy_tree, tmp_path):
+    tgz, zpath = tmp_path / "reviews.tar.gz", tmp_path / "reviews.zip"
+    with tarfile.open(tgz, "w:gz") as tar:
+        tar.add(toy_tree, arcname="reviews")
+    with zipfile.ZipFile(zpath, "w") as zf:
+        for p in toy_tree.rglob("*.txt"):
+            zf.write(p, f"reviews/{p.relative_to(toy_tree)}")
+    cache = tmp_path / "cache"
+    for archive in (tgz, zpath):
+        first = extract(archive, cache)
+        assert (first / "reviews" / "train" / "pos" / "0.txt").read_text().startswith("good")
+        stamp = first.stat().st_mtime_ns
+        assert extract(archive, cache) == first and first.stat().st_mtime_ns == stamp
+    assert not [p for p in cache.iterdir() if ".tmp-" in p.name]  # No leftovers.
+    config = _config(
+        zpath, extract_dir=str(cache), splits={"train": "reviews/train", "test": "reviews/test"}
+    )
+    assert load(config, batch_size=4, seed=0).info.num_examples["test"] == 11
+
+
+@pytest.mark.parametrize("member", ["../escape.txt", "/abs/escape.txt", "link"])
+def test_unsafe_archive_members_are_refused(tmp_path, member):
+    archive = tmp_path / "bad.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        ok = tarfile.TarInfo("data/train/pos/0.txt")
+        ok.size = 4
+        tar.addfile(ok, io.BytesIO(b"good"))
+        bad = tarfile.TarInfo(member)
+        if member == "link":
+            bad.type, bad.linkname = tarfile.SYMTYPE, "/etc/passwd"
+        else:
+            bad.size = 4
+        tar.addfile(bad, io.BytesIO(b"evil"))
+    cache = tmp_path / "cache"
+    with pytest.raises(DataError, match=r"refus|only plain files") as err:
+        extract(archive, cache)
+    assert str(archive) in str(err.value)
+    assert not (tmp_path / "escape.txt").exists()
+    assert not cache.exists() or not any(cache.iterdir())  # Nothing half-extracted.
+
+
+def test_directory_errors_name_the_field_and_fix(toy_tree, tmp_path):
+    with pytest.raises(DataError, match=r"data\.path .* does not exist"):
+        load(_config(tmp_path / "nowhere"), batch_size=4, seed=0)
+    with pytest.raises(DataError, match=r"data\.splits\.test .*'tset'.*Did you mean 'test'"):
+        load(_config(toy_tree, splits={"train": "train", "test": "tset"}), batch_size=4, seed=0)
+    with pytest.raises(DataError, match=r"data\.class_names .*'po'.*Did you mean 'pos'"):
+        load(_config(toy_tree, class_names=["neg", "po"]), batch_size=4, seed=0)
+    flat = tmp_path / "flat" / "train"
+    flat.mkdir(parents=True)
+    (flat / "a.txt").write_text("no class folders")
+    with pytest.raises(DataError, match="no class folders"):
+        load(_config(flat.parent, class_names=None, splits={"test": None}), batch_size=4, seed=0)
+    empty = _tree(tmp_path / "empty", {"train": {"neg": ["bad"], "pos": ["good"]}})
+    for c in ("neg", "pos"):
+        (empty / "test" / c).mkdir(parents=True)
+    with pytest.raises(DataError, match=r"data\.splits\.test: .*No text files found"):
+        load(_config(empty), batch_size=4, seed=0)
+    with pytest.raises(DataError, match=r"data\.video is set, but the 'directory' source"):
+        load(_config(toy_tree, video={"frames": 4}), batch_size=4, seed=0)
+
+
+def test_recipe_paths_resolve_against_the_recipe_folder():
+    from zoo import load_recipe
+
+    recipe = load_recipe("recipes/imdb_lstm.yaml")
+    repo = Path(__file__).resolve().parents[1]
+    assert Path(recipe.data.path) == (repo.parent / "shared/data/imdb/aclImdb.tar.gz").resolve()
+    assert recipe.model.name == "text_rnn" and recipe.model.params["cell"] == "lstm"
+
+
+# ---------------------------------------------------------------- real IMDB reviews
+@pytest.fixture(scope="module")
+def imdb_slice(tmp_path_factory) -> Path:
+    """A small aclImdb-shaped archive cut from the real one: 450 + 450 training and
+    250 + 250 test reviews (the first in archive order of each class folder)."""
+    assert IMDB.is_file(), f"{IMDB} not found; point ZOO_SHARED_DATA at the shared data."
+    wanted = {"train": 450, "test": 250}
+    out = tmp_path_factory.mktemp("imdb") / "aclImdb_slice.tar.gz"
+    counts: dict[tuple[str, str], int] = {}
+    with tarfile.open(IMDB, "r:gz") as src, tarfile.open(out, "w:gz") as dst:
+        for member in src:
+            parts = member.name.split("/")
+            if len(parts) != 4 or not member.isfile() or parts[2] not in ("neg", "pos"):
+                continue
+            key = (parts[1], parts[2])
+            if counts.get(key, 0) < wanted.get(parts[1], 0):
+                counts[key] = counts.get(key, 0) + 1
+                dst.addfile(member, src.extractfile(member))
+    assert counts == {(s, c): n for s, n in wanted.items() for c in ("neg", "pos")}
+    return out
+
+
+@pytest.fixture(scope="module")
+def imdb_run(imdb_slice, tmp_path_factory):
+    """recipes/imdb_lstm.yaml on the slice, shrunk to train in seconds."""
+    from zoo import load_recipe, train
+
+    overrides = [
+        f"data.path={imdb_slice}",
+        f"data.extract_dir={tmp_path_factory.mktemp('extracted')}",
+        "data.text.max_tokens=5000",
+        "data.text.sequence_length=120",
+        "model.params.embedding_dim=32",
+        "model.params.units=[16]",
+        "model.params.pooling=mean",
+        "training.epochs=3",
+        "training.optimizer.learning_rate=0.005",
+        "training.callbacks.early_stopping=null",
+    ]
+    recipe = load_recipe("recipes/imdb_lstm.yaml", overrides)
+    return train(recipe, output_dir=tmp_path_factory.mktemp("imdb_run"), verbose=0)
+
+
+def test_imdb_slice_learns(imdb_run):
+    test = imdb_run.metrics["test"]
+    assert test["accuracy"] >= 0.6 and test["auc"] >= 0.7, test  # chance: 0.5 and 0.5
+    losses = imdb_run.history["loss"]
+    assert losses[-1] < losses[0] - 0.15
+    assert all(v["ok"] for v in imdb_run.metrics["export"].values())
+    classes = json.loads((imdb_run.run_dir / "classes.json").read_text())
+    assert classes == {"class_names": ["neg", "pos"], "label_mapping": {"neg": 0, "pos": 1}}
+
+
+def test_exported_text_models_take_raw_strings(imdb_run):
+    import tensorflow as tf
+
+    from zoo.artifacts import load_keras_model
+
+    sentences = tf.constant([POSITIVE, NEGATIVE])
+    serve = tf.saved_model.load(str(imdb_run.run_dir / "saved_model")).signatures["serving_default"]
+    assert serve.structured_input_signature[1]["text"].dtype == tf.string
+    probs = serve(text=sentences)["probabilities"].numpy()
+    assert probs.shape == (2, 2)
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-5)
+    assert probs[0, 1] > probs[1, 1]  # The glowing review is the more positive one.
+    model = load_keras_model(imdb_run.run_dir / "model.keras")
+    np.testing.assert_allclose(model(sentences).numpy(), probs, atol=1e-5)
+
+
+def test_predict_cli_reads_text_files(imdb_run, tmp_path):
+    from tests.conftest import run_cli
+
+    (tmp_path / "good.txt").write_text(POSITIVE)
+    (tmp_path / "bad.txt").write_text(NEGATIVE)
+    out = run_cli(
+        str(imdb_run.run_dir / "saved_model"),
+        str(tmp_path / "good.txt"),
+        str(tmp_path / "bad.txt"),
+        module="zoo.predict",
+    )
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.strip().splitlines()
+    assert lines[0].startswith(f"{tmp_path / 'good.txt'}: ") and "pos" in lines[0]
+    assert lines[1].startswith(f"{tmp_path / 'bad.txt'}: ")
+
+
+def test_recipe_errors_for_sources_and_text_options(tmp_path):
+    from tests.conftest import run_cli
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("model: {name: text_rnn}\ndata:\n  source: dirctory\n  path: reviews\n")
+    out = run_cli(str(bad), "--dry-run")
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert "data.source: unknown source 'dirctory'. Did you mean 'directory'?" in out.stderr
+    bad.write_text(
+        "model: {name: text_rnn}\n"
+        "data:\n"
+        "  source: directory\n"
+        "  path: reviews\n"
+        "  text: {max_tokenz: 10, sequence_length: 0}\n"
+    )
+    out = run_cli(str(bad), "--dry-run")
+    assert out.returncode == 2
+    assert (
+        "data.text.max_tokenz: unknown key 'max_tokenz'. Did you mean 'max_tokens'?" in out.stderr
+    )
+    assert "data.text.sequence_length: Input should be greater than 0" in out.stderr
