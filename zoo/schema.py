@@ -270,8 +270,8 @@ class NpzData(DataCommon):
         return pattern
 
 
-def _data_source(value: Any) -> Any:
-    """The `source` tag of a data section; `tfds` when left out (recipes written before
+def _source(value: Any) -> Any:
+    """`data.source`; `tfds` when left out (recipes written before
     other sources existed)."""
     if isinstance(value, dict):
         return value.get("source", "tfds")
@@ -283,7 +283,7 @@ DataSection = Annotated[
     | Annotated[DirectoryData, Tag("directory")]
     | Annotated[CsvData, Tag("csv")]
     | Annotated[NpzData, Tag("npz")],
-    Discriminator(_data_source),
+    Discriminator(_source),  # Its name is the key error messages point at.
 ]
 
 
