@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from zoo import card, compiling, distribute, export, report, scoring, verify
+from zoo import card, compat_multi_worker, compiling, distribute, export, report, scoring, verify
 from zoo.errors import ZooError
 from zoo.recipe import to_yaml
 from zoo.registry import DATA_PARAMETERS, build_model, get_model_entry
@@ -128,8 +128,9 @@ def run(
 
     from zoo import data as zoo_data
 
-    keras.utils.set_random_seed(recipe.seed)
+    # The strategy first: multi-worker must configure TensorFlow before anything runs.
     strategy = distribute.strategy(recipe.distribution)
+    keras.utils.set_random_seed(recipe.seed)
     bundle = zoo_data.load(recipe.data, batch_size=recipe.training.batch_size, seed=recipe.seed)
     missing = [s for s in recipe.evaluation.splits if bundle.split(s) is None]
     if missing:
@@ -175,6 +176,9 @@ def run(
     validation_ds = bundle.model_ready("validation")
     if recipe.training.steps_per_epoch:
         train_ds = train_ds.repeat()
+    train_ds = distribute.shard_by_data(train_ds)
+    if validation_ds is not None:
+        validation_ds = distribute.shard_by_data(validation_ds)
     fit_callbacks = [*_callbacks(recipe, run_dir, validation_ds is not None), *callbacks]
     if validation_ds is not None:  # First, so the history and CSV log see its scores.
         fit_callbacks.insert(
@@ -184,16 +188,17 @@ def run(
             ),
         )
     start = time.perf_counter()
-    history = model.fit(
-        train_ds,
-        epochs=recipe.training.epochs,
-        steps_per_epoch=recipe.training.steps_per_epoch,
-        validation_data=validation_ds,
-        validation_steps=recipe.training.validation_steps,
-        callbacks=fit_callbacks,
-        shuffle=False,  # The pipeline shuffles; Keras would only warn.
-        verbose=verbose,
-    )
+    with compat_multi_worker.patched(model, strategy):
+        history = model.fit(
+            train_ds,
+            epochs=recipe.training.epochs,
+            steps_per_epoch=recipe.training.steps_per_epoch,
+            validation_data=validation_ds,
+            validation_steps=recipe.training.validation_steps,
+            callbacks=fit_callbacks,
+            shuffle=False,  # The pipeline shuffles; Keras would only warn.
+            verbose=verbose,
+        )
     train_seconds = time.perf_counter() - start
     # From here on the model takes raw input, as users and exports see it.
     model = export.with_preprocessor(model, bundle.preprocessor, info)
