@@ -119,6 +119,17 @@ def resolve_name(config: Distribution, gpu_count: int) -> str:
     return "mirrored" if gpu_count > 1 else "default"
 
 
+def is_chief(config: Distribution) -> bool:
+    """Whether this process writes the run directory: always, except on the followers of a
+    multi-worker cluster (TF_CONFIG task other than the chief, or SLURM_PROCID > 0)."""
+    if resolve_name(config, gpu_count=0) != "multi_worker":
+        return True
+    if config.cluster_resolver == "slurm":
+        return os.environ.get("SLURM_PROCID", "0") == "0"
+    spec = read_tf_config()
+    return spec is None or spec.is_chief
+
+
 def _tpu_strategy(config: Distribution) -> tf.distribute.Strategy:
     import tensorflow as tf
 
