@@ -2,12 +2,16 @@
 
     python tools/local_cluster.py --workers 2 recipes/mnist_cnn.yaml --output-dir runs/c [...]
 
-Everything after the options goes to `zoo.train` unchanged, on every worker. Each worker
-gets free loopback ports it shares with the others through `TF_CONFIG` (worker 0 is the
-chief, which alone writes the run directory). Output lines are prefixed `[worker i]`.
-The exit code is the worst worker's (the first non-zero in worker order, else 0); when one
-worker fails, or on Ctrl-C / SIGTERM, every worker this tool started is stopped, so a
-half-dead cluster never waits forever on its missing peer.
+Everything after the options goes to `zoo.train` (or `--module`) unchanged, on every
+worker. Each worker gets free loopback ports it shares with the others through `TF_CONFIG`
+(worker 0 is the chief, which alone writes the run directory). Output lines are prefixed
+`[worker i]`. The exit code is the worst worker's (the first to fail by itself); when
+one worker fails, or on Ctrl-C / SIGTERM, every worker this tool started is stopped, so
+a half-dead cluster never waits forever on its missing peer.
+
+Prepare the data first (`python tools/prepare_data.py`): workers preparing the same TFDS
+dataset at once would race. To resume a killed cluster, run the same command again: every
+worker restores the chief's backup in the shared `--output-dir`.
 """
 
 from __future__ import annotations
@@ -73,27 +77,33 @@ def _stop(procs: Sequence[subprocess.Popen]) -> None:
 
 
 def worst(codes: Sequence[int]) -> int:
-    """The cluster's exit code: the first failing worker's code, 0 if all succeeded."""
-    return next((c for c in codes if c != 0), 0)
+    """The cluster's exit code: the first worker that failed by itself (exit code > 0),
+    else the first killed by a signal (128 + signal, as shells report it), else 0.
+    Workers this tool stopped after another failed do not hide the real failure."""
+    failed = [c for c in codes if c > 0]
+    if failed:
+        return failed[0]
+    signalled = [c for c in codes if c < 0]
+    return 128 - signalled[0] if signalled else 0
 
 
 def run_cluster(
     workers: int,
-    train_args: Sequence[str],
+    command: Sequence[str],
     *,
-    python: str = sys.executable,
     env: dict[str, str] | None = None,
     out=None,
     poll_seconds: float = 0.2,
-) -> int:
-    """Start the workers, stream their prefixed output, return the worst exit code."""
+) -> list[int]:
+    """Start `workers` copies of `command`, each with its TF_CONFIG, stream their prefixed
+    output to `out`, and return their exit codes (negative: stopped by that signal)."""
     out = out or sys.stdout
     base_env = dict(os.environ if env is None else env)
     # Workers import the checkout this tool lives in, wherever it is started from.
     pythonpath = os.pathsep.join(filter(None, [str(REPO), base_env.get("PYTHONPATH")]))
     procs: list[subprocess.Popen] = []
     threads: list[threading.Thread] = []
-    stopping = {"signal": None}
+    stopping: dict[str, int | None] = {"signal": None}
 
     def on_signal(signum, _frame):
         stopping["signal"] = signum
@@ -102,59 +112,67 @@ def run_cluster(
     try:
         for index, config in enumerate(tf_configs(free_ports(workers))):
             proc = subprocess.Popen(
-                [python, "-m", "zoo.train", *train_args],
-                cwd=os.getcwd(),
+                list(command),
                 env={**base_env, "TF_CONFIG": config, "PYTHONPATH": pythonpath},
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
                 text=True,
                 bufsize=1,
-                start_new_session=True,  # Our Ctrl-C is handled here, not sent twice.
+                start_new_session=True,  # Ctrl-C reaches this tool only, which stops them.
             )
             procs.append(proc)
             t = threading.Thread(target=_pump, args=(index, proc.stdout, out), daemon=True)
             t.start()
             threads.append(t)
-        while True:
+        while stopping["signal"] is None:
             codes = [p.poll() for p in procs]
-            if stopping["signal"] is not None:
-                out.write(f"local_cluster: signal {stopping['signal']}, stopping all workers\n")
-                _stop(procs)
-                break
             failed = [i for i, c in enumerate(codes) if c not in (None, 0)]
             if failed:
                 out.write(
                     f"local_cluster: worker {failed[0]} exited with {codes[failed[0]]}, "
                     "stopping the others\n"
                 )
-                _stop(procs)
                 break
             if all(c == 0 for c in codes):
                 break
             time.sleep(poll_seconds)
+        if stopping["signal"] is not None:
+            out.write(f"local_cluster: signal {stopping['signal']}, stopping every worker\n")
     finally:
         _stop(procs)
         for t in threads:
             t.join(timeout=5)
         for s, handler in previous.items():
             signal.signal(s, handler)
-    codes = [p.returncode for p in procs]
     if stopping["signal"] is not None:
-        return 128 + int(stopping["signal"])
-    return worst(codes)
+        raise _Interrupted(int(stopping["signal"]))
+    return [int(p.returncode) for p in procs]
+
+
+class _Interrupted(Exception):
+    def __init__(self, signum: int) -> None:
+        self.signum = signum
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(
         description=__doc__.splitlines()[0],
-        usage="python tools/local_cluster.py [--workers N] RECIPE [zoo.train args ...]",
+        usage="python tools/local_cluster.py [--workers N] [--module M] RECIPE [zoo.train args]",
     )
     p.add_argument("--workers", type=int, default=2, help="number of worker processes (2)")
-    p.add_argument("train_args", nargs=argparse.REMAINDER, help="arguments for zoo.train")
+    p.add_argument(
+        "--module", default="zoo.train", help="the Python module each worker runs (zoo.train)"
+    )
+    p.add_argument("args", nargs=argparse.REMAINDER, help="arguments for the module")
     args = p.parse_args(argv)
-    if args.workers < 1 or not args.train_args:
+    if args.workers < 1 or (args.module == "zoo.train" and not args.args):
         p.error("give --workers >= 1 and a recipe")
-    return run_cluster(args.workers, args.train_args)
+    try:
+        codes = run_cluster(args.workers, [sys.executable, "-m", args.module, *args.args])
+    except _Interrupted as stop:
+        return 128 + stop.signum
+    print(f"local_cluster: exit codes {codes}", file=sys.stderr)
+    return worst(codes)
 
 
 if __name__ == "__main__":
