@@ -77,7 +77,8 @@ def test_two_worker_cluster_trains_mnist_and_workers_agree(mnist_ready, tmp_path
     assert set(digests) == {"0", "1"} and digests["0"] == digests["1"], log[-3000:]
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["test"]["accuracy"] > 0.85  # Chance is 0.10.
-    assert metrics["export"]["saved_model"]["ok"] if "saved_model" in metrics["export"] else True
+    assert metrics["export"]["saved_model"]["ok"] and metrics["export"]["keras"]["ok"]
+    assert (run_dir / "saved_model" / "saved_model.pb").is_file()
     rows = (run_dir / "history.csv").read_text().splitlines()
     assert [r.split(",")[0] for r in rows[1:]] == ["0", "1"]
     assert not (run_dir / "backup").exists()  # Removed once the run finished.
