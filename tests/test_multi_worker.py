@@ -125,3 +125,33 @@ def test_local_cluster_stops_every_worker_on_sigterm(tmp_path):
     assert tool.returncode == 128 + signal.SIGTERM, output
     assert "stopping every worker" in output
     assert all(_gone(int(p.read_text())) for p in pid_files)
+
+
+def test_killed_cluster_worker_and_restarted_cluster_resume(mnist_ready, tmp_path):
+    run_dir, log_file = tmp_path / "run", tmp_path / "cluster.log"
+    sets = [a for s in (*SMALL_MNIST, "training.epochs=2") for a in ("--set", s)]
+    args = [*TOOL, "--workers", "2", "recipes/mnist_cnn.yaml", "--output-dir", str(run_dir), "-q"]
+    with log_file.open("w") as log:
+        tool = subprocess.Popen([*args, *sets], cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 300
+    while not list((run_dir / "backup").glob("epoch-*.weights.h5")):  # Epoch 1 is done.
+        assert tool.poll() is None and time.monotonic() < deadline, log_file.read_text()[-3000:]
+        time.sleep(0.02)
+    pid = int(re.search(r"worker 1 is pid (\d+)", log_file.read_text()).group(1))
+    os.kill(pid, signal.SIGKILL)  # Worker 1 dies inside epoch 2; the tool stops worker 0.
+    assert tool.wait(timeout=120) != 0
+    codes = re.search(r"exit codes \[(-?\d+), (-?\d+)\]", log_file.read_text()).groups()
+    assert codes[1] == "-9" and codes[0] != "0"  # Worker 0 failed or was stopped, never hung.
+    assert not (run_dir / "metrics.json").exists()
+
+    out = cluster(*args[2:], *sets)  # The same command again.
+    assert out.returncode == 0, out.stdout[-4000:]
+    for worker in (0, 1):
+        assert f"[worker {worker}] zoo: resuming {run_dir} after epoch 1 of 2" in out.stdout
+    digests = dict(re.findall(r"\[worker (\d)\] zoo: weights checksum: (\w+)", out.stdout))
+    assert digests["0"] == digests["1"]
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["training"]["resumed_after_epoch"] == 1
+    assert metrics["test"]["accuracy"] > 0.85
+    rows = (run_dir / "history.csv").read_text().splitlines()
+    assert [r.split(",")[0] for r in rows[1:]] == ["0", "1"]

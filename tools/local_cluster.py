@@ -121,6 +121,7 @@ def run_cluster(
                 start_new_session=True,  # Ctrl-C reaches this tool only, which stops them.
             )
             procs.append(proc)
+            out.write(f"local_cluster: worker {index} is pid {proc.pid}\n")
             t = threading.Thread(target=_pump, args=(index, proc.stdout, out), daemon=True)
             t.start()
             threads.append(t)
