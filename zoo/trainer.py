@@ -250,6 +250,9 @@ def _run(
     )
 
     out_dir.mkdir(parents=True, exist_ok=True)
+    if not resuming:  # --overwrite: nothing of the old run may be resumed or look finished.
+        resume_state.remove_backup(out_dir)
+        (out_dir / "metrics.json").unlink(missing_ok=True)
     (out_dir / "checkpoints").mkdir(exist_ok=True)
     (out_dir / "recipe.yaml").write_text(to_yaml(recipe))
     _write_json(
