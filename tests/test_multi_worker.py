@@ -155,3 +155,24 @@ def test_killed_cluster_worker_and_restarted_cluster_resume(mnist_ready, tmp_pat
     assert metrics["test"]["accuracy"] > 0.85
     rows = (run_dir / "history.csv").read_text().splitlines()
     assert [r.split(",")[0] for r in rows[1:]] == ["0", "1"]
+
+
+def test_distribution_benchmark_reads_keras_step_times_and_checks_sections():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "benchmark_distribution", REPO / "tools" / "benchmark_distribution.py"
+    )
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    log = "Epoch 1/2\n100/100 - 3s - 31ms/step - loss: 1\nEpoch 2/2\n100/100 - 1s - 12ms/step"
+    assert bench._last_steps_per_second(log) == pytest.approx(83.3)
+    assert bench._last_steps_per_second("5/5 - 9s - 2s/step") == pytest.approx(0.5)
+    out = subprocess.run(
+        [sys.executable, "tools/benchmark_distribution.py", "--sections", "speed,nope"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 2 and "unknown section(s) ['nope']" in out.stderr

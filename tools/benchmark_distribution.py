@@ -124,6 +124,8 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     sections = set(args.sections.split(","))
+    if not sections <= {"speed", "resume"}:
+        p.error(f"unknown section(s) {sorted(sections - {'speed', 'resume'})}; use speed,resume")
     results: dict[str, object] = {"cpus": os.cpu_count()}
     with tempfile.TemporaryDirectory(prefix="zoo-bench-dist-") as tmp:
         if "speed" in sections:
