@@ -108,6 +108,8 @@ def resume(recipe: str, epochs: int, work: Path) -> dict[str, object]:
         "history epochs": [int(r.split(",")[0]) + 1 for r in rows],
         "test accuracy, uninterrupted": round(plain["test"]["accuracy"], 4),
         "test accuracy, killed and resumed": round(resumed["test"]["accuracy"], 4),
+        "test loss, uninterrupted": round(plain["test"]["loss"], 4),
+        "test loss, killed and resumed": round(resumed["test"]["loss"], 4),
     }
     for name, value in figures.items():
         print(f"{name:>34}: {value}", flush=True)
