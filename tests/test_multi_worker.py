@@ -22,6 +22,20 @@ pytestmark = pytest.mark.slow
 TOOL = [sys.executable, str(REPO / "tools" / "local_cluster.py")]
 
 
+def worker_tails(log: str, lines: int = 15) -> str:
+    """The last lines each worker printed (tracebacks left out): what a failure shows."""
+    tails = []
+    for worker in range(2):
+        mine = [
+            line
+            for line in log.splitlines()
+            if line.startswith(f"[worker {worker}]") and line.strip()[11:].strip()
+            and not line[11:].startswith("  ")
+        ]  # fmt: skip
+        tails.extend(mine[-lines:])
+    return "\n".join(tails)
+
+
 def cluster(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [*TOOL, *args],
@@ -69,7 +83,7 @@ def test_two_worker_cluster_trains_mnist_and_workers_agree(mnist_ready, tmp_path
         *sets,
         env={"TMPDIR": str(scratch)},
     )
-    assert out.returncode == 0, out.stdout[-4000:]
+    assert out.returncode == 0, worker_tails(out.stdout)
     log = out.stdout
     assert "[worker 0] zoo: strategy: CollectiveAllReduceStrategy with 2 replica(s)" in log
     assert "global batch 64 (32 per replica)" in log
@@ -145,7 +159,7 @@ def test_killed_cluster_worker_and_restarted_cluster_resume(mnist_ready, tmp_pat
     assert not (run_dir / "metrics.json").exists()
 
     out = cluster(*args[2:], *sets)  # The same command again.
-    assert out.returncode == 0, out.stdout[-4000:]
+    assert out.returncode == 0, worker_tails(out.stdout)
     for worker in (0, 1):
         assert f"[worker {worker}] zoo: resuming {run_dir} after epoch 1 of 2" in out.stdout
     digests = dict(re.findall(r"\[worker (\d)\] zoo: weights checksum: (\w+)", out.stdout))

@@ -191,14 +191,39 @@ def strategy(config: Distribution) -> tf.distribute.Strategy:
     return chosen
 
 
-def shard_by_data(dataset: tf.data.Dataset) -> tf.data.Dataset:
-    """`dataset` split between workers by element, not by file.
+def for_workers(
+    dataset: tf.data.Dataset, strategy: Any, global_batch: int, examples: int | None
+) -> tuple[tf.data.Dataset, int | None]:
+    """(`dataset` as `fit` should see it under `strategy`, the steps that make one pass).
 
-    TFDS writes small datasets as one file, which FILE sharding (the default) cannot split
-    between two workers; every worker runs the same seeded pipeline, so taking every N-th
-    batch gives each worker a disjoint share. No effect outside multi-worker training."""
+    Unchanged (steps None: Keras counts them) except on a multi-worker cluster. There,
+    every worker must run exactly the same number of steps with no empty batch: a worker
+    that runs out first, or a replica handed an empty batch, breaks Keras's distributed
+    step (an empty input reaches the convolutions as the wrong shape). So the data is
+    regrouped into whole global batches (dropping at most `global_batch - 1` examples a
+    pass, on training and validation only; the final evaluation sees every example),
+    repeated, and `examples // global_batch` steps make one pass (`examples` None: the
+    dataset already repeats and the recipe fixes the steps). It is split between workers
+    by element: TFDS writes small datasets as one file, which FILE sharding (the default)
+    cannot split, and every worker runs the same seeded pipeline, so taking every N-th
+    per-replica batch gives each worker a disjoint share."""
+    from zoo import compat_multi_worker
+
+    if not compat_multi_worker.needed(strategy):
+        return dataset, None
     import tensorflow as tf
 
+    steps = None
+    whole = dataset.unbatch().batch(global_batch, drop_remainder=True)
+    if examples is not None:
+        steps = examples // global_batch
+        if steps == 0:
+            raise ZooError(
+                f"A split of {examples} examples is smaller than training.batch_size "
+                f"({global_batch}); multi-worker training needs at least one whole global "
+                "batch. Use a larger split or a smaller batch."
+            )
+        whole = whole.repeat()
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
-    return dataset.with_options(options)
+    return whole.prefetch(tf.data.AUTOTUNE).with_options(options), steps

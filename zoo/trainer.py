@@ -272,9 +272,15 @@ def _run(
     validation_ds = bundle.model_ready("validation")
     if recipe.training.steps_per_epoch:
         train_ds = train_ds.repeat()
-    train_ds = distribute.shard_by_data(train_ds)
+    batch, counts = recipe.training.batch_size, info.num_examples
+    fit_train, pass_steps = distribute.for_workers(
+        train_ds, strategy, batch, None if recipe.training.steps_per_epoch else counts["train"]
+    )
+    fit_validation, validation_steps = validation_ds, None
     if validation_ds is not None:
-        validation_ds = distribute.shard_by_data(validation_ds)
+        fit_validation, validation_steps = distribute.for_workers(
+            validation_ds, strategy, batch, counts.get("validation")
+        )
     fit_callbacks = [
         *_callbacks(recipe, out_dir, validation_ds is not None, earlier),
         # After the CSV logger: an epoch is backed up only once its history row is written.
@@ -293,11 +299,11 @@ def _run(
     start = time.perf_counter()
     with compat_multi_worker.patched(model, strategy):
         history = model.fit(
-            train_ds,
+            fit_train,
             epochs=recipe.training.epochs,
-            steps_per_epoch=recipe.training.steps_per_epoch,
-            validation_data=validation_ds,
-            validation_steps=recipe.training.validation_steps,
+            steps_per_epoch=recipe.training.steps_per_epoch or pass_steps,
+            validation_data=fit_validation,
+            validation_steps=recipe.training.validation_steps or validation_steps,
             callbacks=fit_callbacks,
             shuffle=False,  # The pipeline shuffles; Keras would only warn.
             verbose=verbose,
