@@ -4,6 +4,8 @@
 worker if TF_CONFIG names more than one worker, mirrored if several GPUs are visible,
 otherwise TensorFlow's default strategy. TF_CONFIG is checked as plain JSON before
 TensorFlow is asked to use it, so a malformed one gives a clear error, not a hang.
+`is_chief` says which process writes the run directory; `for_workers` shapes the data so
+every worker of a cluster runs the same steps.
 """
 
 from __future__ import annotations
