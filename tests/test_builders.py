@@ -70,6 +70,11 @@ def test_mnist_cnn_takes_raw_uint8_pixels():
             },
             (2, 8, 16, 16, 3),
         ),
+        (
+            "frame_average_cnn",
+            {"input_shape": (6, 16, 16, 1), "num_classes": 4, "filters": (4, 8), "units": 8},
+            (2, 6, 16, 16, 1),
+        ),
     ],
 )
 def test_output_shape_and_probabilities(name, params, batch):

@@ -32,7 +32,17 @@ def test_lists_models_and_recipes_without_tensorflow():
     cnn = next(line for line in models if line.split()[0] == "mnist_cnn")
     assert "documented MNIST convnet" in cnn
     recipes = {line.split()[0]: line for line in lines[lines.index("recipes:") + 1 :]}
-    assert set(recipes) == {f"recipes/{n}.yaml" for n in ("mnist_base", "mnist_cnn", "mnist_mlp")}
+    assert set(recipes) == {
+        f"recipes/{n}.yaml"
+        for n in (
+            "mnist_base",
+            "mnist_cnn",
+            "mnist_mlp",
+            "moving_shapes_video_cnn",
+            "adrenalmnist3d_video_cnn",
+            "ucf101_video_cnn",
+        )
+    }
     assert "Adam with cosine decay" in recipes["recipes/mnist_cnn.yaml"]
     assert "(base)" in recipes["recipes/mnist_base.yaml"]
 

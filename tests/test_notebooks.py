@@ -19,6 +19,24 @@ def test_the_two_notebooks_exist_and_are_saved_without_outputs():
         assert all(c["outputs"] == [] and c["execution_count"] is None for c in code), path
 
 
+def test_the_committed_notebooks_are_what_make_notebooks_writes():
+    # Notebooks are generated from tools/make_notebooks.py; an edit to one side only
+    # would let the reviewed source and the executed notebook drift apart.
+    sys.path.insert(0, str(REPO / "tools"))
+    try:
+        import make_notebooks
+    finally:
+        sys.path.remove(str(REPO / "tools"))
+    expected = make_notebooks.notebooks()
+    assert sorted(expected) == [p.name for p in NOTEBOOKS]
+    for path in NOTEBOOKS:
+        committed = json.loads(path.read_text())
+        cells = [(c["cell_type"], "".join(c["source"])) for c in committed["cells"]]
+        want = [(c.cell_type, c.source) for c in expected[path.name].cells]
+        assert cells == want, f"{path.name} differs: run python tools/make_notebooks.py"
+        assert committed["metadata"]["kernelspec"] == expected[path.name].metadata.kernelspec
+
+
 @pytest.mark.slow
 def test_notebooks_execute_with_nbmake(mnist_ready):
     # A child pytest: nbmake runs each notebook in a fresh kernel, which inherits this

@@ -6,7 +6,7 @@ import zoo
 from zoo.errors import RegistryError
 from zoo.registry import DATA_PARAMETERS, get_model_entry, list_models, register_model
 
-BUILTIN = ["mlp", "mnist_cnn", "text_rnn", "video_cnn"]
+BUILTIN = ["frame_average_cnn", "mlp", "mnist_cnn", "text_rnn", "video_cnn"]
 
 
 def test_lists_builtin_models_sorted():
@@ -14,7 +14,7 @@ def test_lists_builtin_models_sorted():
 
 
 def test_wildcard_and_task_filters():
-    assert list_models("*cnn*") == ["mnist_cnn", "video_cnn"]
+    assert list_models("*cnn*") == ["frame_average_cnn", "mnist_cnn", "video_cnn"]
     assert list_models("text_*") == ["text_rnn"]
     assert list_models("nothing*") == []
     assert list_models(task="classification") == BUILTIN

@@ -57,6 +57,8 @@ def test_benchmark_runs_every_section_tiny_and_writes_json(mnist_ready, tmp_path
     assert set(results) == {"overhead", "pipeline", "accuracy", "startup", "options"}
     assert results["overhead"]["ratio"] > 0
     assert results["pipeline"]["headroom"] > 0
+    assert results["pipeline"]["recipes"]["mnist_cnn.yaml"]["headroom"] > 0
+    assert 0 < results["overhead"]["expected_ratio_from_checkpoint"] < 1
     assert 0.0 <= results["accuracy"]["best_test_accuracy"] <= 1.0
     assert "99.22%" in results["accuracy"]["reference"]
     assert results["startup"]["--help"]["median_s"] > 0
@@ -84,6 +86,18 @@ def test_benchmark_rejects_unknown_section(tmp_path):
     assert not (tmp_path / "b").exists()
 
 
+def _mnist_recipes(tmp_path) -> str:
+    """A recipes folder with only the MNIST recipes (the shipped folder also names
+    moving_shapes and ucf101, whose data these tests are not about)."""
+    import shutil
+
+    folder = tmp_path / "recipes"
+    folder.mkdir()
+    for name in ("mnist_base.yaml", "mnist_cnn.yaml", "mnist_mlp.yaml"):
+        shutil.copy(REPO / "recipes" / name, folder / name)
+    return str(folder)
+
+
 def _prepare_data(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "tools/prepare_data.py", *args],
@@ -97,18 +111,26 @@ def _prepare_data(*args: str) -> subprocess.CompletedProcess[str]:
 @pytest.mark.slow
 def test_prepare_data_prepares_mnist_once_then_reports_it_ready(manual_dir, tmp_path):
     data_dir = str(tmp_path / "tfds")
-    first = _prepare_data("--data-dir", data_dir, "--manual-dir", str(manual_dir))
+    recipes = _mnist_recipes(tmp_path)
+    first = _prepare_data(
+        "--data-dir", data_dir, "--manual-dir", str(manual_dir), "--recipes", recipes
+    )
     assert first.returncode == 0, first.stderr[-2000:]
     assert "mnist: ready (prepared now in" in first.stdout
     assert "mnist_cnn.yaml" in first.stdout and "1 of 1 datasets ready" in first.stdout
     assert any((tmp_path / "tfds" / "mnist").rglob("dataset_info.json"))
-    again = _prepare_data("--data-dir", data_dir, "--manual-dir", str(manual_dir))
+    again = _prepare_data(
+        "--data-dir", data_dir, "--manual-dir", str(manual_dir), "--recipes", recipes
+    )
     assert again.returncode == 0
     assert "mnist: ready (already prepared)" in again.stdout
 
 
 def test_prepare_data_reports_what_is_missing(tmp_path):
-    out = _prepare_data("--data-dir", str(tmp_path / "tfds"), "--manual-dir", str(tmp_path))
+    recipes = _mnist_recipes(tmp_path)
+    out = _prepare_data(
+        "--data-dir", str(tmp_path / "tfds"), "--manual-dir", str(tmp_path), "--recipes", recipes
+    )
     assert out.returncode == 2
     assert "mnist: MISSING" in out.stdout and "train-images-idx3-ubyte.gz" in out.stdout
     assert "0 of 1 datasets ready" in out.stdout and "Traceback" not in out.stderr

@@ -153,8 +153,9 @@ print("correct:", int((predicted == labels.numpy()).sum()), "of", len(predicted)
 ]
 
 
-def main() -> None:
-    NOTEBOOKS.mkdir(exist_ok=True)
+def notebooks() -> dict[str, nbformat.NotebookNode]:
+    """Each notebook's file name and content, as they should be committed."""
+    built = {}
     for name, cells in (("01_builders", BUILDERS), ("02_train_from_a_recipe", TRAINING)):
         nb = new_notebook(cells=cells)
         nb.metadata["kernelspec"] = {
@@ -162,8 +163,15 @@ def main() -> None:
             "display_name": "Python 3",
             "language": "python",
         }
-        nbformat.write(nb, NOTEBOOKS / f"{name}.ipynb")
-        print(f"wrote notebooks/{name}.ipynb")
+        built[f"{name}.ipynb"] = nb
+    return built
+
+
+def main() -> None:
+    NOTEBOOKS.mkdir(exist_ok=True)
+    for filename, nb in notebooks().items():
+        nbformat.write(nb, NOTEBOOKS / filename)
+        print(f"wrote notebooks/{filename}")
 
 
 if __name__ == "__main__":

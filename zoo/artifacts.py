@@ -79,6 +79,8 @@ def load_keras_model(artifact: Path) -> Any:
     """A `.keras` file as a `keras.Model`, safe mode on; a corrupted file is a ZooError."""
     import keras
 
+    import zoo.data.preprocess_video  # noqa: F401  Registers the video preprocessing layer.
+
     try:
         return keras.saving.load_model(artifact)  # safe_mode stays on.
     except Exception as exc:  # Any load failure means an unusable file.

@@ -35,12 +35,23 @@ def hardware() -> str:
 def reproduce_command(run_dir: Path, recipe: Recipe) -> str:
     """The CLI line that trains this run again from its resolved recipe."""
     # The recipe's own manual_dir needs nothing more; else name the folder this run used.
-    manual = None if recipe.data.manual_dir else os.environ.get("ZOO_TFDS_MANUAL_DIR")
+    tfds_run = recipe.data.source == "tfds"
+    manual = (
+        None if not tfds_run or recipe.data.manual_dir else os.environ.get("ZOO_TFDS_MANUAL_DIR")
+    )
     env = f"ZOO_TFDS_MANUAL_DIR={shlex.quote(str(Path(manual).resolve()))} " if manual else ""
     return (
         f"{env}python -m zoo.train {shlex.quote(str(run_dir / 'recipe.yaml'))} "
         f"--output-dir {shlex.quote(str(run_dir))}-again"
     )
+
+
+def dataset_label(data: Any) -> str:
+    """`TFDS `mnist``, or the source and the file it reads (e.g. npz `/path/a.npz`)."""
+    if data.source == "tfds":
+        return f"TFDS `{data.name}`"
+    fields = [v for k, v in data.model_dump().items() if isinstance(v, str) and k != "source"]
+    return f"{data.source} `{fields[0]}`" if fields else data.source
 
 
 def invocation() -> str | None:
@@ -91,7 +102,7 @@ def render(
         + (f" ({', '.join(info.class_names)})" if info.class_names else ""),
         "",
         "## Data",
-        f"- dataset: TFDS `{recipe.data.name}`",
+        f"- dataset: {dataset_label(recipe.data)}",
         *split_rows,
         "",
         "## Final metrics",

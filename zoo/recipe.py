@@ -24,7 +24,13 @@ from zoo.errors import RegistryError, ZooError, did_you_mean
 from zoo.schema import Recipe
 
 # Recipe fields holding file-system paths: resolved against the file that sets them.
-PATH_FIELDS: frozenset[tuple[str, ...]] = frozenset({("data", "data_dir"), ("data", "manual_dir")})
+PATH_FIELDS: frozenset[tuple[str, ...]] = frozenset(
+    {
+        ("data", "data_dir"),
+        ("data", "manual_dir"),
+        ("data", "path"),  # npz archive
+    }
+)
 
 Key = tuple[str | int, ...]
 

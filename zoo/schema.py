@@ -74,6 +74,7 @@ class DataCommon(Section):
     splits: Splits = Splits()
     shuffle_buffer: NonNegativeInt = 10_000
     cache: bool = True
+    video: VideoOptions | None = None  # See VideoOptions (issue 3, video).
 
 
 class TfdsData(DataCommon):
@@ -91,7 +92,81 @@ class TfdsData(DataCommon):
     manual_dir: str | None = None
 
 
-DataSection = TfdsData
+# ------------------------------------------------------------------ video (issue 3)
+class VideoAugment(Section):
+    """Random changes to training clips only (never validation, test or export).
+
+    Each is drawn per clip and applied to every frame alike, vectorised over the batch.
+    `flip`: mirror left-right with probability 1/2 (leave off when the label depends on
+    left/right, e.g. a direction of motion). `crop`: shift by up to this many pixels
+    (pad with zeros, crop back to the same size). `time_jitter`: shift in time by up to
+    this many frames, repeating the first or last frame.
+    """
+
+    flip: bool = False
+    crop: NonNegativeInt = 0
+    time_jitter: NonNegativeInt = 0
+
+
+class VideoOptions(Section):
+    """Clips (frames, height, width[, channels]) → what a video model eats.
+
+    Sampling, resizing and rescaling are one Keras layer in front of the exported model
+    (`zoo.data.preprocess_video`), so exported models take raw uint8 clips; only
+    `augment` is training-only. `frames`: keep this many frames, `stride` apart, centred
+    in the clip (null: every `stride`-th frame); clips too short repeat their last frame.
+    Sources whose clips vary in length sample per clip in the pipeline instead, and
+    the exported model then takes clips of exactly `frames` frames. `resize`: (height,
+    width), bilinear with antialiasing. `rescale`: multiply by this (e.g. 0.00392 for
+    1/255; builders such as `video_cnn` rescale by themselves unless told not to).
+    Clips without a channel axis (T, H, W), such as MedMNIST 3D volumes, get one.
+    """
+
+    frames: PositiveInt | None = None
+    stride: PositiveInt = 1
+    resize: tuple[PositiveInt, PositiveInt] | None = None
+    rescale: PositiveFloat | None = None
+    augment: VideoAugment | None = None
+
+
+# ------------------------------------------------------------------- npz (issue 3)
+class NpzData(DataCommon):
+    """Arrays from one NumPy `.npz` archive, as MedMNIST ships them.
+
+    `path`: the archive (relative to the recipe's folder). Each split's inputs and labels
+    are read from the keys `images_key` / `labels_key` with `{split}` replaced by the
+    split's name in the archive; `splits` gives those names (e.g. `validation: val`).
+    Labels are integer class indices, shape (N,) or (N, 1). `class_names` optional
+    (default "0", "1", ...). Loaded with `allow_pickle=False`.
+    """
+
+    source: Literal["npz"]
+    path: str
+    images_key: str = "{split}_images"
+    labels_key: str = "{split}_labels"
+    class_names: tuple[str, ...] | None = None
+
+    @field_validator("images_key", "labels_key")
+    @classmethod
+    def _one_placeholder(cls, pattern: str) -> str:
+        try:
+            pattern.format(split="train")
+        except (KeyError, IndexError, ValueError):
+            raise ValueError(
+                f"{pattern!r} may hold only the placeholder {{split}}, e.g. '{{split}}_images'"
+            ) from None
+        return pattern
+
+
+def _data_source(value: Any) -> str:
+    """The `source` tag of a data section; `tfds` when left out (as before sources)."""
+    return value.get("source", "tfds") if isinstance(value, dict) else value.source
+
+
+DataSection = Annotated[
+    Annotated[TfdsData, Tag("tfds")] | Annotated[NpzData, Tag("npz")],
+    Discriminator(_data_source),
+]
 
 
 # ------------------------------------------------------------------ optimizer and lr

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from zoo.data import tfds_source
+from zoo.data import npz_source, tfds_source
 from zoo.data.bundle import DataBundle
 
 if TYPE_CHECKING:
     from zoo.schema import DataSection
 
-_SOURCES = {"tfds": tfds_source.load}
+_SOURCES = {
+    "tfds": tfds_source.load,
+    "npz": npz_source.load,
+}
 
 
 def load(config: DataSection, *, batch_size: int, seed: int) -> DataBundle:

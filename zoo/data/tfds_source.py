@@ -25,6 +25,8 @@ MANUAL_DIR_ENV = "ZOO_TFDS_MANUAL_DIR"
 def _builder(config: TfdsData):
     import tensorflow_datasets as tfds
 
+    import zoo.datasets  # noqa: F401  Registers zoo's own TFDS builders (moving_shapes).
+
     try:
         return tfds.builder(config.name, data_dir=config.data_dir)
     except tfds.core.registered.DatasetNotFoundError:
@@ -105,28 +107,39 @@ def load(config: TfdsData, *, batch_size: int, seed: int) -> DataBundle:
         "validation": config.splits.validation,
         "test": config.splits.test,
     }
+    raw_shape = tuple(features[input_key].shape)
+    video = None
+    if config.video is not None:
+        from zoo.data.preprocess_video import plan
+
+        video = plan(config.video, raw_shape, seed=seed)
     pipelines: dict[str, tf.data.Dataset | None] = {}
     sizes: dict[str, int] = {}
     for role, expression in splits.items():
         if expression is None:
             pipelines[role] = None
             continue
+        known = bool(builder.info.splits)  # False only without metadata (mock data).
         try:
-            sizes[role] = builder.info.splits[expression].num_examples
+            sizes[role] = builder.info.splits[expression].num_examples if known else -1
         except (KeyError, ValueError) as exc:
             raise DataError(
                 f"data.splits.{role} {expression!r} is not a split of {config.name!r} "
                 f"({exc}). Its splits: {', '.join(builder.info.splits.keys())}."
             ) from None
-        if sizes[role] == 0:
-            raise DataError(f"data.splits.{role} {expression!r} of {config.name!r} is empty.")
         ds = builder.as_dataset(
             split=expression,
             shuffle_files=role == "train",
             read_config=tfds.ReadConfig(shuffle_seed=seed),
         )
+        if not known:  # TFDS knows no split sizes (tfds.testing.mock_data): count them.
+            sizes[role] = int(ds.reduce(0, lambda n, _: n + 1))
+        if sizes[role] == 0:
+            raise DataError(f"data.splits.{role} {expression!r} of {config.name!r} is empty.")
         ds = ds.map(lambda ex: (ex[input_key], ex[label_key]), num_parallel_calls=tf.data.AUTOTUNE)
-        pipelines[role] = finish(
+        if video and video.per_clip:
+            ds = ds.map(video.per_clip, num_parallel_calls=tf.data.AUTOTUNE)
+        ds = finish(
             ds,
             batch_size=batch_size,
             training=role == "train",
@@ -134,20 +147,26 @@ def load(config: TfdsData, *, batch_size: int, seed: int) -> DataBundle:
             shuffle_buffer=config.shuffle_buffer,
             seed=seed,
         )
+        if role == "train" and video and video.augment:
+            ds = ds.map(video.augment, num_parallel_calls=tf.data.AUTOTUNE)
+            ds = ds.prefetch(tf.data.AUTOTUNE)
+        pipelines[role] = ds
 
     label = features[label_key]
     names = tuple(getattr(label, "names", ()) or ())
     info = DataInfo(
         input_name=input_key,
-        input_shape=tuple(int(d) for d in features[input_key].shape),
+        input_shape=video.served_shape if video else tuple(int(d) for d in raw_shape),
         input_dtype=str(tf.as_dtype(features[input_key].np_dtype).name),
         num_classes=getattr(label, "num_classes", None),
         class_names=names,
         num_examples=sizes,
+        model_inputs={"input_shape": video.model_shape} if video else {},
     )
     return DataBundle(
         info=info,
         train=pipelines["train"],
         validation=pipelines["validation"],
         test=pipelines["test"],
+        preprocessor=video.preprocessor if video else None,
     )
