@@ -20,10 +20,13 @@ def train(
     overrides: Iterable[str] = (),
     output_dir: str | Path | None = None,
     overwrite: bool = False,
+    resume: bool = False,
     verbose: int | str = "auto",
 ) -> RunResult:
     """Train, evaluate and export a recipe (a `Recipe` or a YAML path).
 
+    An unfinished run in `output_dir` (or, with `resume`, the newest unfinished run of the
+    recipe under runs/) continues from its last completed epoch.
     Returns a `RunResult` with `.metrics` ({"test": {"accuracy": ...}, ...}) and `.run_dir`.
     """
     from zoo import trainer
@@ -32,4 +35,6 @@ def train(
         recipe = load_recipe(recipe, overrides)
     elif overrides:
         raise TypeError("overrides apply to recipe files; pass a path, or use load_recipe().")
-    return trainer.run(recipe, output_dir=output_dir, overwrite=overwrite, verbose=verbose)
+    return trainer.run(
+        recipe, output_dir=output_dir, overwrite=overwrite, resume=resume, verbose=verbose
+    )

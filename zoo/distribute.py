@@ -4,6 +4,8 @@
 worker if TF_CONFIG names more than one worker, mirrored if several GPUs are visible,
 otherwise TensorFlow's default strategy. TF_CONFIG is checked as plain JSON before
 TensorFlow is asked to use it, so a malformed one gives a clear error, not a hang.
+`is_chief` says which process writes the run directory; `for_workers` shapes the data so
+every worker of a cluster runs the same steps.
 """
 
 from __future__ import annotations
@@ -119,6 +121,17 @@ def resolve_name(config: Distribution, gpu_count: int) -> str:
     return "mirrored" if gpu_count > 1 else "default"
 
 
+def is_chief(config: Distribution) -> bool:
+    """Whether this process writes the run directory: always, except on the followers of a
+    multi-worker cluster (TF_CONFIG task other than the chief, or SLURM_PROCID > 0)."""
+    if resolve_name(config, gpu_count=0) != "multi_worker":
+        return True
+    if config.cluster_resolver == "slurm":
+        return os.environ.get("SLURM_PROCID", "0") == "0"
+    spec = read_tf_config()
+    return spec is None or spec.is_chief
+
+
 def _tpu_strategy(config: Distribution) -> tf.distribute.Strategy:
     import tensorflow as tf
 
@@ -158,16 +171,18 @@ def strategy(config: Distribution) -> tf.distribute.Strategy:
 
     if config.cpu_devices:
         _split_cpu(config.cpu_devices)
-    gpus = tf.config.list_logical_devices("GPU")
-    name = resolve_name(config, len(gpus))
+    # Physical, not logical: listing logical devices starts the runtime, after which
+    # MultiWorkerMirroredStrategy can no longer configure its collective ops.
+    gpu_count = len(tf.config.list_physical_devices("GPU"))
+    name = resolve_name(config, gpu_count)
     if name == "default":
         chosen = tf.distribute.get_strategy()
     elif name == "one_device":
-        device = (config.devices or [gpus[0].name if gpus else "/cpu:0"])[0]
+        device = (config.devices or ["/gpu:0" if gpu_count else "/cpu:0"])[0]
         chosen = tf.distribute.OneDeviceStrategy(device)
     elif name == "mirrored":
         devices = config.devices
-        if devices is None and not gpus:
+        if devices is None and not gpu_count:
             devices = [d.name for d in tf.config.list_logical_devices("CPU")]
         chosen = tf.distribute.MirroredStrategy(devices=devices)
     elif name == "tpu":
@@ -176,3 +191,41 @@ def strategy(config: Distribution) -> tf.distribute.Strategy:
         chosen = _multi_worker_strategy(config)
     log.info("strategy: %s with %d replica(s)", type(chosen).__name__, chosen.num_replicas_in_sync)
     return chosen
+
+
+def for_workers(
+    dataset: tf.data.Dataset, strategy: Any, global_batch: int, examples: int | None
+) -> tuple[tf.data.Dataset, int | None]:
+    """(`dataset` as `fit` should see it under `strategy`, the steps that make one pass).
+
+    Unchanged (steps None: Keras counts them) except on a multi-worker cluster. There,
+    every worker must run exactly the same number of steps with no empty batch: a worker
+    that runs out first, or a replica handed an empty batch, breaks Keras's distributed
+    step (an empty input reaches the convolutions as the wrong shape). So the data is
+    regrouped into whole global batches (dropping at most `global_batch - 1` examples a
+    pass, on training and validation only; the final evaluation sees every example),
+    repeated, and `examples // global_batch` steps make one pass (`examples` None: the
+    dataset already repeats and the recipe fixes the steps). It is split between workers
+    by element: TFDS writes small datasets as one file, which FILE sharding (the default)
+    cannot split, and every worker runs the same seeded pipeline, so taking every N-th
+    per-replica batch gives each worker a disjoint share."""
+    from zoo import compat_multi_worker
+
+    if not compat_multi_worker.needed(strategy):
+        return dataset, None
+    import tensorflow as tf
+
+    steps = None
+    whole = dataset.unbatch().batch(global_batch, drop_remainder=True)
+    if examples is not None:
+        steps = examples // global_batch
+        if steps == 0:
+            raise ZooError(
+                f"A split of {examples} examples is smaller than training.batch_size "
+                f"({global_batch}); multi-worker training needs at least one whole global "
+                "batch. Use a larger split or a smaller batch."
+            )
+        whole = whole.repeat()
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return whole.prefetch(tf.data.AUTOTUNE).with_options(options), steps

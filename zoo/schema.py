@@ -496,6 +496,8 @@ class Distribution(Section):
     several GPUs, else one device. `cpu_devices: N` splits the CPU into N logical devices
     (to run mirrored anywhere). `training.batch_size` is the global batch; with
     `scale_learning_rate` the learning rate is multiplied by the number of replicas.
+    `multi_worker` reads the cluster from TF_CONFIG (`cluster_resolver: tf_config`, as
+    tools/local_cluster.py sets it) or Slurm; only the chief writes the run directory.
     """
 
     strategy: Literal["auto", "one_device", "mirrored", "multi_worker", "tpu"] = "auto"

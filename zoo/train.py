@@ -1,4 +1,7 @@
-"""`python -m zoo.train RECIPE [--set K=V ...] [--output-dir DIR] [--overwrite] [--dry-run]`
+"""`python -m zoo.train RECIPE [--set K=V] [--output-dir DIR] [--overwrite|--resume] [--dry-run]`
+
+A killed run continues from its last completed epoch when the same command is run again
+with the same `--output-dir`, or with `--resume` (the newest unfinished run of the recipe).
 
 Exit codes: 0 success, 2 bad input (recipe, data, arguments; one clear message, no
 traceback), 1 a bug in zoo. Validation and --dry-run never import TensorFlow.
@@ -37,6 +40,13 @@ def parser() -> argparse.ArgumentParser:
         help="allow --output-dir to be a directory that already holds a run",
     )
     p.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the newest unfinished run of this recipe under runs/ (or the one in "
+        "--output-dir) from its last completed epoch; an unfinished --output-dir is resumed "
+        "even without this flag",
+    )
+    p.add_argument(
         "--dry-run",
         action="store_true",
         help="validate and print the resolved recipe; train nothing",
@@ -66,6 +76,7 @@ def _train(args: argparse.Namespace) -> int:
         recipe,
         output_dir=args.output_dir,
         overwrite=args.overwrite,
+        resume=args.resume,
         verbose=2 if args.quiet else "auto",
     )
     for split, scores in result.metrics.items():

@@ -1,0 +1,175 @@
+"""Mirrored training against one device, and kill-and-resume, each in fresh processes.
+
+Both compare with one uninterrupted single-device run of the same recipe (`plain_run`).
+Logical CPU devices must be set before TensorFlow starts, hence subprocesses throughout.
+"""
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO, SMALL_MNIST
+from zoo import load_recipe
+from zoo.errors import ZooError
+from zoo.resume import backed_up_epochs, best_so_far, read_history, truncate_history
+from zoo.trainer import choose_run_dir
+
+EPOCHS = 3
+ARGS = [
+    "recipes/mnist_cnn.yaml",
+    "-q",
+    *[a for s in (*SMALL_MNIST, f"training.epochs={EPOCHS}") for a in ("--set", s)],
+]
+
+
+def train_cmd(run_dir: Path, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "zoo.train", *ARGS, "--output-dir", str(run_dir), *extra]
+
+
+def train(run_dir: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    out = subprocess.run(
+        train_cmd(run_dir, *extra), cwd=REPO, capture_output=True, text=True, timeout=600
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    return out
+
+
+def epochs_in(run_dir: Path) -> list[int]:
+    return [int(r["epoch"]) for r in csv.DictReader((run_dir / "history.csv").open())]
+
+
+def metrics(run_dir: Path) -> dict:
+    return json.loads((run_dir / "metrics.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def plain_run(mnist_ready, tmp_path_factory) -> Path:
+    run_dir = tmp_path_factory.mktemp("plain") / "run"
+    train(run_dir)
+    return run_dir
+
+
+@pytest.mark.slow
+def test_mirrored_over_two_cpu_devices_matches_one_device(plain_run, tmp_path):
+    out = train(
+        tmp_path / "run", "--set", "distribution.strategy=mirrored", "--set",
+        "distribution.cpu_devices=2",
+    )  # fmt: skip
+    assert "MirroredStrategy with 2 replica(s)" in out.stderr
+    assert "global batch 64 (32 per replica)" in out.stderr
+    one, two = read_history(plain_run / "history.csv"), read_history(tmp_path / "run/history.csv")
+    assert len(two["loss"]) == EPOCHS and two["loss"][-1] < 0.3 * two["loss"][0]  # It learns,
+    assert two["loss"] == pytest.approx(one["loss"], rel=0.03)  # the same curve as one device.
+    test_one, test_two = metrics(plain_run)["test"], metrics(tmp_path / "run")["test"]
+    assert min(test_one["accuracy"], test_two["accuracy"]) > 0.9  # Chance: 0.10.
+    assert test_two["accuracy"] == pytest.approx(test_one["accuracy"], abs=0.05)
+
+
+@pytest.mark.slow
+def test_run_killed_mid_epoch_resumes_from_its_last_epoch(plain_run, tmp_path):
+    run_dir = tmp_path / "run"
+    proc = subprocess.Popen(
+        train_cmd(run_dir), cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    deadline = time.monotonic() + 300
+    while not backed_up_epochs(run_dir / "backup"):  # Epoch 1 done: kill inside epoch 2.
+        assert proc.poll() is None and time.monotonic() < deadline
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    killed_after = backed_up_epochs(run_dir / "backup")
+    assert 1 <= killed_after < EPOCHS
+    assert not (run_dir / "metrics.json").exists()  # Unfinished, so resumable.
+
+    out = train(run_dir)  # The same command again.
+    assert f"resuming {run_dir} after epoch {killed_after} of {EPOCHS}" in out.stderr
+    assert epochs_in(run_dir) == list(range(EPOCHS))  # Every epoch once: no gap, no repeat.
+    done = metrics(run_dir)
+    assert done["training"]["epochs"] == EPOCHS
+    assert done["training"]["resumed_after_epoch"] == killed_after
+    assert not (run_dir / "backup").exists()
+    assert (run_dir / "checkpoints" / "best.keras").is_file()
+    assert done["export"]["saved_model"]["ok"]
+    # The same result as the uninterrupted run, within the noise of a reshuffled epoch.
+    assert done["test"]["accuracy"] == pytest.approx(
+        metrics(plain_run)["test"]["accuracy"], abs=0.03
+    )
+    assert done["test"]["accuracy"] > 0.9
+
+
+def _recipe(*extra: str):
+    return load_recipe(REPO / "recipes" / "mnist_cnn.yaml", [*SMALL_MNIST, *extra])
+
+
+def test_unfinished_output_dir_is_resumed_and_finished_one_refused(tmp_path):
+    recipe = _recipe()
+    assert choose_run_dir(recipe, tmp_path / "new", False) == (tmp_path / "new", False)
+    from zoo.recipe import to_yaml
+
+    (tmp_path / "recipe.yaml").write_text(to_yaml(recipe))
+    assert choose_run_dir(recipe, tmp_path, False) == (tmp_path, True)
+    assert choose_run_dir(recipe, tmp_path, False, resume=True) == (tmp_path, True)
+    assert choose_run_dir(recipe, tmp_path, True) == (tmp_path, False)  # --overwrite: afresh.
+    with pytest.raises(ZooError, match="unfinished run of a different recipe"):
+        choose_run_dir(_recipe("training.epochs=9"), tmp_path, False)
+    with pytest.raises(ZooError, match="pass one of them"):
+        choose_run_dir(recipe, tmp_path, True, resume=True)
+    (tmp_path / "metrics.json").write_text("{}")
+    with pytest.raises(ZooError, match="already holds a run"):
+        choose_run_dir(recipe, tmp_path, False)
+    with pytest.raises(ZooError, match="holds no unfinished run"):
+        choose_run_dir(recipe, tmp_path, False, resume=True)
+    # Multi-worker followers never write the run directory, so never refuse it.
+    assert choose_run_dir(recipe, tmp_path, False, writer=False) == (tmp_path, False)
+
+
+def test_resume_finds_the_newest_unfinished_run(tmp_path, monkeypatch):
+    from zoo.recipe import to_yaml
+
+    monkeypatch.chdir(tmp_path)
+    recipe = _recipe()
+    with pytest.raises(ZooError, match="no unfinished run of mnist_cnn under runs"):
+        choose_run_dir(recipe, None, False, resume=True)
+    for name, finished in [
+        ("mnist_cnn-20250101-000000", False),
+        ("mnist_cnn-20250102-000000", True),
+    ]:
+        (tmp_path / "runs" / name).mkdir(parents=True)
+        (tmp_path / "runs" / name / "recipe.yaml").write_text(to_yaml(recipe))
+        if finished:
+            (tmp_path / "runs" / name / "metrics.json").write_text("{}")
+    found, resuming = choose_run_dir(recipe, None, False, resume=True)
+    assert (found.name, resuming) == ("mnist_cnn-20250101-000000", True)
+
+
+def test_history_is_cut_back_to_the_backed_up_epochs(tmp_path):
+    path = tmp_path / "history.csv"
+    path.write_text("epoch,loss,val_accuracy\n0,2.0,0.5\n1,1.0,0.8\n2,0.5,0.7\n")
+    truncate_history(path, 2)
+    assert read_history(path) == {"loss": [2.0, 1.0], "val_accuracy": [0.5, 0.8]}
+    assert best_so_far(read_history(path), "val_accuracy", "auto") == 0.8
+    assert best_so_far(read_history(path), "loss", "min") == 1.0
+    (tmp_path / "backup").mkdir()
+    for name in ("epoch-0002.weights.h5", ".tmp-epoch-0003.weights.h5"):
+        (tmp_path / "backup" / name).write_bytes(b"")
+    assert backed_up_epochs(tmp_path / "backup") == 2  # A half-written backup never counts.
+
+
+def test_resume_without_an_unfinished_run_exits_2(tmp_path):
+    out = subprocess.run(
+        [sys.executable, "-m", "zoo.train", str(REPO / ARGS[0]), *ARGS[1:], "--resume"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    assert out.returncode == 2 and "no unfinished run of mnist_cnn" in out.stderr
+    assert "Traceback" not in out.stderr
