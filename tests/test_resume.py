@@ -160,6 +160,9 @@ def test_history_is_cut_back_to_the_backed_up_epochs(tmp_path):
     for name in ("epoch-0002.weights.h5", ".tmp-epoch-0003.weights.h5"):
         (tmp_path / "backup" / name).write_bytes(b"")
     assert backed_up_epochs(tmp_path / "backup") == 2  # A half-written backup never counts.
+    # Keras's CSVLogger fills val_* with "NA" when a run has no validation split.
+    path.write_text("epoch,loss,val_loss\n0,2.0,NA\n1,1.0,NA\n")
+    assert read_history(path) == {"loss": [2.0, 1.0]}
 
 
 def test_resume_without_an_unfinished_run_exits_2(tmp_path):

@@ -134,3 +134,56 @@ def test_prepare_data_reports_what_is_missing(tmp_path):
     assert out.returncode == 2
     assert "mnist: MISSING" in out.stdout and "train-images-idx3-ubyte.gz" in out.stdout
     assert out.stdout.splitlines()[-1].startswith("0 of ") and "Traceback" not in out.stderr
+
+
+def test_prepare_data_covers_every_source(tmp_path):
+    # One recipe per kind of source: a directory archive is extracted once (under the
+    # data dir), an npz archive is checked split by split, a built-in TFDS dataset is
+    # generated, and a TFDS dataset without its files is reported missing.
+    import shutil
+    import tarfile
+
+    from tests.conftest import SHARED_DATA
+
+    tree = tmp_path / "toy"
+    for split in ("train", "test"):
+        for label in ("neg", "pos"):
+            (tree / split / label).mkdir(parents=True)
+            (tree / split / label / "a.txt").write_text(f"{label} review")
+    with tarfile.open(tmp_path / "toy.tar.gz", "w:gz") as tar:
+        tar.add(tree, arcname="toy")
+    folder = tmp_path / "recipes"
+    folder.mkdir()
+    (folder / "toy_text.yaml").write_text(
+        "model: {name: text_rnn}\n"
+        "data: {source: directory, path: ../toy.tar.gz,\n"
+        "       splits: {train: toy/train, test: toy/test}}\n"
+        "training: {loss: sparse_categorical_crossentropy}\n"
+    )
+    npz = SHARED_DATA / "medmnist" / "adrenalmnist3d.npz"
+    (folder / "adrenal.yaml").write_text(
+        f"model: {{name: video_cnn}}\n"
+        f"data: {{source: npz, path: {npz},\n"
+        "       splits: {train: train, validation: val, test: test}}\n"
+        "training: {loss: sparse_categorical_crossentropy}\n"
+    )
+    for name in ("moving_shapes_video_cnn.yaml", "ucf101_video_cnn.yaml"):
+        shutil.copy(REPO / "recipes" / name, folder / name)
+    args = ("--data-dir", str(tmp_path / "tfds"), "--manual-dir", str(tmp_path), "--recipes")
+    first = _prepare_data(*args, str(folder))
+    assert first.returncode == 2, first.stderr[-2000:]  # ucf101 cannot be had offline.
+
+    def line(out, key):
+        status = [x for x in out.stdout.splitlines() if ": ready (" in x or ": MISSING (" in x]
+        return next(x for x in status if key in x.split(": ")[0])
+
+    assert "ready (extracted in" in line(first, "toy.tar.gz"), first.stdout
+    assert any((tmp_path / "tfds" / "extracted").rglob("a.txt"))
+    adrenal = line(first, "adrenalmnist3d.npz")
+    assert "ready" in adrenal and "train 1,188" in adrenal and "test 298" in adrenal
+    assert line(first, "moving_shapes").startswith("moving_shapes: ready (prepared now in")
+    assert line(first, "ucf101").startswith("ucf101: MISSING")
+    assert first.stdout.splitlines()[-1] == "3 of 4 datasets ready"
+    again = _prepare_data(*args, str(folder))
+    assert "moving_shapes: ready (already prepared)" in again.stdout
+    assert again.stdout.splitlines()[-1] == "3 of 4 datasets ready"

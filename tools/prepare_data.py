@@ -1,11 +1,13 @@
-"""Prepare every TFDS dataset the shipped recipes use, and say what is ready or missing.
+"""Prepare every dataset the shipped recipes use, and say what is ready or missing.
 
     python tools/prepare_data.py [--recipes DIR] [--data-dir DIR] [--manual-dir DIR]
 
 Offline, `--manual-dir` (or ZOO_TFDS_MANUAL_DIR) names the folder with the original
 files; `--data-dir` (or TFDS_DATA_DIR) is where prepared data goes. Idempotent: prepared
-datasets are only checked, never rebuilt. Exit 0 when all are ready, 2 when any is
-missing (each with what to put where).
+datasets are only checked, never rebuilt. File sources (directory, csv, npz) are read
+where their recipes point: archives are extracted once (under the data directory),
+npz archives checked for their keys. Exit 0 when all are ready, 2 when any is missing
+(each with what to put where).
 """
 
 from __future__ import annotations
@@ -14,36 +16,43 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))  # Use the checkout this tool lives in.
 
 
-def datasets(folder: Path) -> dict[str, list[str]]:
-    """TFDS dataset name → the recipes (file names) that use it."""
+def datasets(folder: Path) -> dict[str, tuple[Any, list[str]]]:
+    """Each dataset the recipes in `folder` read → (its data section, the recipe files).
+
+    A TFDS dataset is named by its TFDS name, a file source by its source and path, so
+    recipes sharing data (mnist_cnn, mnist_mlp) prepare it once."""
     from zoo.list import load_recipes
 
-    used: dict[str, list[str]] = {}
+    used: dict[str, tuple[Any, list[str]]] = {}
     for path, recipe in load_recipes(folder):
-        if recipe is not None and recipe.data.source == "tfds":
-            used.setdefault(recipe.data.name, []).append(path.name)
+        if recipe is None:
+            continue
+        data = recipe.data
+        key = data.name if data.source == "tfds" else f"{data.source} {data.path}"
+        used.setdefault(key, (data, []))[1].append(path.name)
     return used
 
 
-def prepare_one(name: str, data_dir: str | None, manual_dir: str | None) -> tuple[bool, str]:
-    """(ready, what happened) for one dataset; preparation errors become the message."""
-    from zoo.data.tfds_source import _builder, prepare
-    from zoo.errors import ZooError
-    from zoo.schema import TfdsData
+def prepare_one(data: Any, data_dir: str | None, manual_dir: str | None) -> tuple[bool, str]:
+    """(ready, what happened) for one dataset; preparation errors become the message.
 
-    config = TfdsData(name=name, data_dir=data_dir, manual_dir=manual_dir)
+    `--data-dir` / `--manual-dir` replace the recipe's TFDS folders (the tool prepares
+    into one place); file sources are read where their recipe points."""
+    from zoo.data import ensure_ready
+    from zoo.errors import ZooError
+
+    if data.source == "tfds":
+        data = data.model_copy(update={"data_dir": data_dir, "manual_dir": manual_dir})
     try:
-        if _builder(config).is_prepared():
-            return True, "already prepared"
-        builder = prepare(config)
+        return True, ensure_ready(data)
     except ZooError as exc:
-        return False, str(exc)
-    return True, f"prepared now in {builder.data_dir}"
+        return False, " ".join(str(exc).split())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -56,10 +65,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: --recipes {args.recipes} is not a folder.", file=sys.stderr)
         return 2
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if args.data_dir:  # Archives are extracted under it too, where the trainer looks.
+        os.environ["TFDS_DATA_DIR"] = args.data_dir
     used = datasets(args.recipes)
     missing = 0
-    for name, recipes in sorted(used.items()):
-        ready, message = prepare_one(name, args.data_dir, args.manual_dir)
+    for name, (data, recipes) in sorted(used.items()):
+        ready, message = prepare_one(data, args.data_dir, args.manual_dir)
         missing += not ready
         print(
             f"{name}: {'ready' if ready else 'MISSING'} ({message}); used by {', '.join(recipes)}"

@@ -59,7 +59,9 @@ def read_history(path: Path) -> dict[str, list[float]]:
     with path.open(newline="") as f:
         rows = list(csv.DictReader(f))
     keys = [k for k in (rows[0] if rows else {}) if k != "epoch"]
-    return {k: [float(r[k]) for r in rows if r.get(k) not in (None, "")] for k in keys}
+    # Keras's CSVLogger writes val_* columns of "NA" when there is no validation split.
+    history = {k: [float(r[k]) for r in rows if r.get(k) not in (None, "", "NA")] for k in keys}
+    return {k: values for k, values in history.items() if values}
 
 
 def truncate_history(path: Path, epochs: int) -> None:

@@ -4,6 +4,6 @@ models, and models nothing of sources.
 """
 
 from zoo.data.bundle import DataBundle, DataInfo
-from zoo.data.loader import load
+from zoo.data.loader import ensure_ready, load
 
-__all__ = ["DataBundle", "DataInfo", "load"]
+__all__ = ["DataBundle", "DataInfo", "ensure_ready", "load"]

@@ -16,6 +16,7 @@ import tarfile
 import tempfile
 import zipfile
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from zoo.errors import DataError
 
@@ -103,6 +104,12 @@ def extract(archive: Path, root: Path | None = None) -> Path:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
     return target
+
+
+def ensure_ready(config: Any) -> str:
+    """For the file sources (`directory`, `csv`): extract `data.path` if it is an archive."""
+    where = locate(config.path, config.extract_dir)
+    return f"extracted in {where}" if where != Path(config.path) else f"{where} present"
 
 
 def locate(path: str, extract_dir: str | None = None) -> Path:

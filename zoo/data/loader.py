@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from zoo.data import (
+    archive,
     csv_source,
     directory_source,
     npz_source,
@@ -24,9 +25,22 @@ _SOURCES = {
     "csv": csv_source.load,
     "npz": npz_source.load,
 }
+# Makes a source's files ready to read (TFDS preparation, archive extraction, checks)
+# without building pipelines; returns what it found or did, raises DataError if missing.
+_READY = {
+    "tfds": tfds_source.ensure_ready,
+    "directory": archive.ensure_ready,
+    "csv": archive.ensure_ready,
+    "npz": npz_source.ensure_ready,
+}
 
 # Video options sample frames per clip before batching, so the sources apply them.
 _VIDEO_SOURCES = frozenset({"tfds", "npz"})
+
+
+def ensure_ready(config: DataSection) -> str:
+    """Prepare what a recipe's `data` section reads, once (tools/prepare_data.py)."""
+    return _READY[config.source](config)
 
 
 def load(config: DataSection, *, batch_size: int, seed: int) -> DataBundle:

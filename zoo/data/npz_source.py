@@ -87,6 +87,14 @@ def _input_name(images_key: str) -> str:
     return name or "inputs"
 
 
+def ensure_ready(config: NpzData) -> str:
+    """Check the archive holds every split the recipe names; nothing to prepare."""
+    names = {role: getattr(config.splits, role) for role in ROLES}
+    with _open(Path(config.path)) as archive:
+        counts = {n: len(_read(config, archive, role, n)[1]) for role, n in names.items() if n}
+    return f"{config.path}: " + ", ".join(f"{n} {c:,}" for n, c in counts.items())
+
+
 def load(config: NpzData, *, batch_size: int, seed: int) -> DataBundle:
     import tensorflow as tf
 

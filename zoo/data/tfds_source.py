@@ -82,6 +82,13 @@ def prepare(config: TfdsData):
     return builder
 
 
+def ensure_ready(config: TfdsData) -> str:
+    """Prepare the dataset if needed; says whether it was already there."""
+    if _builder(config).is_prepared():
+        return "already prepared"
+    return f"prepared now in {prepare(config).data_dir}"
+
+
 def load(config: TfdsData, *, batch_size: int, seed: int) -> DataBundle:
     import tensorflow as tf
     import tensorflow_datasets as tfds
