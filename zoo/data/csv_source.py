@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from zoo.data.archive import locate
 from zoo.data.bundle import DataBundle, DataInfo
-from zoo.data.pipeline import finish
+from zoo.data.pipeline import finish_split
 from zoo.errors import DataError, did_you_mean
 
 if TYPE_CHECKING:
@@ -157,14 +157,7 @@ def load(config: CsvData, *, batch_size: int, seed: int) -> DataBundle:
         y = np.array([mapping[v] for v in values], np.int64)
         ds = tf.data.Dataset.from_tensor_slices((inputs[role], y))
         sizes[role] = len(y)
-        pipelines[role] = finish(
-            ds,
-            batch_size=batch_size,
-            training=role == "train",
-            cache=config.cache,
-            shuffle_buffer=config.shuffle_buffer,
-            seed=seed,
-        )
+        pipelines[role] = finish_split(ds, config, role, batch_size=batch_size, seed=seed)
     class_names = [name for name, _ in sorted(mapping.items(), key=lambda kv: kv[1])]
     text = config.text_column is not None
     info = DataInfo(
@@ -175,9 +168,4 @@ def load(config: CsvData, *, batch_size: int, seed: int) -> DataBundle:
         class_names=tuple(class_names),
         num_examples=sizes,
     )
-    return DataBundle(
-        info=info,
-        train=pipelines["train"],
-        validation=pipelines["validation"],
-        test=pipelines["test"],
-    )
+    return DataBundle(info=info, **pipelines)  # train/validation/test

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from zoo.data.archive import locate
 from zoo.data.bundle import DataBundle, DataInfo
-from zoo.data.pipeline import finish
+from zoo.data.pipeline import finish_split
 from zoo.errors import DataError, did_you_mean
 
 if TYPE_CHECKING:
@@ -127,14 +127,7 @@ def load(config: DirectoryData, *, batch_size: int, seed: int) -> DataBundle:
                 f"data.splits.{role}: no {config.kind} files ({', '.join(suffixes)}) in the "
                 f"class folders {', '.join(classes)} of {root / where}."
             )
-        pipelines[role] = finish(
-            ds,
-            batch_size=batch_size,
-            training=role == "train",
-            cache=config.cache,
-            shuffle_buffer=config.shuffle_buffer,
-            seed=seed,
-        )
+        pipelines[role] = finish_split(ds, config, role, batch_size=batch_size, seed=seed)
     if config.kind == "text":
         shape: tuple[int, ...] = ()
         dtype, name = "string", "text"
@@ -149,9 +142,4 @@ def load(config: DirectoryData, *, batch_size: int, seed: int) -> DataBundle:
         class_names=tuple(classes),
         num_examples=sizes,
     )
-    return DataBundle(
-        info=info,
-        train=pipelines["train"],
-        validation=pipelines["validation"],
-        test=pipelines["test"],
-    )
+    return DataBundle(info=info, **pipelines)  # train/validation/test

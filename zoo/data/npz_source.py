@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from zoo.data.bundle import DataBundle, DataInfo
-from zoo.data.pipeline import finish
+from zoo.data.pipeline import finish_split
 from zoo.errors import DataError
 
 if TYPE_CHECKING:
@@ -125,20 +125,9 @@ def load(config: NpzData, *, batch_size: int, seed: int) -> DataBundle:
     pipelines: dict[str, tf.data.Dataset | None] = dict.fromkeys(ROLES)
     for role, (images, labels) in arrays.items():
         ds = tf.data.Dataset.from_tensor_slices((images, labels))
-        if video and video.per_clip:
-            ds = ds.map(video.per_clip, num_parallel_calls=tf.data.AUTOTUNE)
-        ds = finish(
-            ds,
-            batch_size=batch_size,
-            training=role == "train",
-            cache=config.cache,
-            shuffle_buffer=config.shuffle_buffer,
-            seed=seed,
+        pipelines[role] = finish_split(
+            ds, config, role, batch_size=batch_size, seed=seed, video=video
         )
-        if role == "train" and video and video.augment:
-            ds = ds.map(video.augment, num_parallel_calls=tf.data.AUTOTUNE)
-            ds = ds.prefetch(tf.data.AUTOTUNE)
-        pipelines[role] = ds
 
     info = DataInfo(
         input_name=_input_name(config.images_key),
@@ -150,9 +139,5 @@ def load(config: NpzData, *, batch_size: int, seed: int) -> DataBundle:
         model_inputs={"input_shape": video.model_shape} if video else {},
     )
     return DataBundle(
-        info=info,
-        train=pipelines["train"],
-        validation=pipelines["validation"],
-        test=pipelines["test"],
-        preprocessor=video.preprocessor if video else None,
-    )
+        info=info, **pipelines, preprocessor=video.preprocessor if video else None
+    )  # train/validation/test

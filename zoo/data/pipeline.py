@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import tensorflow as tf
@@ -30,3 +30,36 @@ def finish(
         ds = ds.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
     ds = ds.batch(batch_size, num_parallel_calls=tf.data.AUTOTUNE)
     return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def finish_split(
+    ds: tf.data.Dataset,
+    config: Any,
+    role: str,
+    *,
+    batch_size: int,
+    seed: int,
+    video: Any = None,
+) -> tf.data.Dataset:
+    """`finish` one split of a source with its data section's `cache` and `shuffle_buffer`.
+
+    With a video plan (`zoo.data.preprocess_video.plan`), clips that need sampling one
+    by one are sampled before batching, and training batches are augmented after it.
+    """
+    import tensorflow as tf
+
+    training = role == "train"
+    if video is not None and video.per_clip:
+        ds = ds.map(video.per_clip, num_parallel_calls=tf.data.AUTOTUNE)
+    ds = finish(
+        ds,
+        batch_size=batch_size,
+        training=training,
+        cache=config.cache,
+        shuffle_buffer=config.shuffle_buffer,
+        seed=seed,
+    )
+    if training and video is not None and video.augment:
+        ds = ds.map(video.augment, num_parallel_calls=tf.data.AUTOTUNE)
+        ds = ds.prefetch(tf.data.AUTOTUNE)
+    return ds

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from zoo.data.bundle import DataBundle, DataInfo
-from zoo.data.pipeline import finish
+from zoo.data.pipeline import finish_split
 from zoo.errors import DataError, did_you_mean
 
 if TYPE_CHECKING:
@@ -144,20 +144,9 @@ def load(config: TfdsData, *, batch_size: int, seed: int) -> DataBundle:
         if sizes[role] == 0:
             raise DataError(f"data.splits.{role} {expression!r} of {config.name!r} is empty.")
         ds = ds.map(lambda ex: (ex[input_key], ex[label_key]), num_parallel_calls=tf.data.AUTOTUNE)
-        if video and video.per_clip:
-            ds = ds.map(video.per_clip, num_parallel_calls=tf.data.AUTOTUNE)
-        ds = finish(
-            ds,
-            batch_size=batch_size,
-            training=role == "train",
-            cache=config.cache,
-            shuffle_buffer=config.shuffle_buffer,
-            seed=seed,
+        pipelines[role] = finish_split(
+            ds, config, role, batch_size=batch_size, seed=seed, video=video
         )
-        if role == "train" and video and video.augment:
-            ds = ds.map(video.augment, num_parallel_calls=tf.data.AUTOTUNE)
-            ds = ds.prefetch(tf.data.AUTOTUNE)
-        pipelines[role] = ds
 
     label = features[label_key]
     names = tuple(getattr(label, "names", ()) or ())
@@ -171,9 +160,5 @@ def load(config: TfdsData, *, batch_size: int, seed: int) -> DataBundle:
         model_inputs={"input_shape": video.model_shape} if video else {},
     )
     return DataBundle(
-        info=info,
-        train=pipelines["train"],
-        validation=pipelines["validation"],
-        test=pipelines["test"],
-        preprocessor=video.preprocessor if video else None,
-    )
+        info=info, **pipelines, preprocessor=video.preprocessor if video else None
+    )  # train/validation/test
