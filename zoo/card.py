@@ -1,7 +1,8 @@
 """`model_card.md`: what a run is, how well it did, and how to make it again.
 
-Written last, from the recipe, metrics.json's figures and the environment, so a reader
-needs no other file to know what the model is and how to reproduce it.
+Written from the recipe, the run's metrics and the environment, so a reader needs no
+other file to know what the model is and how to reproduce it; written just before
+metrics.json, whose presence marks a run finished.
 """
 
 from __future__ import annotations

@@ -362,8 +362,8 @@ def _run(
     if reports:
         metrics["report"] = reports
     _write_reports(out_dir, recipe, reports, history_lists)
-    _write_json(out_dir / "metrics.json", metrics)  # Last: the run is now finished.
     card.write(out_dir, recipe, metrics, info, versions=_versions())
+    _write_json(out_dir / "metrics.json", metrics)  # Last: the run is now finished.
     resume_state.remove_backup(out_dir)
     log.info("run directory: %s", run_dir)
     return RunResult(
