@@ -264,12 +264,13 @@ def _run(
             out_dir / "classes.json",
             {"class_names": list(info.class_names), "label_mapping": info.label_mapping()},
         )
+    writes_run_dir = out_dir == run_dir  # False on multi-worker followers.
     backup_dir = run_dir / resume_state.BACKUP_DIR
     done = resume_state.backed_up_epochs(backup_dir) if resuming else 0
     earlier: dict[str, list[float]] = {}
     if resuming:
         log.info("resuming %s after epoch %d of %d", run_dir, done, recipe.training.epochs)
-        if out_dir == run_dir:
+        if writes_run_dir:
             resume_state.truncate_history(run_dir / "history.csv", done)
             earlier = resume_state.read_history(run_dir / "history.csv")
 
@@ -290,7 +291,7 @@ def _run(
         *_callbacks(recipe, out_dir, validation_ds is not None, earlier),
         # After the CSV logger: an epoch is backed up only once its history row is written.
         resume_state.callback(
-            backup_dir if resuming else None, backup_dir if out_dir == run_dir else None
+            backup_dir if resuming else None, backup_dir if writes_run_dir else None
         ),
         *callbacks,
     ]
@@ -336,7 +337,7 @@ def _run(
             reports[split] = split_report
         log.info("%s: %s", split, ", ".join(f"{k}={v:.4f}" for k, v in metrics[split].items()))
     history_lists = {k: [float(v) for v in vs] for k, vs in history.history.items()}
-    if out_dir == run_dir:  # Every epoch, also those done before a resume.
+    if writes_run_dir:  # Every epoch, also those done before a resume.
         history_lists = resume_state.read_history(run_dir / "history.csv") or history_lists
     metrics["training"] = {
         "epochs": len(history_lists.get("loss", [])),
@@ -353,12 +354,11 @@ def _run(
         exported["saved_model"] = export.save_saved_model(model, out_dir / "saved_model", info)
     if recipe.export.tflite:
         exported["tflite"] = export.save_tflite(model, out_dir / "model.tflite", info)
-    if exported:
+    if exported and writes_run_dir:  # Followers' exports are scratch: nothing to check.
         held_out = bundle.split(recipe.evaluation.splits[0]).take(2)
         sample_inputs = np.concatenate([x.numpy() for x, _ in held_out])[:64]
         expected = scoring.predictor(model)(sample_inputs)  # Keras predict rejects strings.
-        if out_dir == run_dir:  # Followers' exports are scratch; checking them is waste.
-            metrics["export"] = verify.check(exported, sample_inputs, expected)
+        metrics["export"] = verify.check(exported, sample_inputs, expected)
     if reports:
         metrics["report"] = reports
     _write_reports(out_dir, recipe, reports, history_lists)

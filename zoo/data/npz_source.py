@@ -138,6 +138,5 @@ def load(config: NpzData, *, batch_size: int, seed: int) -> DataBundle:
         num_examples={role: len(labels) for role, (_, labels) in arrays.items()},
         model_inputs={"input_shape": video.model_shape} if video else {},
     )
-    return DataBundle(
-        info=info, **pipelines, preprocessor=video.preprocessor if video else None
-    )  # train/validation/test
+    preprocessor = video.preprocessor if video else None
+    return DataBundle(info=info, preprocessor=preprocessor, **pipelines)  # train/validation/test

@@ -159,6 +159,5 @@ def load(config: TfdsData, *, batch_size: int, seed: int) -> DataBundle:
         num_examples=sizes,
         model_inputs={"input_shape": video.model_shape} if video else {},
     )
-    return DataBundle(
-        info=info, **pipelines, preprocessor=video.preprocessor if video else None
-    )  # train/validation/test
+    preprocessor = video.preprocessor if video else None
+    return DataBundle(info=info, preprocessor=preprocessor, **pipelines)  # train/validation/test
