@@ -55,8 +55,8 @@ def manual_dir() -> Path:
 @pytest.fixture(scope="session")
 def mnist_ready(manual_dir: Path) -> str:
     """MNIST prepared into the session's TFDS data dir; returns that dir."""
-    from zoo.data.tfds_source import prepare
-    from zoo.schema import TfdsData
+    from zoo.config.schema import TfdsData
+    from zoo.data.sources.tfds import prepare
 
     prepare(TfdsData(name="mnist", manual_dir=str(manual_dir)))
     return os.environ["TFDS_DATA_DIR"]

@@ -1,7 +1,7 @@
 """A tiny Keras `fit` under MultiWorkerMirroredStrategy, run as every worker of a local
 cluster by tests/test_multi_worker.py: `python -m tests.multi_worker_probe FIXES`.
 
-FIXES names the zoo.compat_multi_worker fixes to apply: `none`, `build` or `both`. Prints
+FIXES names the zoo.training.compat_multi_worker fixes to apply: `none`, `build` or `both`. Prints
 `PROBE OK <loss>` after a successful fit, or `PROBE FAILED <exception>` and exits 1.
 """
 
@@ -15,7 +15,8 @@ def main(fixes: str) -> int:
     import numpy as np
     import tensorflow as tf
 
-    from zoo import compat_multi_worker, distribute
+    from zoo.training import compat_multi_worker
+    from zoo.training import strategies as distribute
 
     strategy = tf.distribute.MultiWorkerMirroredStrategy()
     assert compat_multi_worker.needed(strategy)

@@ -57,7 +57,7 @@ def test_new_commands_answer_help_without_importing_tensorflow():
 
     from tests.conftest import REPO
 
-    for module in ("zoo.evaluate", "zoo.predict", "zoo.export"):
+    for module in ("zoo.cli.evaluate", "zoo.cli.predict", "zoo.cli.export"):
         code = (
             "import runpy, sys\n"
             f"sys.argv = ['{module}', '--help']\n"
@@ -78,6 +78,6 @@ def test_new_commands_answer_help_without_importing_tensorflow():
 def test_evaluate_model_outside_a_run_needs_a_recipe(tmp_path):
     model = tmp_path / "model.keras"
     model.write_bytes(b"not really a model")
-    out = run_cli(str(model), module="zoo.evaluate")
+    out = run_cli(str(model), module="zoo.cli.evaluate")
     assert out.returncode == 2
     assert out.stderr.startswith(f"error: {model} is not in a run directory; pass --recipe")

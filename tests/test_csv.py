@@ -6,9 +6,9 @@ import random
 import numpy as np
 import pytest
 
+from zoo.config.schema import CsvData
 from zoo.data import load
 from zoo.errors import DataError
-from zoo.schema import CsvData
 
 GOOD = ["good", "great", "fine", "lovely", "superb", "enjoyable"]
 BAD = ["bad", "awful", "poor", "dull", "boring", "terrible"]
@@ -117,7 +117,7 @@ def test_text_csv_run_learns_and_saves_the_label_mapping(reviews, tmp_path):
     import tensorflow as tf
 
     from zoo import train
-    from zoo.recipe import validate
+    from zoo.config.loading import validate
 
     recipe = validate(
         {

@@ -7,10 +7,10 @@ import sys
 import pytest
 
 from tests.conftest import REPO
-from zoo.compiling import scaled
-from zoo.distribute import read_tf_config, resolve_name
+from zoo.config.schema import CosineDecay, Distribution, PiecewiseConstant
 from zoo.errors import ZooError
-from zoo.schema import CosineDecay, Distribution, PiecewiseConstant
+from zoo.training.compiling import scaled
+from zoo.training.strategies import read_tf_config, resolve_name
 
 TWO_WORKERS = {
     "cluster": {"worker": ["127.0.0.1:20001", "127.0.0.1:20002"]},

@@ -1,4 +1,4 @@
-"""`zoo.evaluate` and `zoo.predict` on a finished real run: same figures, right digits."""
+"""`zoo.cli.evaluate` and `zoo.cli.predict` on a finished real run: same figures, right digits."""
 
 import json
 
@@ -22,7 +22,7 @@ def test_digits(cnn_run):
 
 
 def test_evaluate_cli_reproduces_the_runs_test_figures(cnn_run, tmp_path):
-    out = run_cli(str(cnn_run.run_dir), "--output-dir", str(tmp_path), module="zoo.evaluate")
+    out = run_cli(str(cnn_run.run_dir), "--output-dir", str(tmp_path), module="zoo.cli.evaluate")
     assert out.returncode == 0, out.stderr[-3000:]
     again = json.loads((tmp_path / "metrics.json").read_text())
     original = json.loads((cnn_run.run_dir / "metrics.json").read_text())
@@ -36,7 +36,7 @@ def test_evaluate_cli_reproduces_the_runs_test_figures(cnn_run, tmp_path):
 
 
 def test_evaluate_saved_model_on_another_split(cnn_run, tmp_path):
-    from zoo.evaluate import evaluate
+    from zoo.cli.evaluate import evaluate
 
     result = evaluate(
         cnn_run.run_dir / "saved_model",
@@ -61,7 +61,7 @@ def test_predict_names_real_digits_from_png_and_npy(cnn_run, test_digits, tmp_pa
     np.save(tmp_path / "batch.npy", images[:3])
     np.savez(tmp_path / "one.npz", first=images[0])
     inputs = [*map(str, paths), str(tmp_path / "batch.npy"), str(tmp_path / "one.npz")]
-    out = run_cli(str(cnn_run.run_dir), *inputs, module="zoo.predict")
+    out = run_cli(str(cnn_run.run_dir), *inputs, module="zoo.cli.predict")
     assert out.returncode == 0, out.stderr[-3000:]
     lines = out.stdout.splitlines()
     assert len(lines) == len(images) + 4
@@ -80,7 +80,7 @@ def test_predict_bad_model_path_exits_2_with_a_clear_error(tmp_path, what):
         model.write_bytes(b"PK\x03\x04 this is not a keras archive")
     digit = tmp_path / "x.npy"
     np.save(digit, np.zeros((28, 28, 1), np.uint8))
-    out = run_cli(str(model), str(digit), module="zoo.predict")
+    out = run_cli(str(model), str(digit), module="zoo.cli.predict")
     assert out.returncode == 2
     assert "Traceback" not in out.stderr
     last = out.stderr.strip().splitlines()[-1]

@@ -50,8 +50,8 @@ def test_saved_model_cli_shows_and_runs_serving_default(cnn_run, tmp_path):
 
 
 def test_fresh_process_check_catches_a_mismatch(cnn_run):
-    from zoo import verify
-    from zoo.artifacts import load
+    from zoo.export import verify
+    from zoo.export.artifacts import load
 
     inputs = np.zeros((3, 28, 28, 1), np.uint8)
     right = load(cnn_run.run_dir / "model.keras").predict(inputs)
@@ -62,7 +62,7 @@ def test_fresh_process_check_catches_a_mismatch(cnn_run):
 
 
 def test_tflite_artifact_matches_the_keras_model(cnn_run):
-    from zoo.artifacts import load
+    from zoo.export.artifacts import load
 
     digits = np.random.default_rng(0).integers(0, 256, (5, 28, 28, 1), dtype=np.uint8)
     lite = load(cnn_run.run_dir / "model.tflite")
@@ -80,10 +80,10 @@ def test_export_cli_rewrites_a_missing_saved_model(cnn_run, tmp_path):
     run = tmp_path / "run"
     shutil.copytree(cnn_run.run_dir, run)
     shutil.rmtree(run / "saved_model")
-    out = run_cli(str(run), "--format", "saved_model", module="zoo.export")
+    out = run_cli(str(run), "--format", "saved_model", module="zoo.cli.export")
     assert out.returncode == 0, out.stderr[-3000:]
     assert (run / "saved_model" / "saved_model.pb").is_file()
     check = json.loads((run / "metrics.json").read_text())["export"]["saved_model"]
     assert check["ok"] is True and check["fresh_process"] is True
-    bad = run_cli(str(tmp_path / "nowhere"), "--format", "tflite", module="zoo.export")
+    bad = run_cli(str(tmp_path / "nowhere"), "--format", "tflite", module="zoo.cli.export")
     assert bad.returncode == 2 and bad.stderr.startswith("error: ")

@@ -4,10 +4,10 @@ the TFDS recipes we cannot download here (cifar10, imdb_reviews) run on mock dat
 import numpy as np
 import pytest
 
+from zoo.config.schema import DirectoryData, ImageOptions
 from zoo.data import DataBundle, DataInfo, load
-from zoo.data.preprocess_image import apply
+from zoo.data.preprocessing.image import apply
 from zoo.errors import DataError
-from zoo.schema import DirectoryData, ImageOptions
 
 
 def _bundle(images: np.ndarray):

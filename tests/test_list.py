@@ -1,16 +1,16 @@
-"""`python -m zoo.list`: every model and recipe on one line each, without TensorFlow."""
+"""`python -m zoo.cli.list`: every model and recipe on one line each, without TensorFlow."""
 
 import subprocess
 import sys
 
 from tests.conftest import REPO
-from zoo.registry import list_models
+from zoo.models.registry import list_models
 
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
     code = (
-        "import runpy, sys; sys.argv = ['zoo.list', *sys.argv[1:]]\n"
-        "try:\n    runpy.run_module('zoo.list', run_name='__main__')\n"
+        "import runpy, sys; sys.argv = ['zoo.cli.list', *sys.argv[1:]]\n"
+        "try:\n    runpy.run_module('zoo.cli.list', run_name='__main__')\n"
         "except SystemExit as e:\n    code = e.code\n"
         "print('TF-IMPORTED' if 'tensorflow' in sys.modules else 'NO-TF', file=sys.stderr)\n"
         "sys.exit(code)\n"

@@ -7,10 +7,10 @@ confusion matrix rows (true 0, 1, 2) are [1 1 0], [0 2 0], [1 0 1].
 import numpy as np
 import pytest
 
-from zoo import classification
-from zoo.recipe import RecipeError, validate
-from zoo.schema import Loss, Metric
-from zoo.scoring import score
+from zoo.config.loading import RecipeError, validate
+from zoo.config.schema import Loss, Metric
+from zoo.evaluation import classification
+from zoo.evaluation.scoring import score
 
 LABELS = np.array([0, 0, 1, 1, 2, 2])
 PROBS = np.array(

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from tests.conftest import REPO, SHARED_DATA
+from zoo.config.schema import NpzData
 from zoo.data import load
 from zoo.errors import DataError
-from zoo.schema import NpzData
 
 ADRENAL = SHARED_DATA / "medmnist" / "adrenalmnist3d.npz"
 
@@ -135,7 +135,7 @@ def test_real_adrenalmnist3d_learns_above_chance():
     import keras
 
     from zoo import build_model, load_recipe
-    from zoo.classification import binary_auc
+    from zoo.evaluation.classification import binary_auc
 
     assert ADRENAL.is_file(), f"{ADRENAL} missing: put ../shared beside the checkout."
     recipe = load_recipe("recipes/adrenalmnist3d_video_cnn.yaml", [f"data.path={ADRENAL}"])

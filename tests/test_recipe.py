@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from zoo import RecipeError, load_recipe
-from zoo.recipe import to_yaml, validate
+from zoo.config.loading import to_yaml, validate
 
 REPO = Path(__file__).resolve().parents[1]
 RECIPES = sorted((REPO / "recipes").glob("*.yaml"))

@@ -4,7 +4,7 @@ import pytest
 
 import zoo
 from zoo.errors import RegistryError
-from zoo.registry import DATA_PARAMETERS, get_model_entry, list_models, register_model
+from zoo.models.registry import DATA_PARAMETERS, get_model_entry, list_models, register_model
 
 BUILTIN = ["cnn", "frame_average_cnn", "mlp", "mnist_cnn", "text_rnn", "video_cnn"]
 
@@ -86,6 +86,6 @@ def test_register_model_adds_and_refuses_duplicates():
         with pytest.raises(ValueError, match="already registered"):
             register_model("tiny_test_model", task="regression")(lambda: None)
     finally:
-        from zoo import registry
+        from zoo.models import registry
 
         registry._REGISTRY.pop("tiny_test_model")

@@ -18,8 +18,8 @@ import pytest
 from tests.conftest import REPO, SMALL_MNIST
 from zoo import load_recipe
 from zoo.errors import ZooError
-from zoo.resume import backed_up_epochs, best_so_far, read_history, truncate_history
-from zoo.trainer import choose_run_dir
+from zoo.training.resume import backed_up_epochs, best_so_far, read_history, truncate_history
+from zoo.training.trainer import choose_run_dir
 
 EPOCHS = 3
 ARGS = [
@@ -111,7 +111,7 @@ def _recipe(*extra: str):
 def test_unfinished_output_dir_is_resumed_and_finished_one_refused(tmp_path):
     recipe = _recipe()
     assert choose_run_dir(recipe, tmp_path / "new", False) == (tmp_path / "new", False)
-    from zoo.recipe import to_yaml
+    from zoo.config.loading import to_yaml
 
     (tmp_path / "recipe.yaml").write_text(to_yaml(recipe))
     assert choose_run_dir(recipe, tmp_path, False) == (tmp_path, True)
@@ -131,7 +131,7 @@ def test_unfinished_output_dir_is_resumed_and_finished_one_refused(tmp_path):
 
 
 def test_resume_finds_the_newest_unfinished_run(tmp_path, monkeypatch):
-    from zoo.recipe import to_yaml
+    from zoo.config.loading import to_yaml
 
     monkeypatch.chdir(tmp_path)
     recipe = _recipe()

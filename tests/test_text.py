@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 
 from tests.conftest import SHARED_DATA
+from zoo.config.schema import DirectoryData
 from zoo.data import load
 from zoo.data.archive import extract
 from zoo.errors import DataError
-from zoo.schema import DirectoryData
 
 IMDB = SHARED_DATA / "imdb" / "aclImdb.tar.gz"
 POSITIVE = "A wonderful, moving film.<br /><br />The acting is brilliant and I loved every minute."
@@ -213,7 +213,7 @@ def test_imdb_slice_learns(imdb_run):
 def test_exported_text_models_take_raw_strings(imdb_run):
     import tensorflow as tf
 
-    from zoo.artifacts import load_keras_model
+    from zoo.export.artifacts import load_keras_model
 
     sentences = tf.constant([POSITIVE, NEGATIVE])
     serve = tf.saved_model.load(str(imdb_run.run_dir / "saved_model")).signatures["serving_default"]
@@ -235,7 +235,7 @@ def test_predict_cli_reads_text_files(imdb_run, tmp_path):
         str(imdb_run.run_dir / "saved_model"),
         str(tmp_path / "good.txt"),
         str(tmp_path / "bad.txt"),
-        module="zoo.predict",
+        module="zoo.cli.predict",
     )
     assert out.returncode == 0, out.stderr
     lines = out.stdout.strip().splitlines()

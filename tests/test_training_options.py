@@ -6,7 +6,7 @@ import pytest
 
 from tests.conftest import SMALL_MNIST
 from zoo import load_recipe, train
-from zoo.recipe import RecipeError
+from zoo.config.loading import RecipeError
 
 pytestmark = pytest.mark.slow
 

@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from zoo.schema import VideoAugment
+from zoo.config.schema import VideoAugment
 
 CLIPS = np.random.default_rng(0).integers(0, 256, (6, 5, 4, 7, 1), dtype=np.uint8)
 
 
 def test_frame_sampling_is_centred_strided_and_repeats_the_last_frame():
-    from zoo.data.preprocess_video import sample_indices
+    from zoo.data.preprocessing.video import sample_indices
 
     assert sample_indices(10, 4, 2).numpy().tolist() == [1, 3, 5, 7]  # span 7, centred
     assert sample_indices(10, None, 3).numpy().tolist() == [0, 3, 6, 9]
@@ -22,7 +22,7 @@ def test_frame_sampling_is_centred_strided_and_repeats_the_last_frame():
 def test_preprocess_layer_adds_a_channel_axis_and_survives_serialisation():
     import keras
 
-    from zoo.data.preprocess_video import VideoPreprocess
+    from zoo.data.preprocessing.video import VideoPreprocess
 
     layer = VideoPreprocess(frames=2, stride=2, resize=(2, 3), add_channel_axis=True)
     out = layer(CLIPS[..., 0])
@@ -33,7 +33,7 @@ def test_preprocess_layer_adds_a_channel_axis_and_survives_serialisation():
 
 
 def _augment(**options):
-    from zoo.data.preprocess_video import augmenter
+    from zoo.data.preprocessing.video import augmenter
 
     x, _ = augmenter(VideoAugment(**options), seed=3)(tf.constant(CLIPS), tf.zeros(6))
     assert x.shape == CLIPS.shape and x.dtype == tf.uint8
@@ -75,8 +75,8 @@ def test_time_jitter_shifts_clips_in_time_repeating_end_frames():
 
 
 def test_augmentation_touches_the_training_split_only(tmp_path):
+    from zoo.config.schema import NpzData
     from zoo.data import load
-    from zoo.schema import NpzData
 
     labels = np.arange(6) % 2
     np.savez(tmp_path / "c.npz", train_x=CLIPS, train_y=labels, test_x=CLIPS, test_y=labels)
@@ -97,7 +97,7 @@ def test_augmentation_touches_the_training_split_only(tmp_path):
 
 
 def test_moving_shapes_is_deterministic_and_balanced():
-    from zoo.datasets.moving_shapes import DIRECTIONS, generate
+    from zoo.data.datasets.moving_shapes import DIRECTIONS, generate
 
     clips, labels = generate(200, seed=5)
     again, same = generate(200, seed=5)
@@ -154,8 +154,8 @@ def test_3d_cnn_learns_motion_a_frame_averaging_model_cannot(moving_shapes_run):
 
 @pytest.mark.slow
 def test_exported_video_model_takes_raw_uint8_clips(moving_shapes_run):
-    from zoo.artifacts import load
-    from zoo.datasets.moving_shapes import generate
+    from zoo.data.datasets.moving_shapes import generate
+    from zoo.export.artifacts import load
 
     run = moving_shapes_run.run_dir
     for kind in ("keras", "saved_model"):

@@ -113,7 +113,7 @@ def _steady_rate(clock, examples_per_epoch: int) -> float:
 
 def _zoo_fit(recipe, *callbacks) -> float:
     """Fit through zoo's trainer; returns its fit seconds."""
-    from zoo import trainer
+    from zoo.training import trainer
 
     with tempfile.TemporaryDirectory() as tmp:
         result = trainer.run(recipe, output_dir=tmp, verbose=0, callbacks=callbacks)
@@ -222,7 +222,8 @@ def _recipe_headroom(recipe, s: Setting) -> dict[str, Any]:
     import keras
     import tensorflow as tf
 
-    from zoo import build_model, compiling, data, trainer
+    from zoo import build_model, data
+    from zoo.training import compiling, trainer
 
     t = recipe.training
     bundle = data.load(recipe.data, batch_size=t.batch_size, seed=recipe.seed)
@@ -266,8 +267,8 @@ def _recipe_headroom(recipe, s: Setting) -> dict[str, Any]:
 
 def pipeline(s: Setting) -> dict[str, Any]:
     """Headroom of every shipped recipe whose data is on this machine (MNIST-CNN first)."""
+    from zoo.cli.list import load_recipes
     from zoo.errors import ZooError
-    from zoo.list import load_recipes
 
     out: dict[str, Any] = {"target": ">= 3", "recipes": {}}
     for path, full in load_recipes(REPO / "recipes"):

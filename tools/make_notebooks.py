@@ -97,7 +97,7 @@ TRAINING = [
     new_code_cell(SETUP),
     new_code_cell(
         """from zoo import load_recipe, train
-from zoo.recipe import to_yaml
+from zoo.config.loading import to_yaml
 
 recipe = load_recipe(
     "../recipes/mnist_cnn.yaml",

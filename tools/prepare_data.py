@@ -27,7 +27,7 @@ def datasets(folder: Path) -> dict[str, tuple[Any, list[str]]]:
 
     A TFDS dataset is named by its TFDS name, a file source by its source and path, so
     recipes sharing data (mnist_cnn, mnist_mlp) prepare it once."""
-    from zoo.list import load_recipes
+    from zoo.cli.list import load_recipes
 
     used: dict[str, tuple[Any, list[str]]] = {}
     for path, recipe in load_recipes(folder):

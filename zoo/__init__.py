@@ -7,11 +7,11 @@
 Importing zoo does not import TensorFlow; building or training a model does.
 """
 
-from zoo.api import train
+from zoo.config.loading import RecipeError, load_recipe
+from zoo.config.schema import Recipe
 from zoo.errors import ZooError
-from zoo.recipe import RecipeError, load_recipe
-from zoo.registry import build_model, get_model_entry, list_models, register_model
-from zoo.schema import Recipe
+from zoo.models.registry import build_model, get_model_entry, list_models, register_model
+from zoo.training.api import train
 
 __version__ = "0.1.0"
 

@@ -4,20 +4,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from zoo.data import (
-    archive,
-    csv_source,
-    directory_source,
-    npz_source,
-    preprocess_image,
-    preprocess_text,
-    tfds_source,
-)
+from zoo.data import archive
 from zoo.data.bundle import DataBundle
+from zoo.data.preprocessing import image as preprocess_image
+from zoo.data.preprocessing import text as preprocess_text
+from zoo.data.sources import csv as csv_source
+from zoo.data.sources import directory as directory_source
+from zoo.data.sources import npz as npz_source
+from zoo.data.sources import tfds as tfds_source
 from zoo.errors import DataError
 
 if TYPE_CHECKING:
-    from zoo.schema import DataSection
+    from zoo.config.schema import DataSection
 
 _SOURCES = {
     "tfds": tfds_source.load,
@@ -62,7 +60,7 @@ def load(config: DataSection, *, batch_size: int, seed: int) -> DataBundle:
         bundle = preprocess_image.apply(config.image, bundle, seed=seed)
     text = config.text
     if text is None and bundle.info.input_dtype == "string" and bundle.preprocessor is None:
-        from zoo.schema import TextOptions
+        from zoo.config.schema import TextOptions
 
         text = TextOptions()
     if text is not None:

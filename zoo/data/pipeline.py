@@ -43,7 +43,7 @@ def finish_split(
 ) -> tf.data.Dataset:
     """`finish` one split of a source with its data section's `cache` and `shuffle_buffer`.
 
-    With a video plan (`zoo.data.preprocess_video.plan`), clips that need sampling one
+    With a video plan (`zoo.data.preprocessing.video.plan`), clips that need sampling one
     by one are sampled before batching, and training batches are augmented after it.
     """
     import tensorflow as tf

@@ -3,7 +3,7 @@
 from typing import TYPE_CHECKING
 
 from zoo.models._types import NonNegativeInt, PositiveInt, Rate, Scale, Shape, Widths
-from zoo.registry import register_model
+from zoo.models.registry import register_model
 
 if TYPE_CHECKING:
     import keras

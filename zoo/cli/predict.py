@@ -1,0 +1,128 @@
+"""`python -m zoo.cli.predict RUN_DIR_OR_MODEL INPUT...`: classify raw inputs, print the classes.
+
+Inputs are image files (PNG/JPEG, decoded to the model's channel count), `.txt` files
+(one text per file, for text models) or `.npy` / `.npz` arrays holding one example or a
+batch in the model's raw input shape. They go to the exported model as they are, the way
+a serving client would send them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from zoo.export.artifacts import Loaded
+
+IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg"})
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m zoo.cli.predict",
+        description="Run an exported model on image or text files or .npy/.npz arrays.",
+        epilog="Example: python -m zoo.cli.predict runs/mnist_cnn-20260101-120000 digit.png",
+    )
+    p.add_argument("model", help="run directory, model .keras file or SavedModel directory")
+    p.add_argument("inputs", nargs="+", help="PNG/JPEG images, .txt texts or .npy/.npz arrays")
+    p.add_argument("--top", type=int, default=3, help="how many classes to show per input")
+    return p
+
+
+def read_inputs(path: Path, shape: tuple[int | None, ...]) -> list[tuple[str, np.ndarray]]:
+    """(label, example) pairs from one file, each example in the model's input `shape`."""
+    import numpy as np
+
+    from zoo.errors import ZooError
+
+    if not path.is_file():
+        raise ZooError(f"Input {path} does not exist.")
+    suffix = path.suffix.lower()
+    try:
+        if suffix in IMAGE_SUFFIXES:
+            import tensorflow as tf
+
+            channels = shape[-1] if len(shape) == 3 and shape[-1] in (1, 3, 4) else 0
+            image = tf.io.decode_image(
+                path.read_bytes(), channels=channels, expand_animations=False
+            )
+            arrays = [(str(path), image.numpy())]
+        elif suffix == ".txt":
+            arrays = [(str(path), np.array(path.read_text(encoding="utf-8"), dtype=object))]
+        elif suffix == ".npy":
+            arrays = [(str(path), np.load(path, allow_pickle=False))]
+        elif suffix == ".npz":
+            with np.load(path, allow_pickle=False) as archive:
+                arrays = [(f"{path}:{k}", archive[k]) for k in archive.files]
+        else:
+            raise ZooError(f"Input {path}: unknown kind; use .png, .jpg, .txt, .npy or .npz.")
+    except ZooError:
+        raise
+    except Exception as exc:  # A file that cannot be decoded is the user's to fix.
+        raise ZooError(f"Cannot read input {path}: {type(exc).__name__}: {exc}") from None
+    out: list[tuple[str, np.ndarray]] = []
+    for label, array in arrays:
+        if array.ndim == len(shape) + 1:  # A batch.
+            out += [(f"{label}[{i}]", example) for i, example in enumerate(array)]
+        else:
+            out.append((label, array))
+    for label, example in out:
+        if len(example.shape) != len(shape) or any(
+            want is not None and want != got for want, got in zip(shape, example.shape, strict=True)
+        ):
+            raise ZooError(
+                f"Input {label} has shape {list(example.shape)}; the model takes "
+                f"{[d if d is not None else 'any' for d in shape]} per example."
+            )
+    return out
+
+
+def predict(
+    model: str | Path | Loaded, inputs: Sequence[str | Path]
+) -> list[tuple[str, list[float]]]:
+    """(input label, probabilities) for each example in `inputs`; `model` a path or loaded."""
+    import numpy as np
+
+    from zoo.export import artifacts
+
+    loaded = model if isinstance(model, artifacts.Loaded) else artifacts.load(model)
+    examples = [pair for path in inputs for pair in read_inputs(Path(path), loaded.input_shape)]
+    if loaded.input_dtype == "string":  # Raw texts: bytes, as tf.string holds them.
+        batch = np.array([str(x.item()).encode() for _, x in examples], dtype=object)
+    else:
+        batch = np.stack([x for _, x in examples]).astype(loaded.input_dtype or "float32")
+    probs = loaded.predict(batch)
+    return [
+        (label, [float(p) for p in row]) for (label, _), row in zip(examples, probs, strict=True)
+    ]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    from zoo.cli.common import configure_logging, guarded
+
+    configure_logging()
+
+    def body() -> int:
+        from zoo.export import artifacts
+
+        loaded = artifacts.load(args.model)
+        results = predict(loaded, args.inputs)
+        names = loaded.class_names(len(results[0][1]))
+        for label, probs in results:
+            order = sorted(range(len(probs)), key=lambda c: -probs[c])[: args.top]
+            best = order[0]
+            others = ", ".join(f"{names[c]} {probs[c]:.4f}" for c in order)
+            print(f"{label}: {names[best]} ({probs[best]:.4f})  top: {others}")
+        return 0
+
+    return guarded(body)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

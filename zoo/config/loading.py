@@ -1,0 +1,408 @@
+"""Recipe files → a validated, frozen `Recipe`, or one `RecipeError` listing every problem.
+
+Steps: read YAML safely (keeping each key's line) → follow `extends:` (the child wins,
+mappings merge key by key, lists are replaced) → apply `--set a.b=c` overrides → check
+the result against `zoo.config.schema` and the model registry. Nothing here imports TensorFlow.
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+import os
+import types
+import typing
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pydantic
+import yaml
+
+from zoo.config.schema import Recipe
+from zoo.errors import RegistryError, ZooError, did_you_mean
+
+# Recipe fields holding file-system paths: resolved against the file that sets them.
+PATH_FIELDS: frozenset[tuple[str, ...]] = frozenset(
+    {
+        ("data", "data_dir"),
+        ("data", "manual_dir"),
+        ("data", "path"),
+        ("data", "extract_dir"),
+    }
+)
+
+Key = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a recipe: where (file:line and key path) and what to do."""
+
+    path: str
+    message: str
+    origin: str = ""
+
+    def __str__(self) -> str:
+        where = f"{self.origin}: " if self.origin else ""
+        return f"{where}{self.path or '(top level)'}: {self.message}"
+
+
+class RecipeError(ZooError):
+    """Every problem found in one recipe, reported together."""
+
+    def __init__(self, source: str, problems: Sequence[Problem]):
+        self.source = source
+        self.problems = list(problems)
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        count = len(self.problems)
+        head = f"Recipe {self.source} has {count} problem{'s' if count != 1 else ''}:"
+        return "\n".join([head, *(f"  - {p}" for p in self.problems)])
+
+
+# ----------------------------------------------------------------------- reading YAML
+def _lines(node: yaml.Node, key: Key, origin: str, out: dict[Key, str]) -> None:
+    """Record `file:line` for every key path in a composed YAML node tree."""
+    if isinstance(node, yaml.MappingNode):
+        for k, v in node.value:
+            path = (*key, k.value)
+            out[path] = f"{origin}:{k.start_mark.line + 1}"
+            _lines(v, path, origin, out)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, v in enumerate(node.value):
+            out[(*key, i)] = f"{origin}:{v.start_mark.line + 1}"
+            _lines(v, (*key, i), origin, out)
+
+
+def _read_yaml(path: Path, shown: str) -> tuple[dict[str, Any], dict[Key, str]]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise RecipeError(shown, [Problem("", "file not found; check the path.")]) from None
+    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
+        raise RecipeError(shown, [Problem("", f"cannot be read as text ({exc}).")]) from None
+    try:
+        data = yaml.safe_load(text)
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        origin = f"{shown}:{mark.line + 1}" if mark else shown
+        what = getattr(exc, "problem", None) or str(exc)
+        raise RecipeError(
+            shown, [Problem("", f"is not valid YAML: {what}. Fix the syntax there.", origin)]
+        ) from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise RecipeError(
+            shown,
+            [
+                Problem(
+                    "",
+                    f"must be a mapping of sections (model:, data:, ...), "
+                    f"not a {type(data).__name__}.",
+                    shown,
+                )
+            ],
+        )
+    origins: dict[Key, str] = {}
+    if node is not None:
+        _lines(node, (), shown, origins)
+    return data, origins
+
+
+def _resolve_paths(data: dict[str, Any], base: Path) -> None:
+    for field in PATH_FIELDS:
+        parent = data
+        for part in field[:-1]:
+            parent = parent.get(part) if isinstance(parent, dict) else None
+        if isinstance(parent, dict) and isinstance(parent.get(field[-1]), str):
+            value = os.path.expanduser(parent[field[-1]])
+            parent[field[-1]] = str((base / value).resolve())
+
+
+def _merge(base: dict[str, Any], child: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in child.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _load_tree(
+    path: Path, shown: str, chain: tuple[Path, ...] = ()
+) -> tuple[dict[str, Any], dict[Key, str]]:
+    """Read `path` and everything it extends, merged, with each key's origin."""
+    real = path.resolve()
+    if real in chain:
+        cycle = " → ".join(str(p.name) for p in (*chain, real))
+        raise RecipeError(shown, [Problem("extends", f"extends itself in a cycle: {cycle}.")])
+    data, origins = _read_yaml(path, shown)
+    _resolve_paths(data, path.parent)
+    parent = data.pop("extends", None)
+    if parent is None:
+        return data, origins
+    if not isinstance(parent, str):
+        raise RecipeError(
+            shown,
+            [
+                Problem(
+                    "extends", "must be one file name (a string).", origins.get(("extends",), shown)
+                )
+            ],
+        )
+    parent_path = path.parent / parent
+    if not parent_path.is_file():
+        raise RecipeError(
+            shown,
+            [
+                Problem(
+                    "extends",
+                    f"names {parent!r}, but {parent_path} does not exist. Paths in extends are "
+                    "relative to the recipe's own folder.",
+                    origins.get(("extends",), shown),
+                )
+            ],
+        )
+    base, base_origins = _load_tree(parent_path, str(parent_path), (*chain, real))
+    return _merge(base, data), {**base_origins, **origins}
+
+
+# -------------------------------------------------------------------------- overrides
+def parse_override(text: str) -> tuple[tuple[str, ...], Any]:
+    """`'training.epochs=1'` → `(('training', 'epochs'), 1)`; the value is parsed as YAML."""
+    key, sep, raw = text.partition("=")
+    parts = tuple(key.strip().split("."))
+    if not sep or not all(parts):
+        raise RecipeError(
+            "--set",
+            [Problem(text, "must look like KEY=VALUE with a dotted key, e.g. training.epochs=1.")],
+        )
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else None
+    except yaml.YAMLError:
+        value = raw  # Not YAML: keep the literal string.
+    if parts in PATH_FIELDS and isinstance(value, str):
+        value = str(Path(os.path.expanduser(value)).resolve())
+    return parts, value
+
+
+def _child_key(node: Any, part: str, shown: str) -> str | int:
+    """How `part` addresses an item of `node`; raises ValueError saying why it cannot."""
+    if isinstance(node, dict):
+        return part
+    if isinstance(node, list):
+        if part.isdigit() and int(part) < len(node):
+            return int(part)
+        raise ValueError(f"is a list of {len(node)} items; use an index from 0 to {len(node) - 1}.")
+    raise ValueError(
+        f"holds {node!r}, not a mapping, so {part!r} cannot be set below it. "
+        f"Set the whole value instead, e.g. {shown}={{{part}: ...}}."
+    )
+
+
+def apply_overrides(
+    data: dict[str, Any],
+    overrides: Iterable[str],
+    origins: dict[Key, str],
+    source: str = "--set",
+) -> dict[str, Any]:
+    """Set each dotted key in a copy of `data`; list items are addressed by index.
+
+    Missing mappings along the way are created, so `--set model.params.x=1` works on a
+    recipe without `params`.
+    """
+    data = copy.deepcopy(data)
+    for text in overrides:
+        parts, value = parse_override(text)
+        node: Any = data
+        for depth, part in enumerate(parts):
+            try:
+                key = _child_key(node, part, ".".join(parts[:depth]))
+            except ValueError as exc:
+                where = ".".join(parts[: depth + (isinstance(node, list))])
+                raise RecipeError(source, [Problem(where, str(exc), f"--set {text}")]) from None
+            if depth == len(parts) - 1:
+                node[key] = value
+            else:
+                if isinstance(node, dict) and not isinstance(node.get(key), dict | list):
+                    node[key] = {}
+                node = node[key]
+        origins[tuple(parts)] = f"--set {text}"
+    return data
+
+
+# ------------------------------------------------------------------------- validation
+def _unwrap(annotation: Any, raw: Any) -> type[pydantic.BaseModel] | None:
+    """The schema class that describes `raw` under `annotation`, if there is one."""
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _unwrap(typing.get_args(annotation)[0], raw)
+    if origin in (typing.Union, types.UnionType):
+        candidates = [c for a in typing.get_args(annotation) if (c := _unwrap(a, raw))]
+        for cls in candidates:  # Pick the member whose literal tags match the input.
+            tags = {
+                name: typing.get_args(f.annotation)
+                for name, f in cls.model_fields.items()
+                if typing.get_origin(f.annotation) is typing.Literal
+            }
+            if isinstance(raw, dict) and all(raw.get(k, v[0]) in v for k, v in tags.items()):
+                return cls
+        return candidates[0] if candidates else None
+    if inspect.isclass(annotation) and issubclass(annotation, pydantic.BaseModel):
+        return annotation
+    return None
+
+
+def _user_path(loc: Sequence[Any], raw: Any) -> tuple[Key, list[str]]:
+    """Strip pydantic's union tags from `loc`; also return the keys valid at the end."""
+    path: list[str | int] = []
+    cls: type[pydantic.BaseModel] | None = Recipe
+    node = raw
+    for part in loc:
+        if isinstance(node, dict) and part in node:
+            field = cls.model_fields.get(part) if cls else None
+            node = node[part]
+            cls = _unwrap(field.annotation, node) if field else None
+            if field and cls is None and isinstance(node, list):
+                item_type = typing.get_args(_strip_optional(field.annotation))
+                cls = _unwrap(item_type[0], None) if item_type else None
+            path.append(part)
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            node = node[part]
+            path.append(part)
+        elif isinstance(node, dict) and cls is not None and part in cls.model_fields:
+            path.append(part)  # A missing key: report it at its would-be place.
+            node = None
+        # Anything else is a union tag pydantic adds to the location: not in the file.
+    keys = list(cls.model_fields) if cls and isinstance(node, dict) else []
+    return tuple(path), keys
+
+
+def _strip_optional(annotation: Any) -> Any:
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        return args[0] if len(args) == 1 else annotation
+    return annotation
+
+
+def _fmt(path: Key) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _origin(path: Key, origins: Mapping[Key, str], default: str) -> str:
+    for end in range(len(path), -1, -1):
+        if path[:end] in origins:
+            return origins[path[:end]]
+    return default
+
+
+def _schema_problems(raw: dict[str, Any], origins: Mapping[Key, str], source: str) -> list[Problem]:
+    try:
+        Recipe.model_validate(raw)
+    except pydantic.ValidationError as exc:
+        errors = exc.errors()
+    else:
+        return []
+    problems = []
+    for err in errors:
+        kind, given = err["type"], err.get("input")
+        if kind == "extra_forbidden":
+            parent, valid = _user_path(err["loc"][:-1], raw)
+            key = err["loc"][-1]
+            path = (*parent, key)
+            message = f"unknown key {key!r}.{did_you_mean(key, valid)}" + (
+                f" Valid keys here: {', '.join(valid)}." if valid else ""
+            )
+        else:
+            path, _ = _user_path(err["loc"], raw)
+            if kind == "missing":
+                message = "is required but missing; add it."
+            elif kind == "union_tag_invalid":
+                tags = [t.strip(" '") for t in str(err["ctx"]["expected_tags"]).split(",")]
+                what = err["ctx"]["discriminator"].strip("'")
+                if what.endswith("()"):  # A callable discriminator named after its key.
+                    what = what.removesuffix("()").lstrip("_")
+                    path = (*path, what)
+                message = (
+                    f"unknown {path[-1] if path else what} {err['ctx']['tag']!r}."
+                    f"{did_you_mean(err['ctx']['tag'], tags)} Choose one of: {', '.join(tags)}."
+                )
+            elif kind == "value_error":
+                message = err["msg"].removeprefix("Value error, ").rstrip(".") + "."
+            elif kind == "literal_error":
+                message = f"{err['msg']} (got {given!r}).{did_you_mean(str(given), _literals(err))}"
+            else:
+                message = f"{err['msg']} (got {given!r})."
+        problems.append(Problem(_fmt(path), message, _origin(path, origins, source)))
+    return problems
+
+
+def _literals(err: Mapping[str, Any]) -> list[str]:
+    return [
+        t.strip(" '")
+        for t in str(err.get("ctx", {}).get("expected", "")).replace(" or ", ",").split(",")
+    ]
+
+
+def _model_problems(raw: dict[str, Any], origins: Mapping[Key, str], source: str) -> list[Problem]:
+    """Check the model name and its parameters against the registry (no Keras import)."""
+    from zoo.models.registry import get_model_entry
+
+    model = raw.get("model")
+    if not isinstance(model, dict) or not isinstance(model.get("name"), str):
+        return []  # The schema check reports the shape of this section.
+    try:
+        entry = get_model_entry(model["name"])
+    except RegistryError as exc:
+        path = ("model", "name")
+        return [Problem(_fmt(path), str(exc), _origin(path, origins, source))]
+    params = model.get("params") or {}
+    if not isinstance(params, dict):
+        return []
+    return [
+        Problem(
+            _fmt(("model", "params", *loc)),
+            msg,
+            _origin(("model", "params", *loc), origins, source),
+        )
+        for loc, msg in entry.check_params(params)
+    ]
+
+
+def validate(
+    raw: Mapping[str, Any], *, source: str = "<recipe>", origins: Mapping[Key, str] | None = None
+) -> Recipe:
+    """Validate an already-merged recipe mapping; raise `RecipeError` with every problem."""
+    raw = dict(raw)
+    origins = origins or {}
+    problems = _schema_problems(raw, origins, source) + _model_problems(raw, origins, source)
+    if problems:
+        raise RecipeError(source, problems)
+    return Recipe.model_validate(raw)
+
+
+def load_recipe(path: str | os.PathLike[str], overrides: Iterable[str] = ()) -> Recipe:
+    """Read, merge, override and validate the recipe at `path`.
+
+    Raises `RecipeError` (a `ZooError`) naming the file, each offending key with its line,
+    and what to change.
+    """
+    shown = str(path)
+    data, origins = _load_tree(Path(path), shown)
+    data.setdefault("name", Path(path).stem)
+    data = apply_overrides(data, overrides, origins, shown)
+    return validate(data, source=shown, origins=origins)
+
+
+def to_yaml(recipe: Recipe) -> str:
+    """The fully resolved recipe (defaults filled in) as YAML, loadable again."""
+    return yaml.safe_dump(recipe.model_dump(mode="json"), sort_keys=False, allow_unicode=True)

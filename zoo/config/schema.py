@@ -1,0 +1,541 @@
+"""The recipe schema: every field a recipe may hold, its type, default and meaning.
+
+One class per YAML section. Unknown keys are errors (`extra="forbid"`), values are
+frozen once validated. Read this file to learn the recipe format; `recipes/*.yaml`
+show it in use. Names of models are checked against the registry by `zoo.config.loading`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    NonNegativeFloat,
+    NonNegativeInt,
+    PositiveFloat,
+    PositiveInt,
+    Tag,
+    field_validator,
+    model_validator,
+)
+
+from zoo.config.catalog import LOSSES, METRIC_NAMES, METRICS_WITH_K
+from zoo.errors import did_you_mean
+
+Fraction = Annotated[float, Field(ge=0.0, lt=1.0)]
+
+
+class Section(BaseModel):
+    """Base of every section: unknown keys are errors, validated values are frozen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _name_shorthand(value: Any) -> Any:
+    """Let `loss: mse` stand for `loss: {name: mse}` (same for optimizers and metrics)."""
+    return {"name": value} if isinstance(value, str) else value
+
+
+# ----------------------------------------------------------------------------- model
+class ModelSection(Section):
+    """Which registered builder to call, and its keyword parameters.
+
+    Parameters the dataset determines (input_shape, num_classes, vocabulary_size,
+    sequence_length) are filled in by the trainer when left out.
+    """
+
+    name: str
+    params: dict[str, Any] = {}
+
+
+# ------------------------------------------------------------------------------ data
+class Splits(Section):
+    """TFDS split expressions (slicing allowed: `train[:90%]`). Validation/test optional."""
+
+    train: str = "train"
+    validation: str | None = None
+    test: str | None = "test"
+
+
+# ------------------------------------------------- text and image preprocessing
+class TextOptions(Section):
+    """Text vectorisation: a Keras `TextVectorization` adapted on the training split only.
+
+    It is the run's preprocessor: mapped over the splits in tf.data for training, and put
+    in front of the model for evaluation and export, so exported models take raw strings.
+    `strip_markup` removes HTML tags such as `<br />` first; `standardize` then lowercases
+    and/or strips punctuation. `max_tokens` caps the vocabulary (padding and
+    out-of-vocabulary tokens included); `sequence_length` pads/truncates token ids (null:
+    pad to the longest text of each batch); `ngrams` adds n-grams up to that n as tokens.
+    `adapt_examples` caps how many training texts the vocabulary is learnt from (null: all).
+    The builder receives `vocabulary_size` and `sequence_length`.
+    """
+
+    max_tokens: Annotated[int, Field(ge=3)] = 20_000
+    sequence_length: PositiveInt | None = 200
+    standardize: Literal["lower_and_strip_punctuation", "lower", "strip_punctuation", "none"] = (
+        "lower_and_strip_punctuation"
+    )
+    strip_markup: bool = True
+    ngrams: Annotated[int, Field(ge=1, le=5)] | None = None
+    adapt_examples: PositiveInt | None = None
+
+
+class Augment(Section):
+    """Random image augmentation, applied to the training split only (Keras layers
+    RandomFlip, RandomRotation, RandomTranslation, RandomZoom). `rotation` is a fraction
+    of a full turn, `translation` and `zoom` fractions of the image size; 0 turns one off.
+    """
+
+    flip: Literal["horizontal", "vertical", "horizontal_and_vertical"] | None = None
+    rotation: Fraction = 0.0
+    translation: Fraction = 0.0
+    zoom: Fraction = 0.0
+
+
+class ImageOptions(Section):
+    """Image preprocessing: `resize` to (height, width) and `rescale` (x × rescale +
+    offset, e.g. 0.00392156862745098 for 1/255) form the run's preprocessor, inside the
+    exported model, which so takes raw images; `augment` runs on the training split only.
+    The builder receives the resized `input_shape`.
+    """
+
+    resize: tuple[PositiveInt, PositiveInt] | None = None
+    rescale: PositiveFloat | None = None
+    offset: float = 0.0
+    augment: Augment | None = None
+
+
+# ------------------------------------------------------------ video preprocessing
+class VideoAugment(Section):
+    """Random changes to training clips only (never validation, test or export).
+
+    Each is drawn per clip and applied to every frame alike, vectorised over the batch.
+    `flip`: mirror left-right with probability 1/2 (leave off when the label depends on
+    left/right, e.g. a direction of motion). `crop`: shift by up to this many pixels
+    (pad with zeros, crop back to the same size). `time_jitter`: shift in time by up to
+    this many frames, repeating the first or last frame.
+    """
+
+    flip: bool = False
+    crop: NonNegativeInt = 0
+    time_jitter: NonNegativeInt = 0
+
+
+class VideoOptions(Section):
+    """Clips (frames, height, width[, channels]) → what a video model eats.
+
+    Sampling, resizing and rescaling are one Keras layer in front of the exported model
+    (`zoo.data.preprocessing.video`), so exported models take raw uint8 clips; only
+    `augment` is training-only. `frames`: keep this many frames, `stride` apart, centred
+    in the clip (null: every `stride`-th frame); clips too short repeat their last frame.
+    Sources whose clips vary in length sample per clip in the pipeline instead, and
+    the exported model then takes clips of exactly `frames` frames. `resize`: (height,
+    width), bilinear with antialiasing. `rescale`: multiply by this (e.g. 0.00392 for
+    1/255; builders such as `video_cnn` rescale by themselves unless told not to).
+    Clips without a channel axis (T, H, W), such as MedMNIST 3D volumes, get one.
+    """
+
+    frames: PositiveInt | None = None
+    stride: PositiveInt = 1
+    resize: tuple[PositiveInt, PositiveInt] | None = None
+    rescale: PositiveFloat | None = None
+    augment: VideoAugment | None = None
+
+
+class DataCommon(Section):
+    """Fields every data source shares: which splits to read and how to feed them.
+
+    Splits are named in the source's own terms (TFDS split expressions, folder names,
+    file keys). `shuffle_buffer` and `cache` shape the training pipeline. Preprocessing
+    options (text, image, video) live here too, so any source can use them.
+    """
+
+    splits: Splits = Splits()
+    shuffle_buffer: NonNegativeInt = 10_000
+    cache: bool = True
+    text: TextOptions | None = None
+    image: ImageOptions | None = None
+    video: VideoOptions | None = None
+
+
+class TfdsData(DataCommon):
+    """A TensorFlow Datasets dataset, prepared offline from `manual_dir` when it is set.
+
+    `manual_dir` (or the environment variable ZOO_TFDS_MANUAL_DIR) holds the original
+    raw files; `data_dir` (or TFDS_DATA_DIR) is where prepared data lives. Relative paths
+    are taken from the recipe file's folder.
+    """
+
+    source: Literal["tfds"] = "tfds"
+    name: str
+    features: tuple[str, str] | None = None  # (input key, label key); default: supervised keys
+    data_dir: str | None = None
+    manual_dir: str | None = None
+
+
+# ---------------------------------------------------------------- the user's files
+class FileData(DataCommon):
+    """Shared by sources reading the user's own files (`directory`, `csv`).
+
+    `path` is a folder, a single file (csv) or an archive (`.tar.gz`, `.tgz`, `.tar`,
+    `.zip`) extracted once into `extract_dir` (default: `extracted/` under TFDS_DATA_DIR,
+    else ~/.cache/zoo/extracted); extraction is atomic and refuses members with absolute
+    paths, `..` or links. `splits` name sub-folders (directory) or files (csv) below it.
+    Without `splits.validation`, `validation_fraction` of the training split (picked with
+    the recipe's seed) becomes the validation split; 0 means no validation split.
+    """
+
+    path: str
+    extract_dir: str | None = None
+    validation_fraction: Fraction = 0.0
+
+
+class DirectoryData(FileData):
+    """A class-per-folder tree: `<split>/<class>/<file>`, read with Keras's
+    `text_dataset_from_directory` (`kind: text`, one document per file) or
+    `image_dataset_from_directory` (`kind: image`, resized to `image_size`, float32 0–255,
+    `color_mode` channels). `class_names` picks and orders the class folders (others,
+    e.g. IMDB's `unsup`, are ignored); default: every sub-folder, sorted.
+    """
+
+    source: Literal["directory"]
+    kind: Literal["text", "image"] = "text"
+    class_names: list[str] | None = None
+    image_size: tuple[PositiveInt, PositiveInt] = (256, 256)
+    color_mode: Literal["grayscale", "rgb", "rgba"] = "rgb"
+
+
+class CsvData(FileData):
+    """CSV/TSV files: one per split (`splits` name files below `path`), or `path` a single
+    file split by `validation_fraction` and `test_fraction` (then `splits` is ignored).
+
+    Columns are named (with `header: true`) or 0-based indices (`header: false`).
+    `text_column` gives a text input (raw strings), or `feature_columns` a vector of
+    numbers; one of the two. `label_column` holds the class: integers 0..N-1 are kept,
+    anything else is mapped to 0..N-1 in sorted order of the training split's labels; the
+    mapping is the run's class names (`classes.json` in the run directory). `delimiter`
+    defaults to a tab for `.tsv` files, else a comma.
+    """
+
+    source: Literal["csv"]
+    text_column: str | NonNegativeInt | None = None
+    feature_columns: list[str | NonNegativeInt] | None = None
+    label_column: str | NonNegativeInt
+    header: bool = True
+    delimiter: str | None = None
+    test_fraction: Fraction = 0.0
+
+    @model_validator(mode="after")
+    def _one_input(self) -> CsvData:
+        if (self.text_column is None) == (self.feature_columns is None):
+            raise ValueError("give exactly one of text_column or feature_columns")
+        if self.delimiter is not None and len(self.delimiter) != 1:
+            raise ValueError(f"delimiter must be one character (got {self.delimiter!r})")
+        return self
+
+
+# ----------------------------------------------------------------- NumPy archives
+class NpzData(DataCommon):
+    """Arrays from one NumPy `.npz` archive, as MedMNIST ships them.
+
+    `path`: the archive (relative to the recipe's folder). Each split's inputs and labels
+    are read from the keys `images_key` / `labels_key` with `{split}` replaced by the
+    split's name in the archive; `splits` gives those names (e.g. `validation: val`).
+    Labels are integer class indices, shape (N,) or (N, 1). `class_names` optional
+    (default "0", "1", ...). Loaded with `allow_pickle=False`.
+    """
+
+    source: Literal["npz"]
+    path: str
+    images_key: str = "{split}_images"
+    labels_key: str = "{split}_labels"
+    class_names: tuple[str, ...] | None = None
+
+    @field_validator("images_key", "labels_key")
+    @classmethod
+    def _one_placeholder(cls, pattern: str) -> str:
+        try:
+            pattern.format(split="train")
+        except (KeyError, IndexError, ValueError):
+            raise ValueError(
+                f"{pattern!r} may hold only the placeholder {{split}}, e.g. '{{split}}_images'"
+            ) from None
+        return pattern
+
+
+def _source(value: Any) -> Any:
+    """`data.source`; `tfds` when left out (recipes written before
+    other sources existed)."""
+    if isinstance(value, dict):
+        return value.get("source", "tfds")
+    return getattr(value, "source", None)
+
+
+DataSection = Annotated[
+    Annotated[TfdsData, Tag("tfds")]
+    | Annotated[DirectoryData, Tag("directory")]
+    | Annotated[CsvData, Tag("csv")]
+    | Annotated[NpzData, Tag("npz")],
+    Discriminator(_source),  # Its name is the key error messages point at.
+]
+
+
+# ------------------------------------------------------------------ optimizer and lr
+class CosineDecay(Section):
+    """Linear warm-up to `initial_learning_rate`, then cosine decay to `alpha` × it."""
+
+    schedule: Literal["cosine_decay"]
+    initial_learning_rate: PositiveFloat
+    decay_steps: PositiveInt | Literal["auto"] = "auto"  # auto: all steps after warm-up
+    alpha: Fraction = 0.0
+    warmup_steps: NonNegativeInt = 0
+
+
+class ExponentialDecay(Section):
+    """`initial_learning_rate × decay_rate ** (step / decay_steps)`."""
+
+    schedule: Literal["exponential_decay"]
+    initial_learning_rate: PositiveFloat
+    decay_steps: PositiveInt
+    decay_rate: Annotated[float, Field(gt=0.0, le=1.0)]
+    staircase: bool = False
+
+
+class PiecewiseConstant(Section):
+    """`values[i]` until step `boundaries[i]`; one more value than boundaries."""
+
+    schedule: Literal["piecewise_constant"]
+    boundaries: list[PositiveInt]
+    values: list[PositiveFloat]
+
+    @model_validator(mode="after")
+    def _one_more_value(self) -> PiecewiseConstant:
+        if len(self.values) != len(self.boundaries) + 1:
+            raise ValueError(
+                f"needs one more value than boundaries: {len(self.boundaries)} boundaries, "
+                f"{len(self.values)} values"
+            )
+        return self
+
+
+Schedule = Annotated[
+    CosineDecay | ExponentialDecay | PiecewiseConstant, Field(discriminator="schedule")
+]
+LearningRate = Annotated[
+    Annotated[PositiveFloat, Tag("constant")] | Annotated[Schedule, Tag("schedule")],
+    Discriminator(lambda v: "schedule" if isinstance(v, dict | BaseModel) else "constant"),
+]
+
+
+class _Optimizer(Section):
+    name: str
+    learning_rate: LearningRate = 1e-3
+    weight_decay: NonNegativeFloat | None = None
+    clipnorm: PositiveFloat | None = None
+    global_clipnorm: PositiveFloat | None = None
+
+
+class SGD(_Optimizer):
+    """Stochastic gradient descent; `momentum` > 0 gives SGD with momentum."""
+
+    name: Literal["sgd"]
+    learning_rate: LearningRate = 0.01
+    momentum: Fraction = 0.0
+    nesterov: bool = False
+
+
+class RMSprop(_Optimizer):
+    name: Literal["rmsprop"]
+    rho: Fraction = 0.9
+    momentum: Fraction = 0.0
+    epsilon: PositiveFloat = 1e-7
+    centered: bool = False
+
+
+class Adam(_Optimizer):
+    name: Literal["adam"]
+    beta_1: Fraction = 0.9
+    beta_2: Fraction = 0.999
+    epsilon: PositiveFloat = 1e-7
+    amsgrad: bool = False
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay."""
+
+    name: Literal["adamw"]  # type: ignore[assignment]
+    weight_decay: NonNegativeFloat | None = 0.004
+
+
+Optimizer = Annotated[
+    SGD | RMSprop | Adam | AdamW,
+    Field(discriminator="name"),
+    BeforeValidator(_name_shorthand),
+]
+
+
+# ----------------------------------------------------------------- loss and metrics
+def _one_of(kind: str, name: str, catalog: Collection[str]) -> str:
+    if name not in catalog:
+        raise ValueError(
+            f"unknown {kind} {name!r}.{did_you_mean(name, catalog)} "
+            f"Choose one of: {', '.join(catalog)}"
+        )
+    return name
+
+
+class Loss(Section):
+    """A loss by name (see `zoo.config.catalog.LOSSES`) and the options that loss accepts."""
+
+    name: str
+    from_logits: bool | None = None
+    label_smoothing: Fraction | None = None
+    delta: PositiveFloat | None = None
+
+    _known = field_validator("name")(lambda name: _one_of("loss", name, LOSSES))
+
+    @model_validator(mode="after")
+    def _options_apply(self) -> Loss:
+        allowed = LOSSES[self.name][1]
+        given = {
+            k for k in ("from_logits", "label_smoothing", "delta") if getattr(self, k) is not None
+        }
+        if given - allowed:
+            raise ValueError(
+                f"loss {self.name!r} takes no {', '.join(sorted(given - allowed))}; "
+                f"it accepts: {', '.join(sorted(allowed)) or 'no options'}"
+            )
+        return self
+
+    def options(self) -> dict[str, Any]:
+        return {k: v for k, v in self.model_dump(exclude={"name"}).items() if v is not None}
+
+
+class Metric(Section):
+    """A metric by name (see `zoo.config.catalog.METRIC_NAMES`); `k` for top-k accuracy."""
+
+    name: str
+    k: PositiveInt | None = None
+
+    _known = field_validator("name")(lambda name: _one_of("metric", name, METRIC_NAMES))
+
+    @model_validator(mode="after")
+    def _k_applies(self) -> Metric:
+        if self.k is not None and self.name not in METRICS_WITH_K:
+            raise ValueError(f"metric {self.name!r} takes no k")
+        return self
+
+
+MetricList = list[Annotated[Metric, BeforeValidator(_name_shorthand)]]
+
+
+# ------------------------------------------------------------------------- training
+class Checkpoint(Section):
+    """The best epoch's model is kept in the run directory, judged by `monitor`."""
+
+    monitor: str = "val_loss"
+    mode: Literal["auto", "min", "max"] = "auto"
+
+
+class EarlyStopping(Section):
+    monitor: str = "val_loss"
+    patience: NonNegativeInt = 3
+    min_delta: NonNegativeFloat = 0.0
+    restore_best_weights: bool = True
+
+
+class ReduceLROnPlateau(Section):
+    monitor: str = "val_loss"
+    factor: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.5
+    patience: NonNegativeInt = 2
+    min_lr: NonNegativeFloat = 0.0
+
+
+class Callbacks(Section):
+    """Callbacks beyond the always-on history log and best checkpoint; null turns off."""
+
+    checkpoint: Checkpoint = Checkpoint()
+    early_stopping: EarlyStopping | None = None
+    reduce_lr_on_plateau: ReduceLROnPlateau | None = None
+    tensorboard: bool = False
+
+
+class Training(Section):
+    """How to fit: global batch size, schedule length, optimizer, loss and metrics."""
+
+    batch_size: PositiveInt = 32
+    epochs: PositiveInt = 1
+    steps_per_epoch: PositiveInt | None = None  # None: the whole training split
+    validation_steps: PositiveInt | None = None  # None: the whole validation split
+    optimizer: Optimizer = Adam(name="adam")
+    loss: Annotated[Loss, BeforeValidator(_name_shorthand)] = Loss(
+        name="sparse_categorical_crossentropy"
+    )
+    metrics: MetricList = [Metric(name="accuracy")]
+    callbacks: Callbacks = Callbacks()
+    # Speed options (zoo/compiling.py): XLA compilation of the train step ("auto": Keras
+    # decides), batches run per call into the compiled function, and a Keras mixed
+    # precision policy; outputs stay float32 because every builder's softmax does.
+    jit_compile: bool | Literal["auto"] = "auto"
+    steps_per_execution: PositiveInt = 1
+    mixed_precision: Literal["mixed_bfloat16", "mixed_float16"] | None = None
+
+
+# -------------------------------------------------------- distribution, eval, export
+class Distribution(Section):
+    """Which `tf.distribute` strategy fits the model (see zoo/distribute.py).
+
+    auto: TPU if configured, multi-worker if TF_CONFIG names several workers, mirrored over
+    several GPUs, else one device. `cpu_devices: N` splits the CPU into N logical devices
+    (to run mirrored anywhere). `training.batch_size` is the global batch; with
+    `scale_learning_rate` the learning rate is multiplied by the number of replicas.
+    `multi_worker` reads the cluster from TF_CONFIG (`cluster_resolver: tf_config`, as
+    tools/local_cluster.py sets it) or Slurm; only the chief writes the run directory.
+    """
+
+    strategy: Literal["auto", "one_device", "mirrored", "multi_worker", "tpu"] = "auto"
+    devices: list[str] | None = None  # one_device / mirrored: e.g. ["/gpu:0", "/gpu:1"]
+    cpu_devices: PositiveInt | None = None
+    cluster_resolver: Literal["tf_config", "slurm"] = "tf_config"  # multi_worker
+    tpu: str | None = None  # TPU name or grpc:// address; default TPU_NAME
+    scale_learning_rate: bool = False
+
+
+class Evaluation(Section):
+    """Splits scored after training; `metrics` null means the training metrics."""
+
+    splits: list[Literal["train", "validation", "test"]] = ["test"]
+    metrics: MetricList | None = None
+
+
+class Export(Section):
+    """Artifacts written to the run directory; all take the dataset's raw input.
+
+    `tflite`: a TFLite flatbuffer (`model.tflite`) converted from the serving signature.
+    """
+
+    saved_model: bool = True
+    keras: bool = True
+    tflite: bool = False
+
+
+# --------------------------------------------------------------------------- recipe
+class Recipe(Section):
+    """A whole run: model, data, training, distribution, evaluation, export and seed."""
+
+    name: str
+    description: str = ""
+    seed: int = 42
+    model: ModelSection
+    data: DataSection
+    training: Training = Training()
+    distribution: Distribution = Distribution()
+    evaluation: Evaluation = Evaluation()
+    export: Export = Export()

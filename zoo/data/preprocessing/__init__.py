@@ -1,0 +1,1 @@
+"""Preprocessing options (text, image, video) shared by every source."""

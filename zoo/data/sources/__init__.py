@@ -1,0 +1,1 @@
+"""Data sources: each reads one kind of storage into a `DataBundle`."""

@@ -1,0 +1,1 @@
+"""Evaluation: scores from predictions, reports and plots, and the model card."""

@@ -1,0 +1,1 @@
+"""Export: one writer per format, a fresh-process check, and loading saved artifacts."""

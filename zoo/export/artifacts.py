@@ -1,0 +1,145 @@
+"""Find and load a saved model: a run directory, a `.keras` file or a SavedModel folder.
+
+`zoo.cli.evaluate` and `zoo.cli.predict` both start here, so both accept the same paths and fail
+the same clear way (a `ZooError`) on a missing or corrupted artifact. `.keras` files are
+loaded only through `load_keras_model`, with Keras's safe mode left on (the default).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from zoo.errors import ZooError
+from zoo.export.writers import OUTPUT_NAME, SIGNATURE
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """A loaded model as one callable from a raw input batch to probabilities."""
+
+    path: Path
+    kind: str  # "keras", "saved_model" or "tflite"
+    predict: Any  # Callable[[np.ndarray], np.ndarray]
+    input_name: str | None = None
+    input_dtype: str | None = None
+    input_shape: tuple[int | None, ...] = ()  # One example, without the batch axis.
+
+    @property
+    def run_dir(self) -> Path | None:
+        """The run directory the artifact lies in, when it has a recipe.yaml."""
+        parent = self.path.parent
+        return parent if (parent / "recipe.yaml").is_file() else None
+
+    def class_names(self, num_classes: int) -> list[str]:
+        """The run's class names (classes.json, else its metrics.json report), else
+        "0", "1", ..."""
+        import json
+
+        classes = self.run_dir / "classes.json" if self.run_dir else None
+        if classes is not None and classes.is_file():
+            names = json.loads(classes.read_text()).get("class_names", [])
+            if len(names) == num_classes:
+                return [str(n) for n in names]
+        if self.run_dir and (self.run_dir / "metrics.json").is_file():
+            reports = json.loads((self.run_dir / "metrics.json").read_text()).get("report", {})
+            for split_report in reports.values():
+                if len(split_report.get("class_names", ())) == num_classes:
+                    return list(split_report["class_names"])
+        return [str(c) for c in range(num_classes)]
+
+
+def locate(path: str | Path) -> tuple[Path, str]:
+    """(artifact, kind) for a run directory (model.keras first), a .keras or SavedModel."""
+    p = Path(path)
+    if not p.exists():
+        raise ZooError(f"No model at {p}: give a run directory, a .keras file or a SavedModel.")
+    if p.is_dir() and (p / "saved_model.pb").is_file():
+        return p, "saved_model"
+    if p.is_dir():
+        for name, kind in (
+            ("model.keras", "keras"),
+            ("saved_model", "saved_model"),
+            ("model.tflite", "tflite"),
+        ):
+            if (p / name).exists():
+                return p / name, kind
+        raise ZooError(
+            f"{p} holds no model.keras, saved_model/, model.tflite or saved_model.pb; "
+            "is it a run directory?"
+        )
+    if p.suffix in (".keras", ".tflite"):
+        return p, p.suffix[1:]
+    raise ZooError(f"{p} is not a .keras or .tflite file, nor a SavedModel directory.")
+
+
+def _unusable(kind: str, artifact: Path, exc: Exception) -> ZooError:
+    return ZooError(
+        f"Cannot load the {kind} model at {artifact}: {type(exc).__name__}: "
+        f"{(str(exc).splitlines() or ['no detail'])[0].rstrip('.')}. Is the file complete?"
+    )
+
+
+def load_keras_model(artifact: Path) -> Any:
+    """A `.keras` file as a `keras.Model`, safe mode on; a corrupted file is a ZooError."""
+    import keras
+
+    import zoo.data.preprocessing.video  # noqa: F401  Registers the video preprocessing layer.
+    from zoo.data.preprocessing.text import clean_text_layer
+
+    clean_text_layer()  # Registers zoo's own preprocessing layer before loading.
+    try:
+        return keras.saving.load_model(artifact)  # safe_mode stays on.
+    except Exception as exc:  # Any load failure means an unusable file.
+        raise _unusable("keras", artifact, exc) from None
+
+
+def load(path: str | Path) -> Loaded:
+    """Load the model at `path` (see `locate`); a corrupted file is a ZooError."""
+    artifact, kind = locate(path)
+    try:
+        if kind == "keras":
+            from zoo.evaluation.scoring import predictor
+
+            model = load_keras_model(artifact)
+            inp = model.inputs[0]
+            shape = tuple(inp.shape[1:])
+            return Loaded(artifact, kind, predictor(model), inp.name, str(inp.dtype), shape)
+        import tensorflow as tf
+
+        if kind == "tflite":
+            return _load_tflite(artifact)
+        serve = tf.saved_model.load(str(artifact)).signatures[SIGNATURE]
+    except ZooError:
+        raise
+    except Exception as exc:  # Any load failure means an unusable file.
+        raise _unusable(kind, artifact, exc) from None
+    (name, spec), *_ = serve.structured_input_signature[1].items()
+    return Loaded(
+        artifact,
+        kind,
+        lambda x: serve(**{name: tf.constant(x, dtype=spec.dtype)})[OUTPUT_NAME].numpy(),
+        name,
+        spec.dtype.name,
+        tuple(spec.shape[1:]),
+    )
+
+
+def _load_tflite(path: Path) -> Loaded:
+    import warnings
+
+    import numpy as np
+    import tensorflow as tf
+
+    with warnings.catch_warnings():  # tf.lite.Interpreter announces its move to LiteRT.
+        warnings.simplefilter("ignore", UserWarning)
+        interpreter = tf.lite.Interpreter(model_path=str(path))
+    runner = interpreter.get_signature_runner(SIGNATURE)
+    (name, detail), *_ = runner.get_input_details().items()
+
+    def predict(x: np.ndarray) -> np.ndarray:
+        return runner(**{name: np.asarray(x, detail["dtype"])})[OUTPUT_NAME]
+
+    shape = tuple(int(d) for d in detail["shape_signature"][1:])
+    return Loaded(path, "tflite", predict, name, np.dtype(detail["dtype"]).name, shape)
