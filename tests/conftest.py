@@ -1,7 +1,10 @@
-"""Shared test set-up: real MNIST from ../shared/data, prepared once per session.
+"""Shared test set-up: real data from ../shared/data, MNIST prepared once per session.
 
 The raw files are read in place (never copied into the repo). ZOO_SHARED_DATA overrides
-their location. TFDS prepares them into a temporary data directory for the session.
+their location; ZOO_DATA_DIR (the data root of `zoo-data://` paths in recipes) is pointed
+at it. TFDS prepares MNIST into a temporary data directory for the session. Tests that
+read the shared data carry the `shared_data` marker (set here for every test using the
+MNIST fixtures) and are skipped, saying why, when the folder is absent.
 """
 
 from __future__ import annotations
@@ -27,7 +30,25 @@ def pytest_configure(config: pytest.Config) -> None:
     _session_dirs.append(data_dir)
     os.environ["TFDS_DATA_DIR"] = data_dir
     os.environ["ZOO_TFDS_MANUAL_DIR"] = str(MANUAL_DIR)
+    os.environ["ZOO_DATA_DIR"] = str(SHARED_DATA)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+# Fixtures that read ../shared/data: a test using one needs the shared data.
+SHARED_FIXTURES = frozenset({"manual_dir", "mnist_ready", "cnn_run"})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    missing = not SHARED_DATA.is_dir()
+    skip = pytest.mark.skip(
+        reason=f"needs the shared data folder {SHARED_DATA} (../shared/data beside the "
+        "checkout, or ZOO_SHARED_DATA)"
+    )
+    for item in items:
+        if SHARED_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.shared_data)
+        if missing and item.get_closest_marker("shared_data"):
+            item.add_marker(skip)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -73,11 +94,11 @@ SMALL_MNIST = (
 @pytest.fixture(scope="session")
 def cnn_run(mnist_ready, tmp_path_factory):
     """One real two-epoch CNN run on SMALL_MNIST, shared by every test that needs a run."""
-    from zoo import load_recipe, train
+    from zoo import load_recipe, train_recipe
 
     overrides = [*SMALL_MNIST, "training.epochs=2", "export.tflite=true"]
-    recipe = load_recipe("recipes/mnist_cnn.yaml", overrides)
-    return train(recipe, output_dir=tmp_path_factory.mktemp("run"), verbose=0)
+    recipe = load_recipe(REPO / "recipes/mnist_cnn.yaml", overrides)
+    return train_recipe(recipe, output_dir=tmp_path_factory.mktemp("run"), verbose=0)
 
 
 def run_cli(

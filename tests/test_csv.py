@@ -116,7 +116,7 @@ def test_csv_errors_name_the_field_and_fix(reviews, tmp_path):
 def test_text_csv_run_learns_and_saves_the_label_mapping(reviews, tmp_path):
     import tensorflow as tf
 
-    from zoo import train
+    from zoo import train_recipe
     from zoo.config.loading import validate
 
     recipe = validate(
@@ -138,7 +138,7 @@ def test_text_csv_run_learns_and_saves_the_label_mapping(reviews, tmp_path):
             "evaluation": {"splits": ["test"], "metrics": ["accuracy"]},
         }
     )
-    result = train(recipe, output_dir=tmp_path / "run", verbose=0)
+    result = train_recipe(recipe, output_dir=tmp_path / "run", verbose=0)
     assert result.metrics["test"]["accuracy"] >= 0.9
     classes = json.loads((result.run_dir / "classes.json").read_text())
     assert classes["label_mapping"] == {"negative": 0, "positive": 1}

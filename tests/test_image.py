@@ -90,7 +90,7 @@ def test_tfds_recipes_run_on_mock_data(recipe, input_name, dtype, shape, tmp_pat
     import tensorflow as tf
     import tensorflow_datasets as tfds
 
-    from zoo import load_recipe, train
+    from zoo import load_recipe, train_recipe
 
     overrides = [
         "training.epochs=1",
@@ -107,7 +107,9 @@ def test_tfds_recipes_run_on_mock_data(recipe, input_name, dtype, shape, tmp_pat
     else:
         overrides += ["model.params.filters=[8, 16]", "model.params.dense_units=16"]
     with tfds.testing.mock_data(num_examples=64):
-        result = train(load_recipe(recipe, overrides), output_dir=tmp_path / "run", verbose=0)
+        result = train_recipe(
+            load_recipe(recipe, overrides), output_dir=tmp_path / "run", verbose=0
+        )
     assert result.metrics["training"]["epochs"] == 1
     assert 0.0 <= result.metrics["test"]["accuracy"] <= 1.0
     assert all(v["ok"] for v in result.metrics["export"].values())

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from tests.conftest import REPO, SHARED_DATA
+from tests.conftest import SHARED_DATA
 from zoo.config.schema import NpzData
 from zoo.data import load
 from zoo.errors import DataError
@@ -119,12 +119,14 @@ def test_npz_path_is_taken_from_the_recipe_folder(tmp_path, volumes):
     assert recipe.data.path == volumes[0]
 
 
-def test_adrenal_recipe_resolves_the_shared_file():
+def test_adrenal_recipe_reads_the_archive_under_the_data_root():
     from zoo import load_recipe
+    from zoo.data.root import resolve
 
-    recipe = load_recipe("recipes/adrenalmnist3d_video_cnn.yaml")
-    beside = REPO.parent / "shared" / "data" / "medmnist" / "adrenalmnist3d.npz"
-    assert recipe.data.path == str(beside.resolve())  # ../shared beside the checkout
+    recipe = load_recipe("adrenalmnist3d_video_cnn")  # The built-in recipe, by name.
+    assert recipe.data.path == "zoo-data://medmnist/adrenalmnist3d.npz"  # Stays symbolic.
+    # conftest points ZOO_DATA_DIR at ../shared/data.
+    assert resolve(recipe.data.path) == SHARED_DATA / "medmnist" / "adrenalmnist3d.npz"
     assert [m.name for m in recipe.evaluation.metrics] == ["accuracy", "auc", "f1"]
 
 

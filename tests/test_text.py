@@ -148,12 +148,14 @@ def test_directory_errors_name_the_field_and_fix(toy_tree, tmp_path):
         load(_config(toy_tree, video={"frames": 4}), batch_size=4, seed=0)
 
 
-def test_recipe_paths_resolve_against_the_recipe_folder():
+def test_imdb_recipe_names_its_archive_under_the_data_root():
+    from tests.conftest import SHARED_DATA
     from zoo import load_recipe
+    from zoo.data.root import resolve
 
     recipe = load_recipe("recipes/imdb_lstm.yaml")
-    repo = Path(__file__).resolve().parents[1]
-    assert Path(recipe.data.path) == (repo.parent / "shared/data/imdb/aclImdb.tar.gz").resolve()
+    assert recipe.data.path == "zoo-data://imdb/aclImdb.tar.gz"  # Symbolic in the recipe,
+    assert resolve(recipe.data.path) == SHARED_DATA / "imdb/aclImdb.tar.gz"  # real when read.
     assert recipe.model.name == "text_rnn" and recipe.model.params["cell"] == "lstm"
 
 
@@ -182,7 +184,7 @@ def imdb_slice(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def imdb_run(imdb_slice, tmp_path_factory):
     """recipes/imdb_lstm.yaml on the slice, shrunk to train in seconds."""
-    from zoo import load_recipe, train
+    from zoo import load_recipe, train_recipe
 
     overrides = [
         f"data.path={imdb_slice}",
@@ -197,7 +199,7 @@ def imdb_run(imdb_slice, tmp_path_factory):
         "training.callbacks.early_stopping=null",
     ]
     recipe = load_recipe("recipes/imdb_lstm.yaml", overrides)
-    return train(recipe, output_dir=tmp_path_factory.mktemp("imdb_run"), verbose=0)
+    return train_recipe(recipe, output_dir=tmp_path_factory.mktemp("imdb_run"), verbose=0)
 
 
 def test_imdb_slice_learns(imdb_run):

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import SMALL_MNIST
-from zoo import load_recipe, train
+from zoo import load_recipe, train_recipe
 from zoo.config.loading import RecipeError
 
 pytestmark = pytest.mark.slow
@@ -30,7 +30,7 @@ def _train(tmp_path, *overrides):
         "recipes/mnist_cnn.yaml",
         [*SMALL_MNIST, "training.epochs=1", "training.steps_per_epoch=8", *overrides],
     )
-    return train(recipe, output_dir=tmp_path, verbose=0)
+    return train_recipe(recipe, output_dir=tmp_path, verbose=0)
 
 
 def test_defaults_leave_keras_choices(mnist_ready, tmp_path, fitted_models):

@@ -122,10 +122,10 @@ SMALL_MOVING_SHAPES = (
 
 @pytest.fixture(scope="session")
 def moving_shapes_run(tmp_path_factory):
-    from zoo import load_recipe, train
+    from zoo import load_recipe, train_recipe
 
     recipe = load_recipe("recipes/moving_shapes_video_cnn.yaml", list(SMALL_MOVING_SHAPES))
-    return train(recipe, output_dir=tmp_path_factory.mktemp("moving"), verbose=0)
+    return train_recipe(recipe, output_dir=tmp_path_factory.mktemp("moving"), verbose=0)
 
 
 @pytest.mark.slow
@@ -179,7 +179,7 @@ def test_ucf101_recipe_pipeline_on_mock_data(tmp_path, monkeypatch):
     resized in the model, trained a couple of steps, exported taking raw uint8 clips."""
     import tensorflow_datasets as tfds
 
-    from zoo import load_recipe, train
+    from zoo import load_recipe, train_recipe
 
     overrides = [
         "data.video.frames=4",
@@ -195,7 +195,7 @@ def test_ucf101_recipe_pipeline_on_mock_data(tmp_path, monkeypatch):
     recipe = load_recipe("recipes/ucf101_video_cnn.yaml", overrides)
     monkeypatch.delenv("ZOO_TFDS_MANUAL_DIR")  # Mock data needs no raw files.
     with tfds.testing.mock_data(num_examples=4):
-        result = train(recipe, output_dir=tmp_path / "run", verbose=0)
+        result = train_recipe(recipe, output_dir=tmp_path / "run", verbose=0)
     assert result.metrics["training"]["epochs"] == 1
     assert 0.0 <= result.metrics["test"]["accuracy"] <= 1.0
     assert all(check["ok"] for check in result.metrics["export"].values())

@@ -35,14 +35,14 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-    from zoo import load_recipe, train
+    from zoo import load_recipe, train_recipe
 
     rows = []
     for path in args.recipes:
         recipe = load_recipe(path, args.overrides)
         with tempfile.TemporaryDirectory() as tmp:
             start = time.perf_counter()
-            result = train(recipe, output_dir=tmp, verbose=0)
+            result = train_recipe(recipe, output_dir=tmp, verbose=0)
             wall = time.perf_counter() - start
         test = result.metrics.get("test", {})
         rows.append(

@@ -9,7 +9,7 @@ worker. Each worker gets free loopback ports it shares with the others through `
 one worker fails, or on Ctrl-C / SIGTERM, every worker this tool started is stopped, so
 a half-dead cluster never waits forever on its missing peer.
 
-Prepare the data first (`python tools/prepare_data.py`): workers preparing the same TFDS
+Prepare the data first (`zoo prepare`): workers preparing the same TFDS
 dataset at once would race. To resume a killed cluster, run the same command again: every
 worker restores the chief's backup in the shared `--output-dir`.
 """

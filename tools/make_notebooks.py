@@ -90,17 +90,17 @@ except (ImportError, OSError):  # No pydot or no graphviz.
 TRAINING = [
     new_markdown_cell(
         "# Train from a recipe\n\n"
-        "Load `recipes/mnist_cnn.yaml`, override it to train briefly on slices of real "
+        "Load the built-in recipe `mnist_cnn`, override it to train briefly on slices of real "
         "MNIST, plot the curves, and run the exported SavedModel on a few digits.\n\n"
         "Offline, set `ZOO_TFDS_MANUAL_DIR` to the folder holding the original MNIST files."
     ),
     new_code_cell(SETUP),
     new_code_cell(
-        """from zoo import load_recipe, train
+        """from zoo import load_recipe, train_recipe
 from zoo.config.loading import to_yaml
 
 recipe = load_recipe(
-    "../recipes/mnist_cnn.yaml",
+    "mnist_cnn",
     [
         "data.splits.train=train[:3000]",
         "data.splits.validation=train[3000:3500]",
@@ -115,7 +115,7 @@ print(to_yaml(recipe))"""
         """import tempfile
 
 run_dir = tempfile.mkdtemp(prefix="zoo-notebook-")
-result = train(recipe, output_dir=run_dir, overwrite=True, verbose=0)
+result = train_recipe(recipe, output_dir=run_dir, overwrite=True, verbose=0)
 print(result.metrics["test"])
 assert result.metrics["test"]["accuracy"] > 0.8  # Chance is 0.1."""
     ),

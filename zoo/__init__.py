@@ -1,8 +1,8 @@
 """zoo: Keras 3 model builders, YAML recipes and one trainer.
 
-    from zoo import build_model, list_models, load_recipe, train
+    from zoo import build_model, list_models, load_recipe, train_recipe
     model = build_model("mnist_cnn")
-    result = train(load_recipe("recipes/mnist_cnn.yaml", ["training.epochs=1"]))
+    result = train_recipe(load_recipe("mnist_cnn", ["training.epochs=1"]))
 
 Importing zoo does not import TensorFlow; building or training a model does.
 """
@@ -11,7 +11,7 @@ from zoo.config.loading import RecipeError, load_recipe
 from zoo.config.schema import Recipe
 from zoo.errors import ZooError
 from zoo.models.registry import build_model, get_model_entry, list_models, register_model
-from zoo.training.api import train
+from zoo.training.api import train_recipe
 
 __version__ = "0.1.0"
 
@@ -24,5 +24,5 @@ __all__ = [
     "list_models",
     "load_recipe",
     "register_model",
-    "train",
+    "train_recipe",
 ]

@@ -1,4 +1,4 @@
-"""What every `python -m zoo.*` command shares: logging set-up and the error contract.
+"""What every `zoo` command shares: logging set-up and the error contract.
 
 A `ZooError` prints as `error: ...` (one paragraph, no traceback) and exits 2; anything
 else is a bug and keeps its traceback.

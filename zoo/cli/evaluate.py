@@ -1,4 +1,4 @@
-"""`python -m zoo.cli.evaluate RUN_DIR_OR_MODEL [--recipe R] [--split test] [--output-dir DIR]`
+"""`zoo evaluate RUN_DIR_OR_MODEL [--recipe R] [--split test] [--output-dir DIR]`
 
 Re-scores a saved model (a run directory, `.keras` file or SavedModel) on any split of
 the recipe's data with the same code the trainer uses, so on a finished run it gives
@@ -23,9 +23,9 @@ SPLITS = ("train", "validation", "test")
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="python -m zoo.cli.evaluate",
+        prog="zoo evaluate",
         description="Re-evaluate a saved model on a split and write the same report.",
-        epilog="Example: python -m zoo.cli.evaluate runs/mnist_cnn-20260101-120000 --split test",
+        epilog="Example: zoo evaluate runs/mnist_cnn-20260101-120000 --split test",
     )
     p.add_argument("model", help="run directory, model .keras file or SavedModel directory")
     p.add_argument("--recipe", help="recipe YAML (default: recipe.yaml in the run directory)")

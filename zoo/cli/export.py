@@ -1,4 +1,4 @@
-"""`python -m zoo.cli.export RUN_DIR --format saved_model|keras|tflite`: re-export a run.
+"""`zoo export RUN_DIR --format saved_model|keras|tflite`: re-export a run.
 
 Starts from the run's `model.keras` (loaded in safe mode) and its resolved recipe, writes
 the artifact with the same code the trainer uses, checks it in a fresh process against
@@ -22,9 +22,9 @@ FORMATS = {"saved_model": "saved_model", "keras": "model.keras", "tflite": "mode
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="python -m zoo.cli.export",
+        prog="zoo export",
         description="Re-export a finished run's model.keras in another format.",
-        epilog="Example: python -m zoo.cli.export runs/mnist_cnn-20260101-120000 --format tflite",
+        epilog="Example: zoo export runs/mnist_cnn-20260101-120000 --format tflite",
     )
     p.add_argument("run_dir", help="a run directory holding model.keras and recipe.yaml")
     p.add_argument("--format", required=True, choices=list(FORMATS), help="artifact to write")

@@ -1,7 +1,9 @@
-"""`python -m zoo.cli.list [--recipes DIR]`: the registered models and the shipped recipes.
+"""`zoo list [--recipes DIR]`: the registered models and the built-in recipes.
 
-One line per model (name, task, description) and per recipe (path, description), so a
-user can pick what to train without opening files. Never imports TensorFlow.
+One line per model (name, task, description) and per recipe (name, where it reads its
+data, description), so a user can pick what to train (`zoo train NAME`) without opening
+files. A recipe that fails validation is listed as `INVALID` with its first problem; a
+base that other recipes extend is listed as `(base)`. Never imports TensorFlow.
 """
 
 from __future__ import annotations
@@ -9,14 +11,28 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from zoo.config import builtin
 
 if TYPE_CHECKING:
     from zoo.config.schema import Recipe
 
-# The checkout's recipes/ folder (beside the zoo package).
-RECIPES_DIR = Path(__file__).resolve().parents[2] / "recipes"
+
+@dataclass(frozen=True)
+class Entry:
+    """One recipe file as `zoo list` sees it: valid (`recipe`), a base, or invalid."""
+
+    path: Path
+    recipe: Recipe | None = None
+    base: bool = False
+    problem: str = ""
+
+    @property
+    def name(self) -> str:
+        return self.path.stem
 
 
 def models() -> list[tuple[str, str, str]]:
@@ -27,65 +43,97 @@ def models() -> list[tuple[str, str, str]]:
 
 
 def _first_comment(path: Path) -> str:
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if line.startswith("#"):
-            return line.lstrip("# ").strip()
-    return ""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return ""
+    return next((x.lstrip("# ").strip() for x in lines if x.startswith("#")), "")
 
 
-def load_recipes(folder: Path = RECIPES_DIR) -> list[tuple[Path, Recipe | None]]:
-    """Every recipe in `folder`, validated; None for a base that only exists to be
-    extended (it names no model, so it cannot be trained on its own)."""
-    from zoo.config.loading import RecipeError, load_recipe
+def _extended(folder: Path) -> set[str]:
+    """Stems of the files some recipe in `folder` extends (read leniently: a broken file
+    is reported by its own validation, not here)."""
+    import yaml
 
-    out: list[tuple[Path, Recipe | None]] = []
-    for path in sorted(folder.glob("*.yaml")):
+    out: set[str] = set()
+    for path in folder.glob("*.yaml"):
         try:
-            out.append((path, load_recipe(path)))
-        except RecipeError:
-            out.append((path, None))
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, yaml.YAMLError):
+            continue
+        parent = data.get("extends") if isinstance(data, dict) else None
+        if isinstance(parent, str):
+            out.add(Path(parent).stem)
     return out
 
 
-def recipes(folder: Path = RECIPES_DIR) -> list[tuple[Path, str]]:
-    """(path, description) of every recipe in `folder`; a base is described by its first
-    comment line, marked `(base)`."""
-    return [
-        (
-            path,
-            f"(base) {_first_comment(path)}".strip()
-            if recipe is None
-            else recipe.description or _first_comment(path),
-        )
-        for path, recipe in load_recipes(folder)
-    ]
+def survey(folder: Path) -> list[Entry]:
+    """Every recipe in `folder`, validated; never raises for one bad file."""
+    from zoo.config.loading import RecipeError, load_recipe
+
+    bases = _extended(folder)
+    out: list[Entry] = []
+    for path in sorted(folder.glob("*.yaml")):
+        try:
+            out.append(Entry(path, recipe=load_recipe(path)))
+        except RecipeError as exc:
+            first = exc.problems[0] if exc.problems else exc
+            out.append(Entry(path, base=path.stem in bases, problem=str(first)))
+    return out
 
 
-def _shown(path: Path) -> str:
-    try:
-        return str(path.relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)
+def load_recipes(folder: Path | None = None) -> list[tuple[Path, Recipe | None]]:
+    """(path, recipe) for every recipe in `folder` (default: the built-in ones); None for
+    a base or an invalid file, which cannot be trained on its own."""
+    where = folder if folder is not None else builtin.folder()
+    return [(e.path, e.recipe) for e in survey(where)] if where else []
+
+
+def data_source(data: Any) -> str:
+    """Where a recipe's `data` section reads from, e.g. `tfds:mnist` or
+    `npz:zoo-data://medmnist/adrenalmnist3d.npz` (symbolic paths shown as written)."""
+    return f"tfds:{data.name}" if data.source == "tfds" else f"{data.source}:{data.path}"
+
+
+def describe(entry: Entry) -> tuple[str, str]:
+    """(data column, description column) for one recipe line."""
+    if entry.recipe is not None:
+        description = entry.recipe.description or _first_comment(entry.path)
+        return data_source(entry.recipe.data), description
+    if entry.base:
+        return "-", f"(base) {_first_comment(entry.path)}".strip()
+    return "-", f"INVALID: {entry.problem}"
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="zoo list", description=__doc__.splitlines()[0].strip("`"))
+    p.add_argument("--recipes", type=Path, metavar="DIR", help="list this folder's recipes instead")
+    return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m zoo.cli.list", description=__doc__.splitlines()[0])
-    p.add_argument("--recipes", type=Path, default=RECIPES_DIR, metavar="DIR", help="recipe folder")
-    args = p.parse_args(argv)
-    if not args.recipes.is_dir():
-        print(f"error: --recipes {args.recipes} is not a folder.", file=sys.stderr)
+    args = parser().parse_args(argv)
+    folder = args.recipes if args.recipes is not None else builtin.folder()
+    if folder is None or not folder.is_dir():
+        where = args.recipes or "zoo's installed recipes/"
+        print(f"error: --recipes {where} is not a folder.", file=sys.stderr)
         return 2
     rows = models()
     width = max(len(n) for n, _, _ in rows)
     print("models:")
     for name, task, description in rows:
         print(f"  {name:{width}}  {task:14}  {description}")
-    found = recipes(args.recipes)
-    print("recipes:")
-    paths = [_shown(path) for path, _ in found]
-    width = max((len(s) for s in paths), default=0)
-    for shown, (_, description) in zip(paths, found, strict=True):
-        print(f"  {shown:{width}}  {description}")
+    entries = survey(folder)
+    described = [describe(e) for e in entries]
+    print(f"recipes ({folder}):" if args.recipes is not None else "recipes:")
+    name_w = max((len(e.name) for e in entries), default=0)
+    data_w = max((len(d) for d, _ in described), default=0)
+    for entry, (data, description) in zip(entries, described, strict=True):
+        print(f"  {entry.name:{name_w}}  {data:{data_w}}  {description}".rstrip())
+    if any("zoo-data://" in data for data, _ in described):
+        from zoo.data.root import data_root
+
+        print(f"zoo-data:// is {data_root()} (ZOO_DATA_DIR, else ~/.cache/zoo/data)")
     return 0
 
 

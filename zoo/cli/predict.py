@@ -1,4 +1,4 @@
-"""`python -m zoo.cli.predict RUN_DIR_OR_MODEL INPUT...`: classify raw inputs, print the classes.
+"""`zoo predict RUN_DIR_OR_MODEL INPUT...`: classify raw inputs, print the classes.
 
 Inputs are image files (PNG/JPEG, decoded to the model's channel count), `.txt` files
 (one text per file, for text models) or `.npy` / `.npz` arrays holding one example or a
@@ -24,9 +24,9 @@ IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg"})
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="python -m zoo.cli.predict",
+        prog="zoo predict",
         description="Run an exported model on image or text files or .npy/.npz arrays.",
-        epilog="Example: python -m zoo.cli.predict runs/mnist_cnn-20260101-120000 digit.png",
+        epilog="Example: zoo predict runs/mnist_cnn-20260101-120000 digit.png",
     )
     p.add_argument("model", help="run directory, model .keras file or SavedModel directory")
     p.add_argument("inputs", nargs="+", help="PNG/JPEG images, .txt texts or .npy/.npz arrays")

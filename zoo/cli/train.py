@@ -1,4 +1,7 @@
-"""`python -m zoo.train RECIPE [--set K=V] [--output-dir DIR] [--overwrite|--resume] [--dry-run]`
+"""`zoo train RECIPE [--set K=V] [--output-dir DIR] [--overwrite|--resume] [--dry-run]`
+
+RECIPE is a built-in recipe's name (`zoo train mnist_cnn`, see `zoo list`) or a YAML path.
+`python -m zoo.train RECIPE ...` is the same command.
 
 A killed run continues from its last completed epoch when the same command is run again
 with the same `--output-dir`, or with `--resume` (the newest unfinished run of the recipe).
@@ -11,17 +14,18 @@ from __future__ import annotations
 
 import argparse
 import sys
-import types
 from collections.abc import Sequence
 
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="python -m zoo.train",
+        prog="zoo train",
         description="Train, evaluate and export the model a YAML recipe describes.",
-        epilog="Example: python -m zoo.train recipes/mnist_cnn.yaml --set training.epochs=1",
+        epilog="Example: zoo train mnist_cnn --set training.epochs=1",
     )
-    p.add_argument("recipe", help="path to a recipe YAML file (see recipes/)")
+    p.add_argument(
+        "recipe", help="a built-in recipe's name (see `zoo list`) or a recipe YAML file's path"
+    )
     p.add_argument(
         "--set",
         dest="overrides",
@@ -77,7 +81,7 @@ def _train(args: argparse.Namespace) -> int:
         output_dir=args.output_dir,
         overwrite=args.overwrite,
         resume=args.resume,
-        verbose=2 if args.quiet else "auto",
+        verbose=progress_verbosity(args.quiet, sys.stdout.isatty()),
     )
     for split, scores in result.metrics.items():
         if split in ("training", "export", "report"):
@@ -87,16 +91,11 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
-class _CallableModule(types.ModuleType):
-    """Importing this module rebinds `zoo.train`; keep `zoo.train(recipe)` working."""
+def progress_verbosity(quiet: bool, tty: bool) -> int | str:
+    """Keras `verbose`: a redrawn progress bar only on a terminal; to a file or pipe one
+    line per epoch (a bar's frames would fill a log with megabytes), as with -q."""
+    return 2 if quiet or not tty else "auto"
 
-    def __call__(self, *args, **kwargs):
-        from zoo.training.api import train
-
-        return train(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
 
 if __name__ == "__main__":
     sys.exit(main())

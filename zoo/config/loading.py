@@ -20,10 +20,13 @@ from typing import Any
 import pydantic
 import yaml
 
+from zoo.config import builtin
 from zoo.config.schema import Recipe
+from zoo.data.root import is_symbolic
 from zoo.errors import RegistryError, ZooError, did_you_mean
 
-# Recipe fields holding file-system paths: resolved against the file that sets them.
+# Recipe fields holding file-system paths: resolved against the file that sets them
+# (a `zoo-data://` path stays symbolic until data is read: see zoo/data/root.py).
 PATH_FIELDS: frozenset[tuple[str, ...]] = frozenset(
     {
         ("data", "data_dir"),
@@ -119,7 +122,8 @@ def _resolve_paths(data: dict[str, Any], base: Path) -> None:
         parent = data
         for part in field[:-1]:
             parent = parent.get(part) if isinstance(parent, dict) else None
-        if isinstance(parent, dict) and isinstance(parent.get(field[-1]), str):
+        value = parent.get(field[-1]) if isinstance(parent, dict) else None
+        if isinstance(value, str) and not is_symbolic(value):
             value = os.path.expanduser(parent[field[-1]])
             parent[field[-1]] = str((base / value).resolve())
 
@@ -157,6 +161,8 @@ def _load_tree(
             ],
         )
     parent_path = path.parent / parent
+    if not parent_path.is_file() and builtin.find(parent):  # A built-in recipe's name.
+        parent_path = builtin.find(parent)
     if not parent_path.is_file():
         raise RecipeError(
             shown,
@@ -164,7 +170,8 @@ def _load_tree(
                 Problem(
                     "extends",
                     f"names {parent!r}, but {parent_path} does not exist. Paths in extends are "
-                    "relative to the recipe's own folder.",
+                    "relative to the recipe's own folder, or a built-in recipe's name "
+                    f"(zoo list).{did_you_mean(parent, builtin.names())}",
                     origins.get(("extends",), shown),
                 )
             ],
@@ -187,7 +194,7 @@ def parse_override(text: str) -> tuple[tuple[str, ...], Any]:
         value = yaml.safe_load(raw) if raw.strip() else None
     except yaml.YAMLError:
         value = raw  # Not YAML: keep the literal string.
-    if parts in PATH_FIELDS and isinstance(value, str):
+    if parts in PATH_FIELDS and isinstance(value, str) and not is_symbolic(value):
         value = str(Path(os.path.expanduser(value)).resolve())
     return parts, value
 
@@ -390,6 +397,32 @@ def validate(
     return Recipe.model_validate(raw)
 
 
+def recipe_file(recipe: str | os.PathLike[str]) -> Path:
+    """The YAML file `recipe` names: an existing path, else a built-in recipe's name
+    (`mnist_cnn`); neither raises `RecipeError` with the closest built-in names."""
+    path = Path(recipe)
+    if path.exists():
+        return path
+    found = builtin.find(str(recipe))
+    if found is not None:
+        return found
+    if path.suffix in (".yaml", ".yml") or len(path.parts) > 1:
+        return path  # Meant as a path: "file not found; check the path." says it best.
+    hint = did_you_mean(str(recipe), builtin.names()) or (
+        f" Built-in recipes: {', '.join(builtin.names()) or '(none installed)'}."
+    )
+    raise RecipeError(
+        str(recipe),
+        [
+            Problem(
+                "",
+                f"is neither a recipe file nor a built-in recipe's name.{hint} "
+                "`zoo list` shows the built-in recipes; give a path to use your own.",
+            )
+        ],
+    )
+
+
 def load_recipe(path: str | os.PathLike[str], overrides: Iterable[str] = ()) -> Recipe:
     """Read, merge, override and validate the recipe at `path`.
 
@@ -397,8 +430,9 @@ def load_recipe(path: str | os.PathLike[str], overrides: Iterable[str] = ()) -> 
     and what to change.
     """
     shown = str(path)
-    data, origins = _load_tree(Path(path), shown)
-    data.setdefault("name", Path(path).stem)
+    path = recipe_file(path)
+    data, origins = _load_tree(path, shown)
+    data.setdefault("name", path.stem)
     data = apply_overrides(data, overrides, origins, shown)
     return validate(data, source=shown, origins=origins)
 

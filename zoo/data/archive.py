@@ -18,6 +18,7 @@ import zipfile
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from zoo.data.root import resolve
 from zoo.errors import DataError
 
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".tar", ".zip")
@@ -109,12 +110,13 @@ def extract(archive: Path, root: Path | None = None) -> Path:
 def ensure_ready(config: Any) -> str:
     """For the file sources (`directory`, `csv`): extract `data.path` if it is an archive."""
     where = locate(config.path, config.extract_dir)
-    return f"extracted in {where}" if where != Path(config.path) else f"{where} present"
+    return f"extracted in {where}" if where != resolve(config.path) else f"{where} present"
 
 
 def locate(path: str, extract_dir: str | None = None) -> Path:
-    """`data.path` as a local folder or file: archives are extracted (once) first."""
-    p = Path(path)
+    """`data.path` as a local folder or file: archives are extracted (once) first.
+    A `zoo-data://` path is looked up under the data root (zoo/data/root.py)."""
+    p = resolve(path)
     if not p.exists():
         raise DataError(
             f"data.path {p} does not exist. Relative paths are taken from the recipe's "

@@ -1,4 +1,4 @@
-"""`zoo.train`: what the CLI does, for notebooks and scripts."""
+"""`zoo.train_recipe`: what `zoo train` does, for notebooks and scripts."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from zoo.training.trainer import RunResult
 
 
-def train(
+def train_recipe(
     recipe: Recipe | str | os.PathLike[str],
     *,
     overrides: Iterable[str] = (),

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from zoo.data.bundle import DataBundle, DataInfo
 from zoo.data.pipeline import finish_split
+from zoo.data.root import resolve
 from zoo.errors import DataError
 
 if TYPE_CHECKING:
@@ -90,7 +91,7 @@ def _input_name(images_key: str) -> str:
 def ensure_ready(config: NpzData) -> str:
     """Check the archive holds every split the recipe names; nothing to prepare."""
     names = {role: getattr(config.splits, role) for role in ROLES}
-    with _open(Path(config.path)) as archive:
+    with _open(resolve(config.path)) as archive:
         counts = {n: len(_read(config, archive, role, n)[1]) for role, n in names.items() if n}
     return f"{config.path}: " + ", ".join(f"{n} {c:,}" for n, c in counts.items())
 
@@ -98,7 +99,7 @@ def ensure_ready(config: NpzData) -> str:
 def load(config: NpzData, *, batch_size: int, seed: int) -> DataBundle:
     import tensorflow as tf
 
-    path = Path(config.path)
+    path = resolve(config.path)
     names = {role: getattr(config.splits, role) for role in ROLES}
     with _open(path) as archive:
         arrays = {role: _read(config, archive, role, n) for role, n in names.items() if n}

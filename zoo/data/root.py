@@ -1,0 +1,78 @@
+"""One data root for the files zoo cannot download: `zoo-data://` paths in recipes.
+
+A recipe names such a file symbolically, e.g. `path: zoo-data://imdb/aclImdb.tar.gz`. The
+path stays symbolic in the resolved recipe (a run's recipe.yaml reads the same on another
+machine or after the checkout moves) and becomes a real file only when data is read:
+`$ZOO_DATA_DIR/imdb/aclImdb.tar.gz`, or without ZOO_DATA_DIR under the user's cache
+(`$XDG_CACHE_HOME/zoo/data`, default `~/.cache/zoo/data`). `SOURCES` says where each file
+the built-in recipes name comes from, so a missing one is reported with what to fetch and
+the exact place to put it. Nothing here imports TensorFlow.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path, PurePosixPath
+
+from zoo.errors import DataError
+
+SCHEME = "zoo-data://"
+
+# Relative path under the data root → where to get the file (for messages and `zoo prepare`).
+SOURCES: dict[str, str] = {
+    "imdb/aclImdb.tar.gz": (
+        "the Large Movie Review Dataset v1.0 (Maas et al., 2011), "
+        "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz (saved under this name)"
+    ),
+    "medmnist/adrenalmnist3d.npz": (
+        "MedMNIST v2 AdrenalMNIST3D, adrenalmnist3d.npz from https://zenodo.org/records/10519652"
+    ),
+}
+
+
+def data_root() -> Path:
+    """ZOO_DATA_DIR, else `$XDG_CACHE_HOME/zoo/data`, else `~/.cache/zoo/data`."""
+    explicit = os.environ.get("ZOO_DATA_DIR")
+    if explicit:
+        return Path(explicit).expanduser().resolve()
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache).expanduser() / "zoo" / "data"
+
+
+def is_symbolic(path: str | os.PathLike[str]) -> bool:
+    """True for a `zoo-data://...` path (kept as it is when a recipe is loaded)."""
+    return str(path).startswith(SCHEME)
+
+
+def relative(path: str) -> str:
+    """`zoo-data://imdb/x.tar.gz` → `imdb/x.tar.gz`; refuses paths that leave the root."""
+    rest = str(path)[len(SCHEME) :]
+    pure = PurePosixPath(rest)
+    if not rest or pure.is_absolute() or ".." in pure.parts:
+        raise DataError(
+            f"data.path {path!r}: a {SCHEME} path names a file below the data root, e.g. "
+            f"{SCHEME}imdb/aclImdb.tar.gz (no leading '/', no '..')."
+        )
+    return str(pure)
+
+
+def source_of(path: str) -> str:
+    """Where the file behind a `zoo-data://` path comes from, or a generic hint."""
+    return SOURCES.get(relative(path), "the dataset's publisher (see the recipe's header)")
+
+
+def resolve(path: str | os.PathLike[str], *, must_exist: bool = True) -> Path:
+    """The local file or folder `path` names: `zoo-data://` paths under `data_root()`,
+    anything else as it is. A missing `zoo-data://` file raises `DataError` saying what
+    it is, where it comes from and exactly where to put it."""
+    if not is_symbolic(path):
+        return Path(path)
+    rel = relative(str(path))
+    real = data_root() / rel
+    if must_exist and not real.exists():
+        raise DataError(
+            f"data.path {path} is not there: expected {real}. Get {source_of(str(path))}, "
+            f"and put it at {real} (the data root is ZOO_DATA_DIR, else "
+            "~/.cache/zoo/data; `zoo prepare` lists every missing file)."
+        )
+    return real
