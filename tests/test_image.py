@@ -111,7 +111,6 @@ def test_tfds_recipes_run_on_mock_data(recipe, input_name, dtype, shape, tmp_pat
             load_recipe(recipe, overrides), output_dir=tmp_path / "run", verbose=0
         )
     assert result.metrics["training"]["epochs"] == 1
-    assert 0.0 <= result.metrics["test"]["accuracy"] <= 1.0
     assert all(v["ok"] for v in result.metrics["export"].values())
     serve = tf.saved_model.load(str(result.run_dir / "saved_model")).signatures["serving_default"]
     spec = serve.structured_input_signature[1][input_name]

@@ -36,7 +36,7 @@ def test_benchmark_recipe_runs_tiny_and_writes_json(mnist_ready, tmp_path):
     assert out.returncode == 0, out.stderr[-2000:]
     assert "test acc" in out.stdout
     (row,) = json.loads(out_json.read_text())["results"]
-    assert row["epochs"] == 1 and 0.0 <= row["test_accuracy"] <= 1.0
+    assert row["epochs"] == 1 and row["test_accuracy"] > 0.2  # Chance is 0.1.
 
 
 @pytest.mark.slow
@@ -59,7 +59,7 @@ def test_benchmark_runs_every_section_tiny_and_writes_json(mnist_ready, tmp_path
     assert results["pipeline"]["headroom"] > 0
     assert results["pipeline"]["recipes"]["mnist_cnn.yaml"]["headroom"] > 0
     assert 0 < results["overhead"]["expected_ratio_from_checkpoint"] < 1
-    assert 0.0 <= results["accuracy"]["best_test_accuracy"] <= 1.0
+    assert results["accuracy"]["best_test_accuracy"] > 0.2  # Chance is 0.1.
     assert "99.22%" in results["accuracy"]["reference"]
     assert results["startup"]["--help"]["median_s"] > 0
     assert {"jit_compile=true", "steps_per_execution=8", "mixed_bfloat16"} <= set(
@@ -187,3 +187,27 @@ def test_prepare_data_covers_every_source(tmp_path):
     again = _prepare_data(*args, str(folder))
     assert "moving_shapes: ready (already prepared)" in again.stdout
     assert again.stdout.splitlines()[-1] == "3 of 4 datasets ready"
+
+
+def test_zoo_prepare_says_where_a_missing_data_root_file_comes_from_and_goes(tmp_path):
+    folder = tmp_path / "recipes"
+    folder.mkdir()
+    (folder / "imdb.yaml").write_text(
+        "model: {name: text_rnn}\n"
+        "data: {source: directory, path: zoo-data://imdb/aclImdb.tar.gz,\n"
+        "       splits: {train: aclImdb/train, test: aclImdb/test}}\n"
+    )
+    env = {**__import__("os").environ, "ZOO_DATA_DIR": str(tmp_path / "root")}
+    out = subprocess.run(
+        [sys.executable, "-m", "zoo", "prepare", "--recipes", str(folder)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert out.returncode == 2, out.stderr
+    line = next(x for x in out.stdout.splitlines() if "MISSING" in x)
+    assert str(tmp_path / "root" / "imdb" / "aclImdb.tar.gz") in line  # The exact place,
+    assert "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz" in line  # source.
+    assert out.stdout.splitlines()[-1] == "0 of 1 datasets ready"

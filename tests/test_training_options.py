@@ -59,7 +59,6 @@ def test_bfloat16_steps_per_execution_and_no_jit(mnist_ready, tmp_path, fitted_m
     assert probs.dtype == np.float32
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-5)
     assert result.metrics["export"]["saved_model"]["ok"] is True
-    assert 0.0 <= result.metrics["test"]["accuracy"] <= 1.0
     # The global policy is restored: models built later are plain float32 again.
     assert keras.mixed_precision.global_policy().name == "float32"
 

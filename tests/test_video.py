@@ -197,7 +197,6 @@ def test_ucf101_recipe_pipeline_on_mock_data(tmp_path, monkeypatch):
     with tfds.testing.mock_data(num_examples=4):
         result = train_recipe(recipe, output_dir=tmp_path / "run", verbose=0)
     assert result.metrics["training"]["epochs"] == 1
-    assert 0.0 <= result.metrics["test"]["accuracy"] <= 1.0
     assert all(check["ok"] for check in result.metrics["export"].values())
     saved = tf.saved_model.load(str(tmp_path / "run" / "saved_model"))
     signature = saved.signatures["serving_default"]
