@@ -35,7 +35,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 # Fixtures that read ../shared/data: a test using one needs the shared data.
-SHARED_FIXTURES = frozenset({"manual_dir", "mnist_ready", "cnn_run"})
+SHARED_FIXTURES = frozenset({"manual_dir", "mnist_ready", "cnn_run", "imdb_slice", "imdb_run"})
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -119,6 +119,7 @@ def test_npz_path_is_taken_from_the_recipe_folder(tmp_path, volumes):
     assert recipe.data.path == volumes[0]
 
 
+@pytest.mark.shared_data
 def test_adrenal_recipe_reads_the_archive_under_the_data_root():
     from zoo import load_recipe
     from zoo.data.root import resolve
@@ -131,6 +132,7 @@ def test_adrenal_recipe_reads_the_archive_under_the_data_root():
 
 
 @pytest.mark.slow
+@pytest.mark.shared_data
 def test_real_adrenalmnist3d_learns_above_chance():
     """A few dozen steps of the recipe's model on the real archive: loss falls and the
     test AUC clears 0.5 by a margin (accuracy alone would be fooled by the 77% majority)."""

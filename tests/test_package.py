@@ -179,3 +179,35 @@ def test_shipped_recipes_name_no_checkout_relative_data():
     for path in (REPO / "recipes").glob("*.yaml"):
         assert "../" not in path.read_text(), f"{path.name} names a path outside itself"
     assert os.environ["ZOO_DATA_DIR"]  # conftest points the data root at the shared data.
+
+
+def test_keras_load_model_knows_zoos_layers_after_import_zoo(tmp_path):
+    # A fresh process: `import zoo` imports no Keras, yet a .keras file holding zoo's own
+    # layers loads with plain keras.saving.load_model (safe mode) afterwards.
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\nimport zoo\n"
+        "assert 'keras' not in sys.modules and 'tensorflow' not in sys.modules\n"
+        "import keras, numpy as np\n"
+        "from zoo.models.layers import CleanText\n"
+        "inp = keras.Input((), dtype='string')\n"
+        "keras.Model(inp, CleanText()(inp)).save(sys.argv[1])\n"
+        "model = keras.saving.load_model(sys.argv[1])\n"
+        "out = model(np.array(['a<br />b']))\n"
+        "print(type(model.layers[-1]).__name__, out.numpy()[0].decode())\n"
+    )
+    path = str(tmp_path / "m.keras")
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    out = subprocess.run(
+        [sys.executable, "-c", code, path], capture_output=True, text=True, timeout=120, env=env
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == ["CleanText", "a", "b"]
+    # And in a process that never imports zoo's layers, the file does not load.
+    bare = "import sys, keras\nkeras.saving.load_model(sys.argv[1])\n"
+    out = subprocess.run(
+        [sys.executable, "-c", bare, path], capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode != 0 and "CleanText" in out.stderr

@@ -148,6 +148,7 @@ def test_directory_errors_name_the_field_and_fix(toy_tree, tmp_path):
         load(_config(toy_tree, video={"frames": 4}), batch_size=4, seed=0)
 
 
+@pytest.mark.shared_data
 def test_imdb_recipe_names_its_archive_under_the_data_root():
     from tests.conftest import SHARED_DATA
     from zoo import load_recipe

@@ -136,6 +136,7 @@ def test_prepare_data_reports_what_is_missing(tmp_path):
     assert out.stdout.splitlines()[-1].startswith("0 of ") and "Traceback" not in out.stderr
 
 
+@pytest.mark.shared_data
 def test_prepare_data_covers_every_source(tmp_path):
     # One recipe per kind of source: a directory archive is extracted once (under the
     # data dir), an npz archive is checked split by split, a built-in TFDS dataset is

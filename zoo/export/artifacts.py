@@ -85,10 +85,8 @@ def load_keras_model(artifact: Path) -> Any:
     """A `.keras` file as a `keras.Model`, safe mode on; a corrupted file is a ZooError."""
     import keras
 
-    import zoo.data.preprocessing.video  # noqa: F401  Registers the video preprocessing layer.
-    from zoo.data.preprocessing.text import clean_text_layer
+    import zoo.models.layers  # noqa: F401  Registers zoo's own layers before loading.
 
-    clean_text_layer()  # Registers zoo's own preprocessing layer before loading.
     try:
         return keras.saving.load_model(artifact)  # safe_mode stays on.
     except Exception as exc:  # Any load failure means an unusable file.

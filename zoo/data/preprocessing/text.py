@@ -9,7 +9,6 @@ export, so exported models take raw strings.
 from __future__ import annotations
 
 import dataclasses
-import functools
 from typing import TYPE_CHECKING, Any
 
 from zoo.data.bundle import DataBundle
@@ -18,42 +17,10 @@ from zoo.errors import DataError
 if TYPE_CHECKING:
     from zoo.config.schema import TextOptions
 
-MARKUP = r"<[^>]*>"  # HTML/XML tags such as `<br />`.
-# Characters Python's str.splitlines() breaks lines at, beyond the ASCII whitespace that
-# TextVectorization splits words on. A token holding one (IMDB has U+0085) would not
-# survive the vocabulary file Keras writes into `.keras` archives, so they become spaces.
-LINE_BREAKS = r"[\x{0b}\x{0c}\x{1c}-\x{1e}\x{85}\x{2028}\x{2029}]"
 
-
-@functools.cache
 def clean_text_layer() -> type:
-    """The `CleanText` Keras layer class, registered so `.keras` files holding it load
-    (safe mode on) once this function has run; `zoo.export.artifacts` calls it before loading."""
-    import keras
-    import tensorflow as tf
-
-    @keras.saving.register_keras_serializable(package="zoo")
-    class CleanText(keras.layers.Layer):
-        """Turns line-break characters into spaces and, with `strip_markup`, replaces
-        markup tags (`<br />`, `<p>`) by a space."""
-
-        def __init__(self, strip_markup: bool = True, **kwargs: Any) -> None:
-            super().__init__(**kwargs)
-            self.strip_markup = strip_markup
-            self._convert_input_args = False  # Strings stay strings.
-            self._allow_non_tensor_positional_args = True
-
-        def call(self, inputs):
-            text = tf.strings.regex_replace(inputs, LINE_BREAKS, " ")
-            if self.strip_markup:
-                text = tf.strings.regex_replace(text, MARKUP, " ")
-            return text
-
-        def compute_output_spec(self, inputs):
-            return keras.KerasTensor(inputs.shape, dtype="string")
-
-        def get_config(self) -> dict[str, Any]:
-            return {**super().get_config(), "strip_markup": self.strip_markup}
+    """The `CleanText` layer class (zoo/models/layers.py, registered with Keras there)."""
+    from zoo.models.layers import CleanText
 
     return CleanText
 

@@ -1,8 +1,9 @@
 """Video clips → model input: frame sampling, resize, rescale, channel axis, augmentation.
 
-Deterministic steps form one Keras layer, `VideoPreprocess`, returned as the bundle's
-preprocessor: the trainer maps it over the splits for fitting and puts it in front of
-the model for evaluation and export, so exported video models take raw uint8 clips.
+Deterministic steps form one Keras layer, `VideoPreprocess` (in zoo/models/layers.py),
+returned as the bundle's preprocessor: the trainer maps it over the splits for fitting
+and puts it in front of the model for evaluation and export, so exported video models
+take raw uint8 clips.
 Augmentation (flip, crop, time jitter) is a separate batch function for the training
 pipeline only. Everything is vectorised tf ops over the batch, no Python per clip.
 
@@ -16,90 +17,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import keras
 import tensorflow as tf
 
 from zoo.errors import DataError
+from zoo.models.layers import VideoPreprocess, sample_indices
 
 if TYPE_CHECKING:
     from zoo.config.schema import VideoAugment, VideoOptions
 
 Shape = tuple[int | None, ...]
-
-
-def sample_indices(length: tf.Tensor, frames: int | None, stride: int) -> tf.Tensor:
-    """Indices of `frames` frames `stride` apart, centred in a clip of `length` frames;
-    past the end they repeat the last frame. `frames` None: every `stride`-th frame."""
-    length = tf.cast(length, tf.int32)
-    if frames is None:
-        return tf.range(0, length, stride)
-    span = (frames - 1) * stride + 1
-    start = tf.maximum((length - span) // 2, 0)
-    return tf.minimum(start + tf.range(frames) * stride, length - 1)
-
-
-@keras.saving.register_keras_serializable(package="zoo")
-class VideoPreprocess(keras.layers.Layer):
-    """Batch of raw clips (B, T, H, W[, C]) of any dtype → float32 (B, frames, h, w, C).
-
-    Adds a channel axis to (B, T, H, W) volumes, samples `frames` frames `stride` apart
-    (centred), resizes each frame to `resize` (bilinear, antialiased) and multiplies by
-    `rescale`. Registered with Keras, so saved models reload it in safe mode.
-    """
-
-    def __init__(
-        self,
-        *,
-        frames: int | None = None,
-        stride: int = 1,
-        resize: tuple[int, int] | None = None,
-        rescale: float | None = None,
-        add_channel_axis: bool = False,
-        **kwargs: Any,
-    ):
-        super().__init__(**kwargs)
-        self.frames = frames
-        self.stride = stride
-        self.resize = tuple(resize) if resize else None
-        self.rescale = rescale
-        self.add_channel_axis = add_channel_axis
-
-    def call(self, clips):
-        x = tf.convert_to_tensor(clips)
-        if self.add_channel_axis:
-            x = x[..., tf.newaxis]
-        if self.frames is not None or self.stride > 1:
-            x = tf.gather(x, sample_indices(tf.shape(x)[1], self.frames, self.stride), axis=1)
-        x = tf.cast(x, tf.float32)
-        if self.resize:
-            shape = tf.shape(x)
-            frames = tf.reshape(x, tf.concat([[-1], shape[2:]], axis=0))
-            frames = tf.image.resize(frames, self.resize, antialias=True)
-            x = tf.reshape(frames, tf.concat([shape[:2], [*self.resize], shape[4:]], axis=0))
-        if self.rescale:
-            x = x * self.rescale
-        return x
-
-    def compute_output_shape(self, input_shape: Shape) -> Shape:
-        batch, length, height, width, *channels = input_shape
-        channels = [1] if self.add_channel_axis else channels
-        if self.frames is not None:
-            length = self.frames
-        elif length is not None:
-            length = -(-length // self.stride)
-        if self.resize:
-            height, width = self.resize
-        return (batch, length, height, width, *channels)
-
-    def get_config(self) -> dict[str, Any]:
-        return {
-            **super().get_config(),
-            "frames": self.frames,
-            "stride": self.stride,
-            "resize": list(self.resize) if self.resize else None,
-            "rescale": self.rescale,
-            "add_channel_axis": self.add_channel_axis,
-        }
 
 
 def augmenter(options: VideoAugment, seed: int) -> Callable[[Any, Any], tuple[Any, Any]] | None:

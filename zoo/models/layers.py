@@ -1,0 +1,130 @@
+"""zoo's own Keras layers, in one module that registers them with Keras on import.
+
+Each is a serializable `keras.layers.Layer` (`package="zoo"`), so `.keras` files holding
+one load with `keras.saving.load_model` in safe mode once this module is imported.
+`import zoo` does not import it (that would import TensorFlow); instead it arranges
+(zoo/models/registration.py) for this module to be imported right after Keras is, so
+`import zoo` then `keras.saving.load_model(...)` works. Importing this module directly
+is always enough too. TensorFlow is imported inside the layers' methods, so this module
+can load while TensorFlow itself is still importing Keras.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+
+# Markup tags such as `<br />`.
+MARKUP = r"<[^>]*>"
+# Characters Python's str.splitlines() breaks lines at, beyond the ASCII whitespace that
+# TextVectorization splits words on. A token holding one (IMDB has U+0085) would not
+# survive the vocabulary file Keras writes into `.keras` archives, so they become spaces.
+LINE_BREAKS = r"[\x{0b}\x{0c}\x{1c}-\x{1e}\x{85}\x{2028}\x{2029}]"
+
+Shape = tuple[int | None, ...]
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class CleanText(keras.layers.Layer):
+    """Turns line-break characters into spaces and, with `strip_markup`, replaces
+    markup tags (`<br />`, `<p>`) by a space."""
+
+    def __init__(self, strip_markup: bool = True, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.strip_markup = strip_markup
+        self._convert_input_args = False  # Strings stay strings.
+        self._allow_non_tensor_positional_args = True
+
+    def call(self, inputs):
+        import tensorflow as tf
+
+        text = tf.strings.regex_replace(inputs, LINE_BREAKS, " ")
+        if self.strip_markup:
+            text = tf.strings.regex_replace(text, MARKUP, " ")
+        return text
+
+    def compute_output_spec(self, inputs):
+        return keras.KerasTensor(inputs.shape, dtype="string")
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "strip_markup": self.strip_markup}
+
+
+def sample_indices(length: Any, frames: int | None, stride: int) -> Any:
+    """Indices of `frames` frames `stride` apart, centred in a clip of `length` frames;
+    past the end they repeat the last frame. `frames` None: every `stride`-th frame."""
+    import tensorflow as tf
+
+    length = tf.cast(length, tf.int32)
+    if frames is None:
+        return tf.range(0, length, stride)
+    span = (frames - 1) * stride + 1
+    start = tf.maximum((length - span) // 2, 0)
+    return tf.minimum(start + tf.range(frames) * stride, length - 1)
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class VideoPreprocess(keras.layers.Layer):
+    """Batch of raw clips (B, T, H, W[, C]) of any dtype → float32 (B, frames, h, w, C).
+
+    Adds a channel axis to (B, T, H, W) volumes, samples `frames` frames `stride` apart
+    (centred), resizes each frame to `resize` (bilinear, antialiased) and multiplies by
+    `rescale`. Registered with Keras, so saved models reload it in safe mode.
+    """
+
+    def __init__(
+        self,
+        *,
+        frames: int | None = None,
+        stride: int = 1,
+        resize: tuple[int, int] | None = None,
+        rescale: float | None = None,
+        add_channel_axis: bool = False,
+        **kwargs: Any,
+    ):
+        super().__init__(**kwargs)
+        self.frames = frames
+        self.stride = stride
+        self.resize = tuple(resize) if resize else None
+        self.rescale = rescale
+        self.add_channel_axis = add_channel_axis
+
+    def call(self, clips):
+        import tensorflow as tf
+
+        x = tf.convert_to_tensor(clips)
+        if self.add_channel_axis:
+            x = x[..., tf.newaxis]
+        if self.frames is not None or self.stride > 1:
+            x = tf.gather(x, sample_indices(tf.shape(x)[1], self.frames, self.stride), axis=1)
+        x = tf.cast(x, tf.float32)
+        if self.resize:
+            shape = tf.shape(x)
+            frames = tf.reshape(x, tf.concat([[-1], shape[2:]], axis=0))
+            frames = tf.image.resize(frames, self.resize, antialias=True)
+            x = tf.reshape(frames, tf.concat([shape[:2], [*self.resize], shape[4:]], axis=0))
+        if self.rescale:
+            x = x * self.rescale
+        return x
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        batch, length, height, width, *channels = input_shape
+        channels = [1] if self.add_channel_axis else channels
+        if self.frames is not None:
+            length = self.frames
+        elif length is not None:
+            length = -(-length // self.stride)
+        if self.resize:
+            height, width = self.resize
+        return (batch, length, height, width, *channels)
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "frames": self.frames,
+            "stride": self.stride,
+            "resize": list(self.resize) if self.resize else None,
+            "rescale": self.rescale,
+            "add_channel_axis": self.add_channel_axis,
+        }
