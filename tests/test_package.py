@@ -211,3 +211,43 @@ def test_keras_load_model_knows_zoos_layers_after_import_zoo(tmp_path):
         [sys.executable, "-c", bare, path], capture_output=True, text=True, timeout=120
     )
     assert out.returncode != 0 and "CleanText" in out.stderr
+
+
+def test_without_matplotlib_reports_skip_their_pngs_and_say_so_once(tmp_path):
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, logging\nsys.modules['matplotlib'] = None  # As if not installed.\n"
+        "logging.basicConfig(level=logging.INFO, format='%(message)s')\n"
+        "from pathlib import Path\nfrom zoo.evaluation import report\n"
+        "out = Path(sys.argv[1])\n"
+        "r = {'confusion_matrix': [[1, 0], [0, 1]], 'class_names': ['a', 'b'], 'accuracy': 1.0}\n"
+        "print(report.write_split_report(out, 'test', r, 't'),\n"
+        "      report.plot_history({'loss': [1.0, 0.5]}, out / 'c.png', 't'))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["None", "None"] and not list(tmp_path.iterdir())
+    assert out.stderr.count("matplotlib is not installed") == 1
+    assert "keras-recipe-zoo[plots]" in out.stderr
+
+
+def test_multi_worker_compat_warns_only_outside_the_tested_keras_minors():
+    import keras
+
+    from zoo.training.compat_multi_worker import TESTED_KERAS_MINORS, keras_warning
+
+    assert keras_warning(keras.__version__) is None  # CI's Keras is a tested one.
+    (major, minor), *_ = sorted(TESTED_KERAS_MINORS)
+    assert keras_warning(f"{major}.{minor}.9") is None
+    message = keras_warning(f"{major}.{minor + 1}.0")
+    assert message and f"{major}.{minor + 1}.0" in message and f"{major}.{minor}" in message
+    assert "\n" not in message

@@ -2,17 +2,32 @@
 
 Rendered with matplotlib's Agg backend (no display needed), imported lazily so the CLIs'
 `--help` stays fast. The numbers themselves live in metrics.json; these PNGs are for eyes.
+matplotlib is optional (`pip install keras-recipe-zoo[plots]`): without it a run logs one
+line saying so and writes no PNGs; everything else is unchanged.
 """
 
 from __future__ import annotations
 
+import functools
+import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+log = logging.getLogger("zoo")
 
+
+@functools.cache
 def _pyplot() -> Any:
-    import matplotlib
+    """matplotlib.pyplot on the Agg backend, or None (said once) when it is not installed."""
+    try:
+        import matplotlib
+    except ImportError:
+        log.info(
+            "matplotlib is not installed: no confusion-matrix or training-curve PNGs "
+            "(pip install 'keras-recipe-zoo[plots]'); metrics.json has every figure."
+        )
+        return None
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -22,11 +37,14 @@ def _pyplot() -> Any:
 
 def plot_confusion_matrix(
     matrix: Sequence[Sequence[int]], class_names: Sequence[str], path: Path, title: str
-) -> Path:
-    """Counts per (true, predicted) class, with each cell labelled; the diagonal is right."""
+) -> Path | None:
+    """Counts per (true, predicted) class, with each cell labelled; the diagonal is right.
+    None (nothing written) without matplotlib."""
     import numpy as np
 
     plt = _pyplot()
+    if plt is None:
+        return None
     m = np.asarray(matrix)
     n = len(class_names)
     size = max(5.0, 0.55 * n + 2)
@@ -61,9 +79,12 @@ def plot_confusion_matrix(
     return path
 
 
-def plot_history(history: Mapping[str, Sequence[float]], path: Path, title: str) -> Path:
-    """One panel per quantity (loss, then each metric): train and validation per epoch."""
+def plot_history(history: Mapping[str, Sequence[float]], path: Path, title: str) -> Path | None:
+    """One panel per quantity (loss, then each metric): train and validation per epoch.
+    None (nothing written) without matplotlib."""
     plt = _pyplot()
+    if plt is None:
+        return None
     names = [k for k in history if not k.startswith("val_") and k != "learning_rate"]
     names += [k[4:] for k in history if k.startswith("val_") and k[4:] not in names]
     cols = min(3, len(names)) or 1
@@ -87,8 +108,10 @@ def plot_history(history: Mapping[str, Sequence[float]], path: Path, title: str)
     return path
 
 
-def write_split_report(run_dir: Path, split: str, report: Mapping[str, Any], title: str) -> Path:
-    """`confusion_matrix_<split>.png` in the run directory."""
+def write_split_report(
+    run_dir: Path, split: str, report: Mapping[str, Any], title: str
+) -> Path | None:
+    """`confusion_matrix_<split>.png` in the run directory (None without matplotlib)."""
     return plot_confusion_matrix(
         report["confusion_matrix"],
         report["class_names"],

@@ -23,8 +23,40 @@ either bug upstream that test fails and tells us to delete the fix.
 from __future__ import annotations
 
 import contextlib
+import functools
+import logging
 from collections.abc import Iterator
 from typing import Any
+
+log = logging.getLogger("zoo")
+
+# Keras minor versions these fixes were tested against (tests/test_multi_worker.py).
+# setup.cfg's keras range matches; on any other minor `patched` warns once.
+TESTED_KERAS_MINORS: frozenset[tuple[int, int]] = frozenset({(3, 15)})
+
+
+def keras_warning(version: str) -> str | None:
+    """The one-line warning for a Keras `version` outside TESTED_KERAS_MINORS, else None."""
+    try:
+        minor = tuple(int(part) for part in version.split(".")[:2])
+    except ValueError:
+        minor = ()
+    if minor in TESTED_KERAS_MINORS:
+        return None
+    tested = ", ".join(f"{a}.{b}" for a, b in sorted(TESTED_KERAS_MINORS))
+    return (
+        f"Keras {version} is untested with zoo's multi-worker work-arounds (tested: {tested}); "
+        "if fit fails under MultiWorkerMirroredStrategy, install a tested Keras."
+    )
+
+
+@functools.cache
+def _warn_once_for_keras() -> None:
+    import keras
+
+    message = keras_warning(keras.__version__)
+    if message:
+        log.warning(message)
 
 
 def needed(strategy: Any) -> bool:
@@ -105,6 +137,7 @@ def patched(
     if not needed(strategy):
         yield
         return
+    _warn_once_for_keras()
     with contextlib.ExitStack() as stack:
         if symbolic_build:
             stack.enter_context(_symbolic_build_from_local_batch(model, strategy))
