@@ -252,9 +252,10 @@ def test_set_overrides_with_typed_values(tmp_path):
 
 def test_set_can_index_lists(tmp_path):
     recipe = load_recipe(
-        write(tmp_path, GOOD + "training: {metrics: [accuracy, mse]}\n"), ["training.metrics.1=mae"]
+        write(tmp_path, GOOD + "training: {loss: mse, metrics: [mse, rmse]}\n"),
+        ["training.metrics.1=mae"],
     )
-    assert [m.name for m in recipe.training.metrics] == ["accuracy", "mae"]
+    assert [m.name for m in recipe.training.metrics] == ["mse", "mae"]
 
 
 def test_set_errors_name_the_override(tmp_path):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import inspect
 import os
+import re
 import types
 import typing
 from collections.abc import Iterable, Mapping, Sequence
@@ -443,7 +444,22 @@ def validate(
     problems = _schema_problems(raw, origins, source) + _model_problems(raw, origins, source)
     if problems:
         raise RecipeError(source, problems)
-    return Recipe.model_validate(raw)
+    recipe = Recipe.model_validate(raw)
+    problems = _rule_problems(recipe, origins, source)
+    if problems:
+        raise RecipeError(source, problems)
+    return recipe
+
+
+def _rule_problems(recipe: Recipe, origins: Mapping[Key, str], source: str) -> list[Problem]:
+    """`zoo.config.rules` findings as problems, each at the line that set its field."""
+    from zoo.config import rules
+
+    out = []
+    for path, message in rules.check(recipe):
+        key = tuple(int(p) if p.isdigit() else p for p in re.findall(r"[^.\[\]]+", path))
+        out.append(Problem(path, message, _origin(key, origins, source)))
+    return out
 
 
 def load_recipe(path: str | os.PathLike[str], overrides: Iterable[str] = ()) -> Recipe:

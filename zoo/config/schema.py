@@ -545,14 +545,21 @@ class Checkpoint(Section):
 
 
 class EarlyStopping(Section):
+    """Stop when `monitor` stops improving; `mode` auto is resolved by zoo
+    (`zoo.config.monitors`), as for the checkpoint and the LR plateau."""
+
     monitor: str = "val_loss"
+    mode: Literal["auto", "min", "max"] = "auto"
     patience: NonNegativeInt = 3
     min_delta: NonNegativeFloat = 0.0
     restore_best_weights: bool = True
 
 
 class ReduceLROnPlateau(Section):
+    """Multiply the learning rate by `factor` when `monitor` plateaus (constant rates only)."""
+
     monitor: str = "val_loss"
+    mode: Literal["auto", "min", "max"] = "auto"
     factor: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.5
     patience: NonNegativeInt = 2
     min_lr: NonNegativeFloat = 0.0
