@@ -158,7 +158,8 @@ def test_key_pattern_is_caught_by_dry_run_without_traceback(tmp_path):
         (["training.loss=mse"], "training.metrics[0]", "cannot apply"),
         (["training.loss=mse", "training.metrics=[mse, f1]"], "training.metrics[1]", "cannot"),
         (["training.metrics=[mse]"], "training.metrics[0]", "cannot apply"),
-        (["evaluation.metrics=[rmse]"], "evaluation.metrics[0]", "cannot apply"),
+        (["evaluation.metrics=[top_k_accuracy]", "training.loss=mae"], "evaluation", "cannot"),
+        (["training.loss=categorical_crossentropy", "evaluation.metrics=[f1]"], "eval", "cannot"),
         (["training.metrics=[accuracy, accuracy]"], "training.metrics[1]", "repeats"),
         (["training.callbacks.checkpoint.monitor=val_acc"], "checkpoint.monitor", "accuracy"),
         (["training.callbacks.early_stopping={monitor: val_f1}"], "early_stopping", "not logged"),
@@ -212,6 +213,11 @@ def test_key_pattern_is_caught_by_dry_run_without_traceback(tmp_path):
 def test_cross_field_problems_name_the_field(tmp_path, overrides, path, words):
     found = problems(tmp_path, *overrides)
     assert any(path in p.path and words in p.message for p in found), found
+
+
+def test_brier_style_scores_are_fine_in_final_evaluation(tmp_path):
+    recipe = load_recipe(recipe_file(tmp_path), ["evaluation.metrics=[accuracy, mse, rmse]"])
+    assert [m.name for m in recipe.evaluation.metrics] == ["accuracy", "mse", "rmse"]
 
 
 def test_rule_problems_carry_the_line_of_the_field(tmp_path):

@@ -71,6 +71,14 @@ METRIC_TASKS: dict[str, frozenset[str]] = {
     **{name: frozenset({"sparse"}) for name in REPORT_METRICS},
 }
 
+# Final scoring (zoo.evaluation.scoring) compares mse/mae/rmse with one-hot labels on
+# classification runs (a Brier score), so there they do apply; during training Keras would
+# broadcast a class index against the probabilities instead.
+EVALUATION_METRIC_TASKS: dict[str, frozenset[str]] = {
+    **METRIC_TASKS,
+    **{name: frozenset({"regression", "sparse"}) for name in ("mse", "mae", "rmse")},
+}
+
 # Which way is better for each quantity zoo logs (without the `val_` prefix). Anything
 # else monitored needs an explicit `mode`.
 MONITOR_MODES: dict[str, str] = {

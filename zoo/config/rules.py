@@ -56,13 +56,14 @@ def evaluation_splits(recipe: Recipe) -> Found:
             )
 
 
-def _metrics_fit_loss(metrics: list[Metric], where: str, loss: str) -> Found:
+def _metrics_fit_loss(
+    metrics: list[Metric], where: str, loss: str, matrix: dict[str, frozenset[str]]
+) -> Found:
     task = catalog.LOSS_TASKS[loss]
     seen: dict[str, int] = {}
     for i, metric in enumerate(metrics):
-        tasks = catalog.METRIC_TASKS.get(metric.name, frozenset())
-        if task not in tasks:
-            fitting = [m for m, t in catalog.METRIC_TASKS.items() if task in t]
+        if task not in matrix.get(metric.name, frozenset()):
+            fitting = [m for m, t in matrix.items() if task in t]
             yield (
                 f"{where}[{i}]",
                 f"metric {metric.name!r} cannot apply to loss {loss!r} ({task} labels); "
@@ -76,9 +77,15 @@ def _metrics_fit_loss(metrics: list[Metric], where: str, loss: str) -> Found:
 
 def metrics_fit_loss(recipe: Recipe) -> Found:
     loss = recipe.training.loss.name
-    yield from _metrics_fit_loss(recipe.training.metrics, "training.metrics", loss)
+    training = recipe.training.metrics
+    yield from _metrics_fit_loss(training, "training.metrics", loss, catalog.METRIC_TASKS)
     if recipe.evaluation.metrics is not None:
-        yield from _metrics_fit_loss(recipe.evaluation.metrics, "evaluation.metrics", loss)
+        yield from _metrics_fit_loss(
+            recipe.evaluation.metrics,
+            "evaluation.metrics",
+            loss,
+            catalog.EVALUATION_METRIC_TASKS,
+        )
 
 
 def monitored_quantities(recipe: Recipe) -> Found:
