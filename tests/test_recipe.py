@@ -1,5 +1,7 @@
 """Recipe loading: one test per class of error, `extends`, `--set`, and the shipped files."""
 
+import os
+import socket
 import subprocess
 import sys
 import textwrap
@@ -250,9 +252,10 @@ def test_set_overrides_with_typed_values(tmp_path):
 
 def test_set_can_index_lists(tmp_path):
     recipe = load_recipe(
-        write(tmp_path, GOOD + "training: {metrics: [accuracy, mse]}\n"), ["training.metrics.1=mae"]
+        write(tmp_path, GOOD + "training: {loss: mse, metrics: [mse, rmse]}\n"),
+        ["training.metrics.1=mae"],
     )
-    assert [m.name for m in recipe.training.metrics] == ["accuracy", "mae"]
+    assert [m.name for m in recipe.training.metrics] == ["mse", "mae"]
 
 
 def test_set_errors_name_the_override(tmp_path):
@@ -276,3 +279,142 @@ def test_validation_never_imports_tensorflow():
         "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules, 'imported'"
     )
     subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True)
+
+
+# ------------------------------------------------- YAML limits and regular files only
+def _bomb(levels: int) -> str:
+    """The classic "billion laughs": each level names the previous one nine times."""
+    lines = ["a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    for i in range(1, levels):
+        name, prev = chr(ord("a") + i), chr(ord("a") + i - 1)
+        lines.append(f"{name}: &{name} [{', '.join(['*' + prev] * 9)}]")
+    return "\n".join(lines) + "\n"
+
+
+def refusal(path) -> str:
+    """The one problem loading `path` reports, as text."""
+    with pytest.raises(RecipeError) as err:
+        load_recipe(path)
+    assert len(err.value.problems) == 1
+    return str(err.value.problems[0])
+
+
+@pytest.mark.parametrize("levels", [6, 9, 12])
+def test_alias_bomb_is_refused_before_it_expands(tmp_path, levels):
+    text = _bomb(levels)
+    assert len(text) < 700
+    assert "alias" in refusal(write(tmp_path, text))
+
+
+def test_aliases_within_the_budget_still_work(tmp_path):
+    text = GOOD + "description: &d hello\nx: &m {name: adam}\n"
+    text = text.replace("x: &m {name: adam}\n", "training: {optimizer: &o {name: adam}}\n")
+    recipe = load_recipe(write(tmp_path, text))
+    assert recipe.description == "hello"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "model: " + "[" * 400 + "]" * 400 + "\n",
+        "model: " + "{a: " * 400 + "1" + "}" * 400 + "\n",
+        "".join("  " * i + f"k{i}:\n" for i in range(300)) + "  " * 300 + "x: 1\n",
+        "a: &a " + "[" * 30 + "]" * 30 + "\nb: " + "[" * 30 + "*a" + "]" * 30 + "\n",
+    ],
+    ids=["flow-lists", "flow-maps", "block-maps", "alias-adds-depth"],
+)
+def test_deep_nesting_is_refused_without_recursion_error(tmp_path, text):
+    assert "nested" in refusal(write(tmp_path, text))
+
+
+def test_deep_set_value_and_deep_set_key_are_refused(tmp_path):
+    path = write(tmp_path, GOOD)
+    for override in ("training.epochs=" + "[" * 500 + "]" * 500, ".".join(["a"] * 400) + "=1"):
+        with pytest.raises(RecipeError) as err:
+            load_recipe(path, [override])
+        assert "nested more than" in str(err.value)
+
+
+def test_long_extends_chain_is_refused(tmp_path):
+    for i in range(400):
+        write(tmp_path, f"extends: r{i + 1}.yaml\n", f"r{i}.yaml")
+    write(tmp_path, GOOD, "r400.yaml")
+    assert "chain is longer" in refusal(tmp_path / "r0.yaml")
+
+
+def test_short_extends_chain_still_merges(tmp_path):
+    write(tmp_path, GOOD, "base.yaml")
+    write(tmp_path, "extends: base.yaml\nseed: 1\n", "mid.yaml")
+    write(tmp_path, "extends: mid.yaml\nseed: 2\n", "top.yaml")
+    recipe = load_recipe(tmp_path / "top.yaml")
+    assert recipe.seed == 2 and recipe.model.name == "mnist_cnn"
+
+
+def test_extends_cycle_is_refused(tmp_path):
+    write(tmp_path, GOOD + "extends: b.yaml\n", "a.yaml")
+    write(tmp_path, "extends: a.yaml\n", "b.yaml")
+    assert "cycle" in refusal(tmp_path / "a.yaml")
+
+
+def test_fifo_recipe_is_refused_without_blocking(tmp_path):
+    fifo = tmp_path / "r.yaml"
+    os.mkfifo(fifo)
+    assert "FIFO" in refusal(fifo)
+
+
+def test_fifo_extends_target_is_refused_without_blocking(tmp_path):
+    os.mkfifo(tmp_path / "base.yaml")
+    message = refusal(write(tmp_path, "extends: base.yaml\n"))
+    assert "FIFO" in message and "base.yaml" in message
+
+
+@pytest.mark.parametrize("special", ["/dev/zero", "/dev/null", "/dev/urandom"])
+def test_devices_are_refused(special):
+    assert "character device" in refusal(Path(special))
+
+
+def test_directory_and_socket_are_refused(tmp_path):
+    assert "directory" in refusal(tmp_path)
+    sock_path = tmp_path / "s.yaml"
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.bind(str(sock_path))
+        assert "socket" in refusal(sock_path)
+
+
+def test_oversized_recipe_is_refused(tmp_path):
+    path = write(tmp_path, GOOD + "description: '" + "x" * (2 * 1024 * 1024) + "'\n")
+    assert "limited to" in refusal(path)
+
+
+def test_symlink_to_a_recipe_works_and_dangling_link_is_refused(tmp_path):
+    target = write(tmp_path, GOOD, "real.yaml")
+    (tmp_path / "link.yaml").symlink_to(target)
+    assert load_recipe(tmp_path / "link.yaml").model.name == "mnist_cnn"
+    (tmp_path / "dangling.yaml").symlink_to(tmp_path / "nowhere.yaml")
+    assert "not found" in refusal(tmp_path / "dangling.yaml")
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (b"model: {name: mnist_cnn}\ndata: {name: \xff\xfe}\n", "not UTF-8"),
+        (b"model: {name: mnist_cnn\x00}\n", "NUL byte"),
+        (b"seed: 2024-13-45\n", "quote it"),
+        (b"- a\n- b\n", "mapping of sections"),
+        (b"model: [unclosed\n", "not valid YAML"),
+        (b"x: !!python/object:os.system {}\n", "not valid YAML"),
+    ],
+)
+def test_unreadable_text_gets_one_clear_problem(tmp_path, data, expected):
+    path = tmp_path / "r.yaml"
+    path.write_bytes(data)
+    message = refusal(path)
+    assert expected in message and str(path) in message
+
+
+def test_yaml_limits_check_is_linear_for_a_huge_bomb():
+    from zoo.config import yaml_limits
+
+    with pytest.raises(yaml_limits.LimitError) as err:
+        yaml_limits.check_structure(_bomb(30))
+    assert err.value.line is not None

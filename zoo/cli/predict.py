@@ -30,8 +30,37 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("model", help="run directory, model .keras file or SavedModel directory")
     p.add_argument("inputs", nargs="+", help="PNG/JPEG images, .txt texts or .npy/.npz arrays")
-    p.add_argument("--top", type=int, default=3, help="how many classes to show per input")
+    p.add_argument(
+        "--top", type=_positive, default=3, help="how many classes to show per input (>= 1)"
+    )
     return p
+
+
+def check_input_file(path: Path) -> None:
+    """A ZooError unless `path` is a regular file (never opens a FIFO or a device)."""
+    import os
+    import stat
+
+    from zoo.errors import ZooError
+
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise ZooError(f"Input {path} does not exist.") from None
+    except OSError as exc:
+        raise ZooError(f"Input {path} cannot be read ({exc.strerror}).") from None
+    if not stat.S_ISREG(mode):
+        raise ZooError(f"Input {path} is not a regular file (a folder, FIFO or device?).")
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1 (got {text!r})")
+    return value
 
 
 def read_inputs(path: Path, shape: tuple[int | None, ...]) -> list[tuple[str, np.ndarray]]:
@@ -40,8 +69,7 @@ def read_inputs(path: Path, shape: tuple[int | None, ...]) -> list[tuple[str, np
 
     from zoo.errors import ZooError
 
-    if not path.is_file():
-        raise ZooError(f"Input {path} does not exist.")
+    check_input_file(path)
     suffix = path.suffix.lower()
     try:
         if suffix in IMAGE_SUFFIXES:
@@ -58,6 +86,13 @@ def read_inputs(path: Path, shape: tuple[int | None, ...]) -> list[tuple[str, np
             arrays = [(str(path), np.load(path, allow_pickle=False))]
         elif suffix == ".npz":
             with np.load(path, allow_pickle=False) as archive:
+                if not archive.files:
+                    raise ZooError(f"Input {path} is an empty .npz: it holds no array.")
+                if len(archive.files) > 1:
+                    raise ZooError(
+                        f"Input {path} holds {len(archive.files)} arrays "
+                        f"({', '.join(archive.files[:5])}); give one array per .npz, or .npy."
+                    )
                 arrays = [(f"{path}:{k}", archive[k]) for k in archive.files]
         else:
             raise ZooError(f"Input {path}: unknown kind; use .png, .jpg, .txt, .npy or .npz.")
@@ -67,6 +102,13 @@ def read_inputs(path: Path, shape: tuple[int | None, ...]) -> list[tuple[str, np
         raise ZooError(f"Cannot read input {path}: {type(exc).__name__}: {exc}") from None
     out: list[tuple[str, np.ndarray]] = []
     for label, array in arrays:
+        if array.dtype.kind not in "biuf" and not (suffix == ".txt"):
+            raise ZooError(
+                f"Input {label} holds {array.dtype} values; the model takes numbers "
+                f"(shape {[d if d is not None else 'any' for d in shape]} per example)."
+            )
+        if (array.ndim == 0 and suffix != ".txt") or array.size == 0:
+            raise ZooError(f"Input {label} holds no example (shape {list(array.shape)}).")
         if array.ndim == len(shape) + 1:  # A batch.
             out += [(f"{label}[{i}]", example) for i, example in enumerate(array)]
         else:
@@ -96,7 +138,16 @@ def predict(
         batch = np.array([str(x.item()).encode() for _, x in examples], dtype=object)
     else:
         batch = np.stack([x for _, x in examples]).astype(loaded.input_dtype or "float32")
-    probs = loaded.predict(batch)
+    try:
+        probs = loaded.predict(batch)
+    except Exception as exc:  # Inputs the model cannot take (shape or dtype).
+        from zoo.errors import ZooError
+
+        first = (str(exc).splitlines() or [type(exc).__name__])[0][:200]
+        raise ZooError(
+            f"The model at {loaded.path} cannot take the inputs {', '.join(map(str, inputs))}: "
+            f"{first}"
+        ) from None
     return [
         (label, [float(p) for p in row]) for (label, _), row in zip(examples, probs, strict=True)
     ]
@@ -111,6 +162,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     def body() -> int:
         from zoo.export import artifacts
 
+        for path in args.inputs:  # Before loading the model: fail fast on a bad file.
+            check_input_file(Path(path))
         loaded = artifacts.load(args.model)
         results = predict(loaded, args.inputs)
         names = loaded.class_names(len(results[0][1]))

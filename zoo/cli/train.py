@@ -72,7 +72,9 @@ def _train(args: argparse.Namespace) -> int:
 
     recipe = load_recipe(args.recipe, args.overrides)
     if args.dry_run:
-        sys.stdout.write(to_yaml(recipe))
+        from zoo.config.monitors import describe
+
+        sys.stdout.write(to_yaml(recipe) + describe(recipe))
         return 0
     from zoo.training.trainer import run
 

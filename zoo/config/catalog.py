@@ -44,3 +44,75 @@ METRIC_NAMES: tuple[str, ...] = (*METRICS, *REPORT_METRICS)
 
 # Metrics that take a `k`.
 METRICS_WITH_K = frozenset({"top_k_accuracy"})
+
+# ------------------------------------------------------------- what applies to what
+# Each loss's task: which labels it reads and which metrics can mean something with it.
+# Zoo's sources give integer class labels and its builders end in a softmax, so the
+# regression losses are for builders and data that say so.
+LOSS_TASKS: dict[str, str] = {
+    "sparse_categorical_crossentropy": "sparse",
+    "categorical_crossentropy": "categorical",
+    "binary_crossentropy": "binary",
+    "mse": "regression",
+    "mae": "regression",
+    "huber": "regression",
+}
+
+CLASSIFICATION_TASKS = frozenset({"sparse", "categorical", "binary"})
+
+# metric name -> the loss tasks it applies to. Report metrics and top-k read sparse
+# integer labels against per-class probabilities; mse/mae/rmse compare numbers.
+METRIC_TASKS: dict[str, frozenset[str]] = {
+    "accuracy": CLASSIFICATION_TASKS,
+    "top_k_accuracy": frozenset({"sparse"}),
+    "mse": frozenset({"regression"}),
+    "mae": frozenset({"regression"}),
+    "rmse": frozenset({"regression"}),
+    **{name: frozenset({"sparse"}) for name in REPORT_METRICS},
+}
+
+# Final scoring (zoo.evaluation.scoring) compares mse/mae/rmse with one-hot labels on
+# classification runs (a Brier score), so there they do apply; during training Keras would
+# broadcast a class index against the probabilities instead.
+EVALUATION_METRIC_TASKS: dict[str, frozenset[str]] = {
+    **METRIC_TASKS,
+    **{name: frozenset({"regression", "sparse"}) for name in ("mse", "mae", "rmse")},
+}
+
+# Which way is better for each quantity zoo logs (without the `val_` prefix). Anything
+# else monitored needs an explicit `mode`.
+MONITOR_MODES: dict[str, str] = {
+    "loss": "min",
+    "mse": "min",
+    "mae": "min",
+    "rmse": "min",
+    "huber": "min",
+    "sparse_categorical_crossentropy": "min",
+    "categorical_crossentropy": "min",
+    "binary_crossentropy": "min",
+    "accuracy": "max",
+    "top_k_accuracy": "max",
+    "precision": "max",
+    "recall": "max",
+    "f1": "max",
+    "auc": "max",
+}
+
+
+def metric_log_name(name: str, k: int | None = None) -> str:
+    """The key Keras logs a metric under (`zoo.training.compiling.metrics` names them)."""
+    if name in METRICS_WITH_K and k is not None:
+        return f"top_{k}_accuracy"
+    return name
+
+
+def quantity_mode(quantity: str) -> str | None:
+    """'min'/'max' for a logged quantity (`val_` prefix allowed), None when unknown."""
+    import re
+
+    base = quantity.removeprefix("val_")
+    if base in MONITOR_MODES:
+        return MONITOR_MODES[base]
+    if re.fullmatch(r"top_\d+_accuracy", base):
+        return "max"
+    return None

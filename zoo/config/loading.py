@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import inspect
 import os
+import re
 import types
 import typing
 from collections.abc import Iterable, Mapping, Sequence
@@ -20,7 +21,7 @@ from typing import Any
 import pydantic
 import yaml
 
-from zoo.config import builtin
+from zoo.config import builtin, yaml_limits
 from zoo.config.schema import Recipe
 from zoo.data.root import is_symbolic
 from zoo.errors import RegistryError, ZooError, did_you_mean
@@ -48,6 +49,8 @@ class Problem:
     origin: str = ""
 
     def __str__(self) -> str:
+        if self.origin and not self.path:  # The file as a whole: "r.yaml:3: is not ...".
+            return f"{self.origin}: {self.message}"
         where = f"{self.origin}: " if self.origin else ""
         return f"{where}{self.path or '(top level)'}: {self.message}"
 
@@ -80,36 +83,43 @@ def _lines(node: yaml.Node, key: Key, origin: str, out: dict[Key, str]) -> None:
             _lines(v, (*key, i), origin, out)
 
 
+def _refusal(shown: str, message: str, line: int | None = None) -> RecipeError:
+    origin = f"{shown}:{line}" if line else shown
+    return RecipeError(shown, [Problem("", message, origin)])
+
+
 def _read_yaml(path: Path, shown: str) -> tuple[dict[str, Any], dict[Key, str]]:
+    """One YAML file as (mapping, key origins), within the limits of `yaml_limits`."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = yaml_limits.read_text(path)
     except FileNotFoundError:
-        raise RecipeError(shown, [Problem("", "file not found; check the path.")]) from None
-    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
-        raise RecipeError(shown, [Problem("", f"cannot be read as text ({exc}).")]) from None
+        raise _refusal(shown, "file not found; check the path.") from None
+    except yaml_limits.LimitError as exc:
+        raise _refusal(shown, str(exc), exc.line) from None
+    except OSError as exc:  # Permission denied, a dangling link, an I/O error...
+        reason = exc.strerror or type(exc).__name__
+        raise _refusal(shown, f"cannot be read ({reason}); check the path.") from None
     try:
-        data = yaml.safe_load(text)
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data, node = yaml_limits.load(text)
+    except yaml_limits.LimitError as exc:
+        raise _refusal(shown, str(exc), exc.line) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        origin = f"{shown}:{mark.line + 1}" if mark else shown
         what = getattr(exc, "problem", None) or str(exc)
-        raise RecipeError(
-            shown, [Problem("", f"is not valid YAML: {what}. Fix the syntax there.", origin)]
+        raise _refusal(
+            shown, f"is not valid YAML: {what}. Fix the syntax there.", mark and mark.line + 1
+        ) from None
+    except (ValueError, OverflowError, TypeError, RecursionError) as exc:
+        # E.g. a timestamp-looking value that is no date (2024-13-45).
+        raise _refusal(
+            shown, f"holds a value YAML cannot build ({exc}); quote it to keep it a string."
         ) from None
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise RecipeError(
+        raise _refusal(
             shown,
-            [
-                Problem(
-                    "",
-                    f"must be a mapping of sections (model:, data:, ...), "
-                    f"not a {type(data).__name__}.",
-                    shown,
-                )
-            ],
+            f"must be a mapping of sections (model:, data:, ...), not a {type(data).__name__}.",
         )
     origins: dict[Key, str] = {}
     if node is not None:
@@ -138,46 +148,82 @@ def _merge(base: dict[str, Any], child: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _load_tree(
-    path: Path, shown: str, chain: tuple[Path, ...] = ()
-) -> tuple[dict[str, Any], dict[Key, str]]:
-    """Read `path` and everything it extends, merged, with each key's origin."""
-    real = path.resolve()
-    if real in chain:
-        cycle = " → ".join(str(p.name) for p in (*chain, real))
-        raise RecipeError(shown, [Problem("extends", f"extends itself in a cycle: {cycle}.")])
-    data, origins = _read_yaml(path, shown)
-    _resolve_paths(data, path.parent)
-    parent = data.pop("extends", None)
-    if parent is None:
-        return data, origins
-    if not isinstance(parent, str):
+def _extends_target(path: Path, parent: Any, origins: Mapping[Key, str], shown: str) -> Path:
+    """The file `extends: parent` in the recipe at `path` names (relative to its folder)."""
+    where = origins.get(("extends",), shown)
+    if not isinstance(parent, str) or not parent.strip() or "\x00" in parent:
         raise RecipeError(
-            shown,
-            [
-                Problem(
-                    "extends", "must be one file name (a string).", origins.get(("extends",), shown)
-                )
-            ],
+            shown, [Problem("extends", "must be one file name (a non-empty string).", where)]
         )
-    parent_path = path.parent / parent
-    if not parent_path.is_file() and builtin.find(parent):  # A built-in recipe's name.
-        parent_path = builtin.find(parent)
-    if not parent_path.is_file():
+    target = path.parent / os.path.expanduser(parent)
+    if not os.path.lexists(target) and builtin.find(parent):  # A built-in recipe's name.
+        target = builtin.find(parent)
+    if not os.path.lexists(target):
         raise RecipeError(
             shown,
             [
                 Problem(
                     "extends",
-                    f"names {parent!r}, but {parent_path} does not exist. Paths in extends are "
+                    f"names {parent!r}, but {target} does not exist. Paths in extends are "
                     "relative to the recipe's own folder, or a built-in recipe's name "
                     f"(zoo list).{did_you_mean(parent, builtin.names())}",
-                    origins.get(("extends",), shown),
+                    where,
                 )
             ],
         )
-    base, base_origins = _load_tree(parent_path, str(parent_path), (*chain, real))
-    return _merge(base, data), {**base_origins, **origins}
+    return target
+
+
+def _load_tree(path: Path, shown: str) -> tuple[dict[str, Any], dict[Key, str]]:
+    """Read `path` and everything it extends, merged, with each key's origin.
+
+    A loop, not a recursion: a chain is at most `yaml_limits.MAX_EXTENDS` files long and
+    may not come back to a file already in it.
+    """
+    chain: list[Path] = []
+    layers: list[tuple[dict[str, Any], dict[Key, str]]] = []
+    while True:
+        try:
+            real = path.resolve()
+        except (OSError, RuntimeError) as exc:  # A symlink loop.
+            raise RecipeError(
+                shown, [Problem("extends", f"cannot resolve {path}: {exc}.")]
+            ) from None
+        if real in chain:
+            cycle = " → ".join(p.name for p in (*chain, real))
+            raise RecipeError(shown, [Problem("extends", f"extends itself in a cycle: {cycle}.")])
+        if len(chain) >= yaml_limits.MAX_EXTENDS:
+            raise RecipeError(
+                shown,
+                [
+                    Problem(
+                        "extends",
+                        f"the extends chain is longer than {yaml_limits.MAX_EXTENDS} files "
+                        f"(at {path}); shorten it.",
+                    )
+                ],
+            )
+        chain.append(real)
+        try:
+            data, origins = _read_yaml(path, str(path) if layers else shown)
+        except RecipeError as exc:
+            if not layers:
+                raise
+            # A base file's problem, reported under the recipe the user named.
+            where = [Problem(p.path or "extends", p.message, p.origin) for p in exc.problems]
+            raise RecipeError(shown, where) from None
+        _resolve_paths(data, path.parent)
+        parent = data.pop("extends", None)
+        layers.append((data, origins))
+        if parent is None:
+            break
+        path = _extends_target(path, parent, origins, shown)
+    merged: dict[str, Any] = {}
+    merged_origins: dict[Key, str] = {}
+    for data, origins in reversed(layers):  # The base first; each child wins.
+        merged = _merge(merged, data)
+        merged_origins.update(origins)
+    return merged, merged_origins
 
 
 # -------------------------------------------------------------------------- overrides
@@ -190,9 +236,19 @@ def parse_override(text: str) -> tuple[tuple[str, ...], Any]:
             "--set",
             [Problem(text, "must look like KEY=VALUE with a dotted key, e.g. training.epochs=1.")],
         )
+    if len(parts) > yaml_limits.MAX_DEPTH:
+        raise RecipeError(
+            "--set", [Problem(key[:80], f"is nested more than {yaml_limits.MAX_DEPTH} deep.")]
+        )
     try:
-        value = yaml.safe_load(raw) if raw.strip() else None
-    except yaml.YAMLError:
+        value = (
+            yaml_limits.load(yaml_limits.decode(raw.encode(errors="surrogateescape")))[0]
+            if raw.strip()
+            else None
+        )
+    except yaml_limits.LimitError as exc:
+        raise RecipeError("--set", [Problem(key, f"value {exc}")]) from None
+    except (yaml.YAMLError, ValueError, OverflowError, TypeError):
         value = raw  # Not YAML: keep the literal string.
     if parts in PATH_FIELDS and isinstance(value, str) and not is_symbolic(value):
         value = str(Path(os.path.expanduser(value)).resolve())
@@ -394,7 +450,22 @@ def validate(
     problems = _schema_problems(raw, origins, source) + _model_problems(raw, origins, source)
     if problems:
         raise RecipeError(source, problems)
-    return Recipe.model_validate(raw)
+    recipe = Recipe.model_validate(raw)
+    problems = _rule_problems(recipe, origins, source)
+    if problems:
+        raise RecipeError(source, problems)
+    return recipe
+
+
+def _rule_problems(recipe: Recipe, origins: Mapping[Key, str], source: str) -> list[Problem]:
+    """`zoo.config.rules` findings as problems, each at the line that set its field."""
+    from zoo.config import rules
+
+    out = []
+    for path, message in rules.check(recipe):
+        key = tuple(int(p) if p.isdigit() else p for p in re.findall(r"[^.\[\]]+", path))
+        out.append(Problem(path, message, _origin(key, origins, source)))
+    return out
 
 
 def recipe_file(recipe: str | os.PathLike[str]) -> Path:

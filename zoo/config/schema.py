@@ -7,6 +7,7 @@ show it in use. Names of models are checked against the registry by `zoo.config.
 
 from __future__ import annotations
 
+import string
 from collections.abc import Collection
 from typing import Annotated, Any, Literal
 
@@ -17,9 +18,7 @@ from pydantic import (
     Discriminator,
     Field,
     NonNegativeFloat,
-    NonNegativeInt,
     PositiveFloat,
-    PositiveInt,
     Tag,
     field_validator,
     model_validator,
@@ -28,13 +27,68 @@ from pydantic import (
 from zoo.config.catalog import LOSSES, METRIC_NAMES, METRICS_WITH_K
 from zoo.errors import did_you_mean
 
+# Ranges TensorFlow and Keras enforce later (sizes, steps and counts are int32 there,
+# seeds uint32); checked here so `--dry-run` catches them. Floats must be finite
+# (`allow_inf_nan=False` below), strings hold no NUL and are at most MAX_STRING long.
+INT32_MAX = 2**31 - 1
+SEED_MAX = 2**32 - 1
+MAX_STRING = 4096
+MAX_PIXELS = 16384  # Per side of a resized image or clip.
+PositiveInt = Annotated[int, Field(gt=0, le=INT32_MAX)]
+NonNegativeInt = Annotated[int, Field(ge=0, le=INT32_MAX)]
+Pixels = Annotated[int, Field(gt=0, le=MAX_PIXELS)]
 Fraction = Annotated[float, Field(ge=0.0, lt=1.0)]
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"
+
+
+def _check_strings(value: Any, depth: int = 0) -> None:
+    """Refuse NUL bytes and over-long strings anywhere in a field's value."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError("holds a NUL byte; remove it")
+        if len(value) > MAX_STRING:
+            raise ValueError(f"is {len(value):,} characters long; at most {MAX_STRING:,}")
+    elif isinstance(value, list | tuple) and depth < 60:
+        for item in value:
+            _check_strings(item, depth + 1)
+    elif isinstance(value, dict) and depth < 60:
+        for key, item in value.items():
+            _check_strings(key, depth + 1)
+            _check_strings(item, depth + 1)
 
 
 class Section(BaseModel):
-    """Base of every section: unknown keys are errors, validated values are frozen."""
+    """Base of every section: unknown keys are errors, validated values are frozen,
+    floats are finite and no string holds a NUL byte or runs past MAX_STRING."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    @field_validator("*")
+    @classmethod
+    def _plain_strings(cls, value: Any) -> Any:
+        _check_strings(value)
+        return value
+
+
+def _unique_names(names: Collection[str] | None, what: str, folders: bool = False) -> None:
+    """Class names: at least one, no blanks, no repeats (folder names when `folders`)."""
+    if names is None:
+        return
+    if not names:
+        raise ValueError(f"{what} is empty; list at least one class, or leave it out")
+    blank = [i for i, n in enumerate(names) if not str(n).strip()]
+    if blank:
+        raise ValueError(f"{what}[{blank[0]}] is blank; every class needs a name")
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise ValueError(f"{what} names {name!r} twice; each class once")
+        seen.add(name)
+        if folders and ("/" in name or "\\" in name or name in (".", "..")):
+            raise ValueError(
+                f"{what} holds {name!r}, which is not a folder name; class names here are the "
+                "names of sub-folders of each split"
+            )
 
 
 def _name_shorthand(value: Any) -> Any:
@@ -106,7 +160,7 @@ class ImageOptions(Section):
     The builder receives the resized `input_shape`.
     """
 
-    resize: tuple[PositiveInt, PositiveInt] | None = None
+    resize: tuple[Pixels, Pixels] | None = None
     rescale: PositiveFloat | None = None
     offset: float = 0.0
     augment: Augment | None = None
@@ -144,7 +198,7 @@ class VideoOptions(Section):
 
     frames: PositiveInt | None = None
     stride: PositiveInt = 1
-    resize: tuple[PositiveInt, PositiveInt] | None = None
+    resize: tuple[Pixels, Pixels] | None = None
     rescale: PositiveFloat | None = None
     augment: VideoAugment | None = None
 
@@ -208,8 +262,14 @@ class DirectoryData(FileData):
     source: Literal["directory"]
     kind: Literal["text", "image"] = "text"
     class_names: list[str] | None = None
-    image_size: tuple[PositiveInt, PositiveInt] = (256, 256)
+    image_size: tuple[Pixels, Pixels] = (256, 256)
     color_mode: Literal["grayscale", "rgb", "rgba"] = "rgb"
+
+    @field_validator("class_names")
+    @classmethod
+    def _folder_names(cls, names: list[str] | None) -> list[str] | None:
+        _unique_names(names, "class_names", folders=True)
+        return names
 
 
 class CsvData(FileData):
@@ -236,8 +296,22 @@ class CsvData(FileData):
     def _one_input(self) -> CsvData:
         if (self.text_column is None) == (self.feature_columns is None):
             raise ValueError("give exactly one of text_column or feature_columns")
-        if self.delimiter is not None and len(self.delimiter) != 1:
-            raise ValueError(f"delimiter must be one character (got {self.delimiter!r})")
+        if self.delimiter is not None and (len(self.delimiter) != 1 or self.delimiter in '\r\n"'):
+            raise ValueError(
+                f"delimiter must be one character other than a quote or a line break "
+                f"(got {self.delimiter!r})"
+            )
+        columns = [*(self.feature_columns or ()), self.text_column]
+        if self.label_column in columns:
+            raise ValueError(
+                f"label_column {self.label_column!r} is also an input column; the label "
+                "must not be an input"
+            )
+        if self.feature_columns is not None:
+            if not self.feature_columns:
+                raise ValueError("feature_columns is empty; list at least one column")
+            if len(set(self.feature_columns)) != len(self.feature_columns):
+                raise ValueError("feature_columns names a column twice")
         return self
 
 
@@ -261,13 +335,31 @@ class NpzData(DataCommon):
     @field_validator("images_key", "labels_key")
     @classmethod
     def _one_placeholder(cls, pattern: str) -> str:
+        """Only a bare `{split}`: no other names, attributes, indices, conversions or specs,
+        so formatting can never fail or reach into an object later."""
+        hint = "may hold only the placeholder {split}, e.g. '{split}_images'"
         try:
-            pattern.format(split="train")
-        except (KeyError, IndexError, ValueError):
+            fields = list(string.Formatter().parse(pattern))
+        except ValueError as exc:  # Unbalanced braces.
             raise ValueError(
-                f"{pattern!r} may hold only the placeholder {{split}}, e.g. '{{split}}_images'"
+                f"{pattern!r} {hint} ({exc}; write {{{{ for a literal brace)"
             ) from None
+        for _, name, spec, conversion in fields:
+            if name is None:
+                continue
+            if name != "split" or spec or conversion:
+                shown = "{" + name + (f"!{conversion}" if conversion else "")
+                shown += (f":{spec}" if spec else "") + "}"
+                raise ValueError(f"{pattern!r} {hint}; {shown} is not allowed")
+        if not pattern.strip():
+            raise ValueError(f"is empty; it {hint}")
         return pattern
+
+    @field_validator("class_names")
+    @classmethod
+    def _class_names(cls, names: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        _unique_names(names, "class_names")
+        return names
 
 
 def _source(value: Any) -> Any:
@@ -322,6 +414,8 @@ class PiecewiseConstant(Section):
                 f"needs one more value than boundaries: {len(self.boundaries)} boundaries, "
                 f"{len(self.values)} values"
             )
+        if any(a >= b for a, b in zip(self.boundaries, self.boundaries[1:], strict=False)):
+            raise ValueError(f"boundaries must increase (got {self.boundaries})")
         return self
 
 
@@ -340,6 +434,12 @@ class _Optimizer(Section):
     weight_decay: NonNegativeFloat | None = None
     clipnorm: PositiveFloat | None = None
     global_clipnorm: PositiveFloat | None = None
+
+    @model_validator(mode="after")
+    def _one_clip(self) -> _Optimizer:
+        if self.clipnorm is not None and self.global_clipnorm is not None:
+            raise ValueError("give clipnorm or global_clipnorm, not both (Keras takes one)")
+        return self
 
 
 class SGD(_Optimizer):
@@ -445,14 +545,21 @@ class Checkpoint(Section):
 
 
 class EarlyStopping(Section):
+    """Stop when `monitor` stops improving; `mode` auto is resolved by zoo
+    (`zoo.config.monitors`), as for the checkpoint and the LR plateau."""
+
     monitor: str = "val_loss"
+    mode: Literal["auto", "min", "max"] = "auto"
     patience: NonNegativeInt = 3
     min_delta: NonNegativeFloat = 0.0
     restore_best_weights: bool = True
 
 
 class ReduceLROnPlateau(Section):
+    """Multiply the learning rate by `factor` when `monitor` plateaus (constant rates only)."""
+
     monitor: str = "val_loss"
+    mode: Literal["auto", "min", "max"] = "auto"
     factor: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.5
     patience: NonNegativeInt = 2
     min_lr: NonNegativeFloat = 0.0
@@ -502,10 +609,20 @@ class Distribution(Section):
 
     strategy: Literal["auto", "one_device", "mirrored", "multi_worker", "tpu"] = "auto"
     devices: list[str] | None = None  # one_device / mirrored: e.g. ["/gpu:0", "/gpu:1"]
-    cpu_devices: PositiveInt | None = None
+    cpu_devices: Annotated[int, Field(ge=1, le=1024)] | None = None
     cluster_resolver: Literal["tf_config", "slurm"] = "tf_config"  # multi_worker
     tpu: str | None = None  # TPU name or grpc:// address; default TPU_NAME
     scale_learning_rate: bool = False
+    # multi_worker: seconds to wait for every peer in TF_CONFIG to answer before giving up
+    # with a message naming the ones that did not (zoo.training.strategies).
+    startup_timeout: Annotated[float, Field(gt=0, le=86_400)] = 180.0
+
+    @field_validator("devices")
+    @classmethod
+    def _some_devices(cls, devices: list[str] | None) -> list[str] | None:
+        if devices is not None and (not devices or not all(d.strip() for d in devices)):
+            raise ValueError("list at least one device name, e.g. ['/gpu:0'], or leave it out")
+        return devices
 
 
 class Evaluation(Section):
@@ -532,10 +649,25 @@ class Recipe(Section):
 
     name: str
     description: str = ""
-    seed: int = 42
+    seed: Annotated[int, Field(ge=0, le=SEED_MAX)] = 42
     model: ModelSection
     data: DataSection
     training: Training = Training()
     distribution: Distribution = Distribution()
     evaluation: Evaluation = Evaluation()
     export: Export = Export()
+
+    @field_validator("name")
+    @classmethod
+    def _safe_name(cls, name: str) -> str:
+        """The run directory is `runs/<name>-<time>`: the name must stay one plain folder
+        name, never a path out of `runs/`."""
+        import re
+
+        if not re.fullmatch(NAME_PATTERN, name) or ".." in name:
+            raise ValueError(
+                f"{name[:60]!r} cannot name a run: use 1 to 100 letters, digits, '.', '_' or "
+                "'-', starting with a letter or digit (no '/', no '..'). Set `name:` in the "
+                "recipe (it defaults to the file's name)"
+            )
+        return name

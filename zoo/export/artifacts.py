@@ -39,14 +39,30 @@ class Loaded:
 
         classes = self.run_dir / "classes.json" if self.run_dir else None
         if classes is not None and classes.is_file():
-            names = json.loads(classes.read_text()).get("class_names", [])
+            try:
+                data = json.loads(classes.read_text(encoding="utf-8"))
+            except (OSError, ValueError) as exc:
+                raise ZooError(
+                    f"{classes} is not readable JSON ({exc}); restore it from the run or "
+                    "delete it to show class indices."
+                ) from None
+            names = data.get("class_names") if isinstance(data, dict) else None
+            if not isinstance(names, list) or not all(isinstance(n, str | int) for n in names):
+                raise ZooError(
+                    f'{classes} should hold {{"class_names": ["a", "b", ...]}}; '
+                    "restore it from the run or delete it to show class indices."
+                )
             if len(names) == num_classes:
                 return [str(n) for n in names]
         if self.run_dir and (self.run_dir / "metrics.json").is_file():
-            reports = json.loads((self.run_dir / "metrics.json").read_text()).get("report", {})
-            for split_report in reports.values():
-                if len(split_report.get("class_names", ())) == num_classes:
-                    return list(split_report["class_names"])
+            try:
+                reports = json.loads((self.run_dir / "metrics.json").read_text()).get("report", {})
+            except (OSError, ValueError, AttributeError):
+                reports = {}
+            for split_report in reports.values() if isinstance(reports, dict) else ():
+                names = split_report.get("class_names") if isinstance(split_report, dict) else None
+                if isinstance(names, list) and len(names) == num_classes:
+                    return [str(n) for n in names]
         return [str(c) for c in range(num_classes)]
 
 

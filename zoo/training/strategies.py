@@ -10,9 +10,11 @@ every worker of a cluster runs the same steps.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -63,10 +65,12 @@ def read_tf_config(env: dict[str, str] | None = None) -> ClusterSpec | None:
     if not isinstance(cluster, dict) or not isinstance(task, dict):
         raise ZooError(f"TF_CONFIG needs a 'cluster' mapping and a 'task' mapping. {fix}")
     for job, addresses in cluster.items():
-        if not isinstance(addresses, list) or not all(
-            isinstance(a, str) and ":" in a for a in addresses
-        ):
+        if not isinstance(addresses, list) or not addresses:
             raise ZooError(f"TF_CONFIG cluster.{job} must be a list of 'host:port' strings. {fix}")
+        for i, address in enumerate(addresses):
+            problem = address_problem(address)
+            if problem:
+                raise ZooError(f"TF_CONFIG cluster.{job}[{i}] {problem} {fix}")
     task_type, index = task.get("type"), task.get("index", 0)
     if task_type not in cluster:
         raise ZooError(
@@ -82,6 +86,98 @@ def read_tf_config(env: dict[str, str] | None = None) -> ClusterSpec | None:
     return ClusterSpec(
         workers=workers, task_type=task_type, task_index=index, has_chief="chief" in cluster
     )
+
+
+def address_problem(address: Any) -> str | None:
+    """Why `address` is no usable 'host:port' (None when it is)."""
+    if not isinstance(address, str):
+        return f"is {address!r}, not a 'host:port' string."
+    host, sep, port = address.rpartition(":")
+    if not sep:
+        return f"is {address!r}, with no port; write 'host:port', e.g. 'localhost:12345'."
+    if not host or host in ("[]",) or any(c.isspace() for c in address) or "/" in address:
+        return f"is {address!r}: the host is empty or malformed; write 'host:port'."
+    if not port.isdigit() or not 1 <= int(port) <= 65535:
+        return f"is {address!r}: the port {port!r} is not a number from 1 to 65535."
+    return None
+
+
+def peers(env: dict[str, str] | None = None) -> list[tuple[str, str]]:
+    """(task name, address) of every other task in TF_CONFIG, e.g. ('worker 1', 'h:2')."""
+    raw = (env if env is not None else os.environ).get("TF_CONFIG", "")
+    config = json.loads(raw)
+    task = config["task"]
+    me = (task["type"], task.get("index", 0))
+    return [
+        (f"{job} {i}", address)
+        for job, addresses in config["cluster"].items()
+        for i, address in enumerate(addresses)
+        if (job, i) != me
+    ]
+
+
+def silent_peers(tasks: list[tuple[str, str]], timeout: float = 1.0) -> list[tuple[str, str]]:
+    """The tasks whose address accepts no TCP connection within `timeout` seconds."""
+    import socket
+
+    silent = []
+    for name, address in tasks:
+        host, _, port = address.rpartition(":")
+        try:
+            with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout):
+                pass
+        except OSError:
+            silent.append((name, address))
+    return silent
+
+
+def rendezvous(own: str, tasks: list[tuple[str, str]], seconds: float) -> None:
+    """Wait until every peer in `tasks` accepts a TCP connection; ZooError naming the
+    silent ones after `seconds`.
+
+    TensorFlow's own wait for peers (creating MultiWorkerMirroredStrategy) holds the GIL
+    inside C++ for as long as it takes, so no Python timer or signal thread can act there.
+    So zoo waits first, in Python: each worker listens on its own TF_CONFIG port (a beacon,
+    closed just before TensorFlow binds the port) and probes the others until all answer.
+    """
+    import socket
+    import time
+
+    port = int(own.rpartition(":")[2])
+    beacon = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    beacon.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        beacon.bind(("", port))
+    except OSError as exc:
+        beacon.close()
+        raise ZooError(
+            f"This worker's TF_CONFIG address {own} cannot be used: port {port} is busy "
+            f"({exc.strerror}). Pick a free port in TF_CONFIG for every worker."
+        ) from None
+    beacon.listen(64)
+    beacon.setblocking(False)
+    deadline = time.monotonic() + seconds
+    waiting = list(tasks)
+    try:
+        while True:
+            while True:  # Answer (and drop) the peers' probes so the backlog never fills.
+                try:
+                    beacon.accept()[0].close()
+                except OSError:
+                    break
+            waiting = silent_peers(waiting, timeout=0.5)
+            if not waiting:
+                return
+            if time.monotonic() >= deadline:
+                named = ", ".join(f"{name} at {address}" for name, address in waiting)
+                raise ZooError(
+                    f"Multi-worker start-up timed out after {seconds:g} s: no answer from "
+                    f"{named}. Start every worker listed in TF_CONFIG (or fix its address), "
+                    "or raise distribution.startup_timeout."
+                )
+            time.sleep(0.5)
+    finally:
+        beacon.close()
 
 
 def _split_cpu(count: int) -> None:
@@ -162,7 +258,42 @@ def _multi_worker_strategy(config: Distribution) -> tf.distribute.Strategy:
                 "distribution.cluster_resolver: slurm inside a Slurm job."
             )
         resolver = resolvers.TFConfigClusterResolver()
-    return tf.distribute.MultiWorkerMirroredStrategy(cluster_resolver=resolver)
+    from zoo import stage
+
+    if config.cluster_resolver == "tf_config":
+        spec = json.loads(os.environ["TF_CONFIG"])
+        task = spec["task"]
+        own = spec["cluster"][task["type"]][task.get("index", 0)]
+        tasks = [(n, a) for n, a in peers() if n.split()[0] in _WORKER_TYPES]
+        stage.set_stage(f"waiting for the cluster's other workers ({len(tasks)})")
+        log.info("waiting up to %gs for %d peer(s) to answer", config.startup_timeout, len(tasks))
+        rendezvous(own, tasks, config.startup_timeout)
+    stage.set_stage("joining the cluster")
+    with _signals_kill_at_once():
+        chosen = tf.distribute.MultiWorkerMirroredStrategy(cluster_resolver=resolver)
+    stage.set_stage("training")
+    return chosen
+
+
+@contextlib.contextmanager
+def _signals_kill_at_once() -> Iterator[None]:
+    """While TensorFlow holds the GIL in C++, SIGTERM/SIGINT take their default action
+    (the kernel ends the process at once), as no Python code could act on them there."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    wanted = {signal.SIGINT, signal.SIGTERM}
+    handlers = {s: signal.signal(s, signal.SIG_DFL) for s in wanted}
+    mask = signal.pthread_sigmask(signal.SIG_UNBLOCK, wanted)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        for s, handler in handlers.items():
+            signal.signal(s, handler)
 
 
 def strategy(config: Distribution) -> tf.distribute.Strategy:

@@ -1,0 +1,255 @@
+"""Cross-field rules: what a recipe means as a whole, checked at load time (no TensorFlow).
+
+The schema checks each field alone; these check fields against each other, so that
+`--dry-run` catches what would otherwise fail after training started (an evaluation split
+the data lacks, a monitor nothing logs, a metric that cannot apply to the loss) or, worse,
+train a model whose figures mean nothing. Each rule is a function of the validated
+`Recipe` yielding (field path, message); `check` runs them all. Add a rule by writing
+one more function and listing it in `RULES`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+from zoo.config import catalog, monitors
+from zoo.config.schema import CsvData, DirectoryData, FileData, Metric, NpzData, Recipe
+
+Found = Iterator[tuple[str, str]]
+
+
+def _available_splits(recipe: Recipe) -> dict[str, str]:
+    """split role -> why it is not available ('' when it is)."""
+    data = recipe.data
+    out = {"train": ""}
+    if monitors._single_csv(recipe):
+        assert isinstance(data, CsvData)
+        out["validation"] = "" if data.validation_fraction > 0 else "data.validation_fraction is 0"
+        out["test"] = "" if data.test_fraction > 0 else "data.test_fraction is 0"
+        return out
+    out["validation"] = (
+        ""
+        if monitors.has_validation(recipe)
+        else "data.splits.validation is not set"
+        + (" and data.validation_fraction is 0" if isinstance(data, FileData) else "")
+    )
+    out["test"] = "" if data.splits.test is not None else "data.splits.test is null"
+    return out
+
+
+def evaluation_splits(recipe: Recipe) -> Found:
+    splits = recipe.evaluation.splits
+    if not splits:
+        yield (
+            "evaluation.splits",
+            "is empty; name at least one split to score (train, validation or test).",
+        )
+    available = _available_splits(recipe)
+    for i, split in enumerate(splits):
+        if split in splits[:i]:
+            yield f"evaluation.splits[{i}]", f"names {split!r} twice; list each split once."
+        elif available.get(split):
+            yield (
+                f"evaluation.splits[{i}]",
+                f"asks to score {split!r}, but the data has no such split "
+                f"({available[split]}). Add it to the data, or drop it from evaluation.splits.",
+            )
+
+
+def _metrics_fit_loss(
+    metrics: list[Metric], where: str, loss: str, matrix: dict[str, frozenset[str]]
+) -> Found:
+    task = catalog.LOSS_TASKS[loss]
+    seen: dict[str, int] = {}
+    for i, metric in enumerate(metrics):
+        if task not in matrix.get(metric.name, frozenset()):
+            fitting = [m for m, t in matrix.items() if task in t]
+            yield (
+                f"{where}[{i}]",
+                f"metric {metric.name!r} cannot apply to loss {loss!r} ({task} labels); "
+                f"with this loss use: {', '.join(fitting)}. Or change the loss.",
+            )
+        log_name = catalog.metric_log_name(metric.name, metric.k)
+        if log_name in seen:
+            yield f"{where}[{i}]", f"repeats metric {log_name!r} (also item {seen[log_name]})."
+        seen.setdefault(log_name, i)
+
+
+def metrics_fit_loss(recipe: Recipe) -> Found:
+    loss = recipe.training.loss.name
+    training = recipe.training.metrics
+    yield from _metrics_fit_loss(training, "training.metrics", loss, catalog.METRIC_TASKS)
+    if recipe.evaluation.metrics is not None:
+        yield from _metrics_fit_loss(
+            recipe.evaluation.metrics,
+            "evaluation.metrics",
+            loss,
+            catalog.EVALUATION_METRIC_TASKS,
+        )
+
+
+def monitored_quantities(recipe: Recipe) -> Found:
+    yield from monitors.monitor_problems(recipe)
+
+
+def _known_classes(recipe: Recipe) -> tuple[str, int] | None:
+    params = recipe.model.params
+    if isinstance(params.get("num_classes"), int) and not isinstance(params["num_classes"], bool):
+        return "model.params.num_classes", params["num_classes"]
+    names = getattr(recipe.data, "class_names", None)
+    if names:
+        return "data.class_names", len(names)
+    return None
+
+
+def class_counts(recipe: Recipe) -> Found:
+    """num_classes, class_names and top-k's k must agree when the recipe gives them."""
+    params = recipe.model.params
+    names = getattr(recipe.data, "class_names", None)
+    count = params.get("num_classes")
+    if names and isinstance(count, int) and count != len(names):
+        yield (
+            "model.params.num_classes",
+            f"is {count}, but data.class_names lists {len(names)} classes; make them agree "
+            "(or leave num_classes out: the data sets it).",
+        )
+    known = _known_classes(recipe)
+    if known is None:
+        return
+    source, n = known
+    for where in ("training.metrics", "evaluation.metrics"):
+        for i, metric in enumerate(getattr(recipe, where.split(".")[0]).metrics or ()):
+            if metric.name == "top_k_accuracy" and (metric.k or 5) >= n:
+                yield (
+                    f"{where}[{i}].k",
+                    f"is {metric.k or 5} (default 5), but there are {n} classes ({source}): "
+                    "top-k accuracy would always be 1. Use a k below the class count.",
+                )
+    if recipe.training.loss.name == "binary_crossentropy" and n != 2:
+        yield "training.loss", f"binary_crossentropy needs 2 classes; {source} gives {n}."
+
+
+def steps_need_splits(recipe: Recipe) -> Found:
+    if recipe.training.validation_steps is not None and not monitors.has_validation(recipe):
+        yield (
+            "training.validation_steps",
+            "is set, but the data has no validation split; add one or remove this.",
+        )
+
+
+def learning_rate_plateau(recipe: Recipe) -> Found:
+    """Keras's ReduceLROnPlateau can only change a constant learning rate."""
+    rate = recipe.training.optimizer.learning_rate
+    if recipe.training.callbacks.reduce_lr_on_plateau is not None and not isinstance(
+        rate, int | float
+    ):
+        yield (
+            "training.callbacks.reduce_lr_on_plateau",
+            f"cannot change a scheduled learning rate ({rate.schedule}); use a constant "
+            "training.optimizer.learning_rate, or remove reduce_lr_on_plateau.",
+        )
+    plateau = recipe.training.callbacks.reduce_lr_on_plateau
+    if plateau is not None and isinstance(rate, int | float) and plateau.min_lr >= rate:
+        yield (
+            "training.callbacks.reduce_lr_on_plateau.min_lr",
+            f"is {plateau.min_lr}, not below the learning rate {rate}: it could never act.",
+        )
+
+
+def preprocessing_fits_data(recipe: Recipe) -> Found:
+    """Text options need text inputs; image and video options need pixels."""
+    data = recipe.data
+    kind = None
+    if isinstance(data, DirectoryData):
+        kind = data.kind
+    elif isinstance(data, CsvData):
+        kind = "text" if data.text_column is not None else "features"
+    elif isinstance(data, NpzData):
+        kind = "pixels"
+    if kind is None:
+        return
+    if data.text is not None and kind != "text":
+        yield "data.text", f"applies to text inputs, but this {data.source} data is not text."
+    if data.image is not None and kind not in ("image", "pixels"):
+        yield "data.image", f"applies to images, but this {data.source} data holds {kind}."
+    if data.video is not None and kind not in ("pixels",):
+        yield "data.video", f"applies to clips, but this {data.source} data holds {kind}."
+
+
+def fractions_leave_training_data(recipe: Recipe) -> Found:
+    data = recipe.data
+    if isinstance(data, CsvData) and data.validation_fraction + data.test_fraction >= 1:
+        yield (
+            "data.test_fraction",
+            f"with validation_fraction {data.validation_fraction} leaves no training rows; "
+            "keep their sum below 1.",
+        )
+    if (
+        isinstance(data, FileData)
+        and data.validation_fraction > 0
+        and data.splits.validation
+        and not monitors._single_csv(recipe)
+    ):
+        yield (
+            "data.validation_fraction",
+            f"is {data.validation_fraction}, but data.splits.validation is also set "
+            f"({data.splits.validation!r}), so it would be ignored; keep one of the two.",
+        )
+
+
+def video_augment_fits(recipe: Recipe) -> Found:
+    video = recipe.data.video
+    if video is None or video.augment is None:
+        return
+    if video.resize and video.augment.crop >= min(video.resize):
+        yield (
+            "data.video.augment.crop",
+            f"is {video.augment.crop}, not below the clip size {list(video.resize)}.",
+        )
+    if video.frames and video.augment.time_jitter >= video.frames:
+        yield (
+            "data.video.augment.time_jitter",
+            f"is {video.augment.time_jitter}, not below data.video.frames ({video.frames}).",
+        )
+
+
+def distribution_fits(recipe: Recipe) -> Found:
+    dist = recipe.distribution
+    if dist.devices is not None and dist.strategy not in ("one_device", "mirrored"):
+        yield (
+            "distribution.devices",
+            f"is used by the one_device and mirrored strategies only, not {dist.strategy!r}; "
+            "set distribution.strategy or remove devices.",
+        )
+    if dist.strategy == "one_device" and dist.devices is not None and len(dist.devices) > 1:
+        yield "distribution.devices", "one_device takes one device; use mirrored for several."
+    replicas = None
+    if dist.strategy == "mirrored":
+        replicas = len(dist.devices) if dist.devices else dist.cpu_devices
+    if replicas and recipe.training.batch_size < replicas:
+        yield (
+            "training.batch_size",
+            f"is {recipe.training.batch_size}, below the {replicas} replicas: each replica "
+            "needs at least one example of the global batch. Raise it.",
+        )
+    if dist.tpu is not None and dist.strategy not in ("tpu", "auto"):
+        yield "distribution.tpu", f"is ignored by strategy {dist.strategy!r}; remove it."
+
+
+RULES: tuple[Callable[[Recipe], Found], ...] = (
+    evaluation_splits,
+    metrics_fit_loss,
+    monitored_quantities,
+    class_counts,
+    steps_need_splits,
+    learning_rate_plateau,
+    preprocessing_fits_data,
+    fractions_leave_training_data,
+    video_augment_fits,
+    distribution_fits,
+)
+
+
+def check(recipe: Recipe) -> list[tuple[str, str]]:
+    """(field path, message) for everything in `recipe` that cannot work together."""
+    return [found for rule in RULES for found in rule(recipe)]
