@@ -1,4 +1,9 @@
-"""`python -m zoo.train RECIPE [--set K=V] [--output-dir DIR] [--overwrite|--resume] [--dry-run]`
+"""`python -m zoo.train RECIPE [--set K=V] [--output-dir DIR] [--overwrite|--resume] [--dry-run]
+[--check]`
+
+`--check` runs the recipe end to end on one batch (data check, one training and one
+evaluation step, export and reload in a temporary folder) and writes no run: run it
+before a long run (see zoo/training/check_run.py).
 
 A killed run continues from its last completed epoch when the same command is run again
 with the same `--output-dir`, or with `--resume` (the newest unfinished run of the recipe).
@@ -51,6 +56,13 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="validate and print the resolved recipe; train nothing",
     )
+    p.add_argument(
+        "--check",
+        action="store_true",
+        help="check the recipe end to end in seconds: data check, one training and one "
+        "evaluation step on one batch, export and reload in a temporary folder; writes no "
+        "run. Exit 0 if every stage passes, else 2 naming the first defect",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="no per-epoch progress output")
     return p
 
@@ -69,6 +81,11 @@ def _train(args: argparse.Namespace) -> int:
     recipe = load_recipe(args.recipe, args.overrides)
     if args.dry_run:
         sys.stdout.write(to_yaml(recipe))
+        return 0
+    if args.check:
+        from zoo.training.check_run import check_run
+
+        print("\n".join(check_run(recipe).lines()))
         return 0
     from zoo.training.trainer import run
 

@@ -94,7 +94,7 @@ class CheckReport:
                 f"data check: {role}: {s.examples:,} examples ({scope}), "
                 f"{len(counts)} classes seen of {self.num_classes}; labels {shown}"
             )
-        out.append(f"data check: passed in {self.seconds:.1f} s")
+        out.append(f"data check: passed (data read and checked in {self.seconds:.1f} s)")
         return out
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import TYPE_CHECKING
 
 from zoo.data import archive
@@ -60,8 +61,11 @@ def load(config: DataSection, *, batch_size: int, seed: int) -> DataBundle:
             f"from {' or '.join(sorted(_VIDEO_SOURCES))} sources. Remove data.video or "
             "change data.source."
         )
+    start = time.perf_counter()
     bundle = _SOURCES[config.source](config, batch_size=batch_size, seed=seed)
-    for line in check_bundle(bundle, config).lines():
+    report = check_bundle(bundle, config)
+    report.seconds = time.perf_counter() - start  # Sources scan while reading: count it all.
+    for line in report.lines():
         log.info("%s", line)
     if config.image is not None:
         bundle = preprocess_image.apply(config.image, bundle, seed=seed)
