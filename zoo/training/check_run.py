@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import tempfile
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -160,13 +161,14 @@ def check_run(recipe: Recipe) -> CheckRunReport:
     eval_metrics = recipe.evaluation.metrics
     if eval_metrics is None:
         eval_metrics = recipe.training.metrics
-    with stages.stage("evaluation step") as say:
+    with stages.stage("evaluation step") as say, warnings.catch_warnings():
         parts = []
         for split in ("validation", "test"):
             ds = bundle.split(split)
             if ds is None:
                 continue
             labels, probs = scoring.collect(predict, ds.take(1))
+            warnings.simplefilter("ignore", RuntimeWarning)  # One batch may miss a class.
             _finite(np.max(np.abs(probs)), f"the {split} predictions")
             scores, _ = scoring.score(
                 labels,
