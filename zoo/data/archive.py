@@ -114,8 +114,16 @@ def _check_name(archive: Path, name: str) -> None:
         )
 
 
-def _target(into: Path, name: str) -> Path:
-    return into.joinpath(*PurePosixPath(name.replace("\\", "/")).parts)
+def _write(into: Path, entries: list[tuple[str, bool, Any]], budget: _Budget) -> None:
+    """Write checked (name, is folder, opener) entries below `into`, within `budget`."""
+    for name, is_dir, opener in entries:
+        target = into.joinpath(*PurePosixPath(name.replace("\\", "/")).parts)
+        if is_dir:
+            target.mkdir(parents=True, exist_ok=True)
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with opener() as source:
+            budget.copy(source, target)
 
 
 def _extract_tar(archive: Path, into: Path) -> None:
@@ -130,16 +138,8 @@ def _extract_tar(archive: Path, into: Path) -> None:
                     "plain files and folders are extracted. Repack it without links."
                 )
         budget.declare(sum(m.size for m in members if m.isfile()))
-        for m in members:
-            target = _target(into, m.name)
-            if m.isdir():
-                target.mkdir(parents=True, exist_ok=True)
-                continue
-            target.parent.mkdir(parents=True, exist_ok=True)
-            source = tar.extractfile(m)
-            if source is not None:
-                with source:
-                    budget.copy(source, target)
+        entries = [(m.name, m.isdir(), lambda m=m: tar.extractfile(m)) for m in members]
+        _write(into, entries, budget)
 
 
 def _extract_zip(archive: Path, into: Path) -> None:
@@ -149,14 +149,8 @@ def _extract_zip(archive: Path, into: Path) -> None:
         for info in infos:
             _check_name(archive, info.filename)
         budget.declare(sum(i.file_size for i in infos))
-        for info in infos:
-            target = _target(into, info.filename)
-            if info.is_dir():
-                target.mkdir(parents=True, exist_ok=True)
-                continue
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with zf.open(info) as source:
-                budget.copy(source, target)
+        entries = [(i.filename, i.is_dir(), lambda i=i: zf.open(i)) for i in infos]
+        _write(into, entries, budget)
 
 
 def extract(archive: Path, root: Path | None = None) -> Path:
