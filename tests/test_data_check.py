@@ -373,3 +373,50 @@ def test_empty_class_folder_in_training_is_refused(tmp_path):
 def test_a_single_class_folder_is_refused(tmp_path):
     root = _tree(tmp_path / "r")
     _refused(_dir_config(root, class_names=["pos"]), "one class")
+
+
+# ------------------------------------------------------------------ sampled (TFDS-like)
+def _bundle(examples, num_classes=3, names=("a", "b", "c")):
+    import tensorflow as tf
+
+    from zoo.data.bundle import DataBundle, DataInfo
+
+    def gen():
+        yield from examples
+
+    spec = (tf.TensorSpec((None,), tf.float32), tf.TensorSpec((), tf.int64))
+    raw = tf.data.Dataset.from_generator(gen, output_signature=spec)
+    info = DataInfo("x", (None,), "float32", num_classes=num_classes, class_names=names)
+    return DataBundle(info=info, train=raw.padded_batch(2), raw={"train": raw})
+
+
+def _tfds_config(**fields):
+    from zoo.config.schema import TfdsData
+
+    return TfdsData(name="anything", **fields)
+
+
+def test_sampled_split_of_varying_shapes_names_nan_and_stray_labels():
+    from zoo.data.check import check_bundle
+
+    good = [(np.ones(n, np.float32), n % 3) for n in range(1, 10)]
+    report = check_bundle(_bundle(good), _tfds_config())
+    assert report.splits["train"].label_counts == {0: 3, 1: 3, 2: 3}
+    nan = [*good[:4], (np.array([1.0, np.nan], np.float32), 1), *good[4:]]
+    with pytest.raises(DataError, match=r"data\.splits\.train: the input at index 4 holds NaN"):
+        check_bundle(_bundle(nan), _tfds_config())
+    stray = [*good, (np.ones(2, np.float32), 7)]
+    with pytest.raises(DataError, match=r"label 7 at index 9 is outside the 3 classes"):
+        check_bundle(_bundle(stray), _tfds_config())
+    assert check_bundle(_bundle(nan), _tfds_config(check=False)).skipped
+
+
+def test_sampled_scan_stops_at_its_bound_and_says_it_was_a_sample():
+    from zoo.data.check import check_bundle, scan_dataset
+
+    many = [(np.ones(2, np.float32), i % 3) for i in range(40)]
+    stats = scan_dataset("train", _bundle(many).raw["train"], max_examples=1)
+    assert not stats.complete and stats.examples >= 1
+    one_class = [(np.ones(2, np.float32), 0)] * 5
+    with pytest.raises(DataError, match="one class"):
+        check_bundle(_bundle(one_class), _tfds_config())
