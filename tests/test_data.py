@@ -101,3 +101,73 @@ def test_preprocessor_feeds_training_and_sits_in_front_of_the_exported_model():
     assert served.inputs[0].dtype == "string" and served.inputs[0].name == "text"
     np.testing.assert_allclose(served(tf.constant(raw)), inner(tokens), atol=1e-6)
     assert with_preprocessor(inner, None, info) is inner
+
+
+# ------------------------------------------------------------------ archive caps
+def _tar_gz(path, members: dict[str, bytes]):
+    import io
+    import tarfile
+
+    with tarfile.open(path, "w:gz") as tar:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return path
+
+
+def test_archive_over_the_ratio_cap_is_refused_before_writing(tmp_path):
+    import zipfile
+
+    from zoo.data.archive import extract
+
+    bomb = _tar_gz(tmp_path / "bomb.tar.gz", {"d/train/a/x.txt": b"\0" * 4_000_000})
+    cache = tmp_path / "cache"
+    with pytest.raises(DataError, match=r"bomb\.tar\.gz declares 4,000,000 bytes") as err:
+        extract(bomb, cache)
+    assert "ZOO_EXTRACT_MAX_RATIO" in str(err.value)
+    assert not any(cache.iterdir())  # Nothing half-extracted.
+    with zipfile.ZipFile(tmp_path / "bomb.zip", "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("a/b.txt", b"\0" * 3_000_000)
+    with pytest.raises(DataError, match=r"bomb\.zip declares 3,000,000 bytes"):
+        extract(tmp_path / "bomb.zip", cache)
+
+
+def test_archive_over_the_size_cap_is_refused(tmp_path, monkeypatch):
+    import os
+
+    from zoo.data.archive import extract
+
+    archive = _tar_gz(tmp_path / "big.tar.gz", {"x/y.txt": os.urandom(5000)})
+    monkeypatch.setenv("ZOO_EXTRACT_LIMIT_BYTES", "4096")
+    with pytest.raises(DataError, match=r"over the extraction limits of 4,096 bytes"):
+        extract(archive, tmp_path / "cache")
+    monkeypatch.setenv("ZOO_EXTRACT_LIMIT_BYTES", "lots")
+    with pytest.raises(DataError, match=r"ZOO_EXTRACT_LIMIT_BYTES='lots' is not a positive"):
+        extract(archive, tmp_path / "cache")
+    monkeypatch.setenv("ZOO_EXTRACT_LIMIT_BYTES", "10000")
+    assert (extract(archive, tmp_path / "cache") / "x" / "y.txt").stat().st_size == 5000
+
+
+def test_extraction_stops_at_the_cap_whatever_the_headers_declared(tmp_path):
+    """The byte count while writing is the real guard; headers can lie."""
+    import io
+
+    from zoo.data.archive import _Budget
+
+    archive = tmp_path / "a.zip"
+    archive.write_bytes(b"x" * 100)  # 100 bytes packed: 20,000 allowed at 200:1.
+    budget = _Budget(archive)
+    budget.declare(10)  # What a lying header would say.
+    with pytest.raises(DataError, match="expands to more than"):
+        budget.copy(io.BytesIO(b"\0" * 30_000), tmp_path / "out")
+
+
+def test_unwritable_extract_folder_is_one_message(tmp_path):
+    from zoo.data.archive import extract
+
+    archive = _tar_gz(tmp_path / "ok.tar.gz", {"t/a.txt": b"hello"})
+    (tmp_path / "afile").write_text("not a folder")
+    with pytest.raises(DataError, match=r"extraction folder .*afile/sub cannot be written") as e:
+        extract(archive, tmp_path / "afile" / "sub")
+    assert "data.extract_dir" in str(e.value)

@@ -1,7 +1,11 @@
-"""`zoo train RECIPE [--set K=V] [--output-dir DIR] [--overwrite|--resume] [--dry-run]`
+"""`zoo train RECIPE [--set K=V] [--output-dir DIR] [--overwrite|--resume] [--dry-run] [--check]`
 
 RECIPE is a built-in recipe's name (`zoo train mnist_cnn`, see `zoo list`) or a YAML path.
 `python -m zoo.train RECIPE ...` is the same command.
+
+`--check` runs the recipe end to end on one batch (data check, one training and one
+evaluation step, export and reload in a temporary folder) and writes no run: run it
+before a long run (see zoo/training/check_run.py).
 
 A killed run continues from its last completed epoch when the same command is run again
 with the same `--output-dir`, or with `--resume` (the newest unfinished run of the recipe).
@@ -55,6 +59,13 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="validate and print the resolved recipe; train nothing",
     )
+    p.add_argument(
+        "--check",
+        action="store_true",
+        help="check the recipe end to end in seconds: data check, one training and one "
+        "evaluation step on one batch, export and reload in a temporary folder; writes no "
+        "run. Exit 0 if every stage passes, else 2 naming the first defect",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="no per-epoch progress output")
     return p
 
@@ -75,6 +86,11 @@ def _train(args: argparse.Namespace) -> int:
         from zoo.config.monitors import describe
 
         sys.stdout.write(to_yaml(recipe) + describe(recipe))
+        return 0
+    if args.check:
+        from zoo.training.check_run import check_run
+
+        print("\n".join(check_run(recipe).lines()))
         return 0
     from zoo.training.trainer import run
 

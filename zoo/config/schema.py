@@ -208,10 +208,13 @@ class DataCommon(Section):
 
     Splits are named in the source's own terms (TFDS split expressions, folder names,
     file keys). `shuffle_buffer` and `cache` shape the training pipeline. Preprocessing
-    options (text, image, video) live here too, so any source can use them.
+    options (text, image, video) live here too, so any source can use them. `check` runs
+    the data check (labels, class count, finite inputs, files that decode) before any
+    model is built; `false` skips it, and the log says so.
     """
 
     splits: Splits = Splits()
+    check: bool = True
     shuffle_buffer: NonNegativeInt = 10_000
     cache: bool = True
     text: TextOptions | None = None

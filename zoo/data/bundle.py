@@ -9,6 +9,8 @@ if TYPE_CHECKING:
     import keras
     import tensorflow as tf
 
+    from zoo.data.check import SplitStats
+
 
 @dataclass(frozen=True)
 class DataInfo:
@@ -54,6 +56,10 @@ class DataBundle:
     trainer puts it in front of the trained model for evaluation and export, so exported
     models take raw input. Training-only steps (augmentation) belong in the source's
     train pipeline instead, never here.
+
+    For the data check (`zoo.data.check`): `stats` holds per-split statistics a source
+    computed completely while reading (in-memory arrays, file listings); `raw` holds
+    unbatched, unshuffled per-split examples to sample where it did not (TFDS).
     """
 
     info: DataInfo
@@ -61,6 +67,8 @@ class DataBundle:
     validation: tf.data.Dataset | None = None
     test: tf.data.Dataset | None = None
     preprocessor: keras.Layer | None = None
+    stats: dict[str, SplitStats] = field(default_factory=dict)
+    raw: dict[str, tf.data.Dataset] = field(default_factory=dict)
 
     def split(self, name: str) -> tf.data.Dataset | None:
         """A split's raw (input, label) batches."""

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+import time
 from typing import TYPE_CHECKING
 
 from zoo.data import archive
 from zoo.data.bundle import DataBundle
+from zoo.data.check import check_bundle
 from zoo.data.preprocessing import image as preprocess_image
 from zoo.data.preprocessing import text as preprocess_text
 from zoo.data.sources import csv as csv_source
@@ -16,6 +19,8 @@ from zoo.errors import DataError
 
 if TYPE_CHECKING:
     from zoo.config.schema import DataSection
+
+log = logging.getLogger("zoo")
 
 _SOURCES = {
     "tfds": tfds_source.load,
@@ -47,7 +52,8 @@ def load(config: DataSection, *, batch_size: int, seed: int) -> DataBundle:
     Preprocessing options apply the same way to every source: `data.image` adds resizing,
     rescaling and training-only augmentation; text inputs (raw strings) are vectorised
     with `data.text`, or with its defaults when the recipe leaves it out, since no model
-    eats raw strings.
+    eats raw strings. The data check (`zoo.data.check`) runs first, on the source's
+    splits, unless `data.check` is false; it logs one line per split.
     """
     if config.video is not None and config.source not in _VIDEO_SOURCES:
         raise DataError(
@@ -55,7 +61,12 @@ def load(config: DataSection, *, batch_size: int, seed: int) -> DataBundle:
             f"from {' or '.join(sorted(_VIDEO_SOURCES))} sources. Remove data.video or "
             "change data.source."
         )
+    start = time.perf_counter()
     bundle = _SOURCES[config.source](config, batch_size=batch_size, seed=seed)
+    report = check_bundle(bundle, config)
+    report.seconds = time.perf_counter() - start  # Sources scan while reading: count it all.
+    for line in report.lines():
+        log.info("%s", line)
     if config.image is not None:
         bundle = preprocess_image.apply(config.image, bundle, seed=seed)
     text = config.text

@@ -15,28 +15,46 @@ from typing import TYPE_CHECKING, Any
 
 from zoo.data.archive import locate
 from zoo.data.bundle import DataBundle, DataInfo
+from zoo.data.check import SplitStats, scan_arrays
 from zoo.data.pipeline import finish_split
 from zoo.errors import DataError, did_you_mean
 
 if TYPE_CHECKING:
     from zoo.config.schema import CsvData
 
-Rows = list[list[str]]
+# Each data row with the 1-based line of the file it starts on, for messages.
+Rows = list[tuple[int, list[str]]]
 
 
 def _read(path: Path, config: CsvData, role: str) -> tuple[list[str] | None, Rows]:
-    """(header or None, data rows) of one file."""
+    """(header or None, data rows with their line numbers) of one file; every row must
+    have as many cells as the header (or the first row), else its line is named."""
     if not path.is_file():
         raise DataError(
             f"data.splits.{role}: {path} is not a file. Name a CSV/TSV file below data.path."
         )
     delimiter = config.delimiter or ("\t" if path.suffix.lower() == ".tsv" else ",")
+    rows: Rows = []
     try:
         with path.open(newline="", encoding="utf-8") as f:
-            rows = [r for r in csv.reader(f, delimiter=delimiter) if r]
+            reader = csv.reader(f, delimiter=delimiter)
+            line = 1
+            for row in reader:
+                if row:
+                    rows.append((line, row))
+                line = reader.line_num + 1
     except (UnicodeDecodeError, csv.Error) as exc:
         raise DataError(f"Cannot read {path} as CSV (data.splits.{role}): {exc}") from None
-    header = [h.strip() for h in rows.pop(0)] if config.header and rows else None
+    header = [h.strip() for h in rows.pop(0)[1]] if config.header and rows else None
+    width = len(header) if header is not None else len(rows[0][1]) if rows else 0
+    for line, row in rows:
+        if len(row) != width:
+            raise DataError(
+                f"{path} line {line} has {len(row)} columns, but "
+                + ("the header has" if header is not None else "the first row has")
+                + f" {width} (data.splits.{role}). Fix that row (a text cell holding the "
+                "delimiter must be quoted), or check data.delimiter."
+            )
     return header, rows
 
 
@@ -58,13 +76,33 @@ def _index(column: str | int, header: list[str] | None, path: Path, field: str) 
 
 def _columns(rows: Rows, indices: list[int], path: Path, role: str) -> list[list[str]]:
     width = max(indices) + 1
-    for n, row in enumerate(rows):
+    for line, row in rows:
         if len(row) < width:
             raise DataError(
-                f"{path} (data.splits.{role}) row {n + 1} has {len(row)} columns; the recipe's "
-                f"columns need at least {width}. Check data.delimiter and the column names."
+                f"{path} (data.splits.{role}) line {line} has {len(row)} columns; the "
+                f"recipe's columns need at least {width}. Check data.delimiter and the "
+                "column names."
             )
-    return [[row[i] for i in indices] for row in rows]
+    return [[row[i] for i in indices] for _, row in rows]
+
+
+def _numbers(cells: list[list[str]], rows: Rows, path: Path, role: str, names: list[str]):
+    """The feature cells as float32 (N, F); a blank or non-numeric cell names its line."""
+    import numpy as np
+
+    out = np.empty((len(cells), len(names)), np.float32)
+    for n, row in enumerate(cells):
+        for j, value in enumerate(row):
+            try:
+                out[n, j] = float(value)
+            except ValueError:
+                what = "is blank" if not value.strip() else f"holds {value[:40]!r}"
+                raise DataError(
+                    f"{path} (data.splits.{role}) line {rows[n][0]}: the feature column "
+                    f"{names[j]!r} {what}, not a number. Fill or drop that row; "
+                    "data.feature_columns must name numeric columns."
+                ) from None
+    return out
 
 
 def _split_rows(rows: Rows, config: CsvData, seed: int) -> dict[str, Rows]:
@@ -122,6 +160,7 @@ def load(config: CsvData, *, batch_size: int, seed: int) -> DataBundle:
 
     inputs: dict[str, Any] = {}
     labels: dict[str, list[str]] = {}
+    lines: dict[str, list[int]] = {}
     for role, rows in split_rows.items():
         header, path = headers[role]
         if not rows:
@@ -133,20 +172,24 @@ def load(config: CsvData, *, batch_size: int, seed: int) -> DataBundle:
             at = [_index(c, header, path, "feature_columns") for c in config.feature_columns]
         cells = _columns(rows, [*at, label_at], path, role)
         labels[role] = [c[-1].strip() for c in cells]
+        lines[role] = [line for line, _ in rows]
+        if config.check and "" in labels[role]:
+            line = rows[labels[role].index("")][0]
+            raise DataError(
+                f"{path} (data.splits.{role}) line {line}: the label cell (data.label_column "
+                f"{config.label_column!r}) is blank; a blank is not a class. Fill in the "
+                "label or drop the row."
+            )
         if config.text_column is not None:
             inputs[role] = np.array([c[0] for c in cells], dtype=object)
         else:
-            try:
-                inputs[role] = np.array([[float(v) for v in c[:-1]] for c in cells], np.float32)
-            except ValueError as exc:
-                raise DataError(
-                    f"{path} (data.splits.{role}): a feature column holds a non-number "
-                    f"({exc}). data.feature_columns must name numeric columns."
-                ) from None
+            names = [str(c) for c in config.feature_columns]
+            inputs[role] = _numbers([c[:-1] for c in cells], rows, path, role, names)
 
     mapping = _label_mapping(labels["train"])
     pipelines: dict[str, tf.data.Dataset | None] = {"validation": None, "test": None}
     sizes: dict[str, int] = {}
+    stats: dict[str, SplitStats] = {}
     for role, values in labels.items():
         unknown = sorted(set(values) - set(mapping))
         if unknown:
@@ -155,6 +198,11 @@ def load(config: CsvData, *, batch_size: int, seed: int) -> DataBundle:
                 f"training split never uses; known labels: {', '.join(sorted(mapping))}."
             )
         y = np.array([mapping[v] for v in values], np.int64)
+        if config.check:  # Complete: NaN/Inf features and label counts, by file line.
+            path, at = headers[role][1], lines[role]
+            stats[role] = scan_arrays(
+                role, inputs[role], y, lambda i, path=path, at=at: f"line {at[i]} of {path}"
+            )
         ds = tf.data.Dataset.from_tensor_slices((inputs[role], y))
         sizes[role] = len(y)
         pipelines[role] = finish_split(ds, config, role, batch_size=batch_size, seed=seed)
@@ -168,4 +216,4 @@ def load(config: CsvData, *, batch_size: int, seed: int) -> DataBundle:
         class_names=tuple(class_names),
         num_examples=sizes,
     )
-    return DataBundle(info=info, **pipelines)  # train/validation/test
+    return DataBundle(info=info, stats=stats, **pipelines)  # train/validation/test

@@ -1,23 +1,34 @@
 """Class-per-folder trees of text files or images: `<split>/<class>/<file>`.
 
-Read with `keras.utils.text_dataset_from_directory` / `image_dataset_from_directory`,
-unbatched, then finished like every source (cache, shuffle, batch, prefetch). `data.path`
-may be an archive, extracted once into a cache (see `zoo.data.archive`). Without a
-validation folder, `data.validation_fraction` of the training files (picked with the
-recipe's seed) is held out for validation.
+Files are listed as Keras's `text_dataset_from_directory` / `image_dataset_from_directory`
+list them (each class folder walked recursively, suffixes compared case-insensitively)
+and read the way they read them (raw bytes; images decoded, resized, float32 0–255), but
+zoo lists them itself so that every listed path is checked before any is opened: a
+dangling symlink, a FIFO (which would block the first read forever), a socket or a
+device is refused by name using `os.stat` only. With the data check on, every image is
+decoded once up front so a corrupt or truncated file is named before training, not met
+mid-epoch. `data.path` may be an archive, extracted once into a cache (see
+`zoo.data.archive`). Without a validation folder, `data.validation_fraction` of the
+training files (picked with the recipe's seed) is held out for validation.
 """
 
 from __future__ import annotations
 
+import os
+import random
+import stat
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from zoo.data.archive import locate
 from zoo.data.bundle import DataBundle, DataInfo
+from zoo.data.check import SplitStats, decode_images, label_stats
 from zoo.data.pipeline import finish_split
 from zoo.errors import DataError, did_you_mean
 
 if TYPE_CHECKING:
+    import tensorflow as tf
+
     from zoo.config.schema import DirectoryData
 
 TEXT_SUFFIXES = (".txt",)
@@ -56,34 +67,85 @@ def _classes(folder: Path, wanted: list[str] | None, role: str) -> list[str]:
     return list(wanted)
 
 
-def _read(config: DirectoryData, role: str, folder: Path, classes: list[str], **kwargs: Any):
-    """Keras's reader for `config.kind`, unbatched; ValueErrors become DataErrors."""
-    import keras
+_SPECIAL = (
+    (stat.S_ISFIFO, "a FIFO (named pipe), which would block the first read forever"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISDIR, "a folder"),
+)
 
-    common = dict(
-        labels="inferred",
-        label_mode="int",
-        class_names=classes,
-        batch_size=None,
-        verbose=False,
-        **kwargs,
-    )
+Listing = list[tuple[str, int]]  # (file path, class index)
+
+
+def _regular(path: str, role: str) -> None:
+    """Refuse anything but a readable regular file, without opening it (stat only)."""
     try:
-        if config.kind == "text":
-            return keras.utils.text_dataset_from_directory(str(folder), **common)
-        return keras.utils.image_dataset_from_directory(
-            str(folder), image_size=config.image_size, color_mode=config.color_mode, **common
-        )
-    except ValueError as exc:
+        mode = os.stat(path).st_mode  # Follows symlinks; never opens the file.
+    except FileNotFoundError:
+        target = os.readlink(path) if os.path.islink(path) else "?"
         raise DataError(
-            f"data.splits.{role}: cannot read {folder} as {config.kind} classes "
-            f"{', '.join(classes)}: {exc}"
+            f"data.splits.{role}: {path} is a symbolic link to {target}, which does not "
+            "exist (a dangling link). Remove the link or restore its target."
         ) from None
+    except OSError as exc:
+        raise DataError(
+            f"data.splits.{role}: cannot inspect {path} ({exc.strerror}). Remove or fix it."
+        ) from None
+    if not stat.S_ISREG(mode):
+        kind = next((k for test, k in _SPECIAL if test(mode)), "not a regular file")
+        raise DataError(
+            f"data.splits.{role}: {path} is {kind}, not a data file. Remove it from the "
+            "class folder (only regular files, or links to them, are read)."
+        )
+    if not os.access(path, os.R_OK):
+        raise DataError(
+            f"data.splits.{role}: {path} is not readable (permission denied). Fix its "
+            "permissions (chmod a+r) or remove it."
+        )
+
+
+def _list(folder: Path, classes: list[str], suffixes: tuple[str, ...], role: str) -> Listing:
+    """Every (file, class index) under `folder/<class>/`, recursively, in a fixed order;
+    each checked to be a readable regular file."""
+    out: Listing = []
+    for label, name in enumerate(classes):
+        walk = sorted(os.walk(folder / name), key=lambda entry: entry[0])
+        for root, _, files in walk:
+            for fname in sorted(files):
+                if fname.lower().endswith(suffixes):
+                    path = os.path.join(root, fname)
+                    _regular(path, role)
+                    out.append((path, label))
+    return out
+
+
+def _dataset(config: DirectoryData, listing: Listing) -> tf.data.Dataset:
+    """Unbatched (input, label) examples, read as Keras's directory readers read them."""
+    import tensorflow as tf
+
+    paths = tf.constant([p for p, _ in listing], tf.string)
+    labels = tf.constant([c for _, c in listing], tf.int32)
+    ds = tf.data.Dataset.from_tensor_slices((paths, labels))
+    if config.kind == "text":
+        return ds.map(lambda p, y: (tf.io.read_file(p), y), num_parallel_calls=tf.data.AUTOTUNE)
+    channels = _CHANNELS[config.color_mode]
+    size = tuple(config.image_size)
+
+    def image(path, label):
+        img = tf.io.read_file(path)
+        img = tf.image.decode_image(img, channels=channels, expand_animations=False)
+        img = tf.image.resize(img, size, method="bilinear")
+        img.set_shape((*size, channels))
+        return img, label
+
+    return ds.map(image, num_parallel_calls=tf.data.AUTOTUNE)
+
+
+_CHANNELS = {"grayscale": 1, "rgb": 3, "rgba": 4}
 
 
 def load(config: DirectoryData, *, batch_size: int, seed: int) -> DataBundle:
-    import tensorflow as tf
-
     root = locate(config.path, config.extract_dir)
     if not root.is_dir():
         raise DataError(
@@ -93,46 +155,57 @@ def load(config: DirectoryData, *, batch_size: int, seed: int) -> DataBundle:
     train_dir = _folder(root, "train", config.splits.train)
     classes = _classes(train_dir, config.class_names, "train")
 
-    raw: dict[str, tf.data.Dataset | None] = {"validation": None, "test": None}
+    listings: dict[str, Listing] = {"train": _list(train_dir, classes, suffixes, "train")}
+    where = {"train": train_dir}
     if config.splits.validation is None and config.validation_fraction > 0:
-        raw["train"], raw["validation"] = _read(
-            config,
-            "train",
-            train_dir,
-            classes,
-            shuffle=True,
-            seed=seed,
-            validation_split=config.validation_fraction,
-            subset="both",
-        )
-    else:
-        raw["train"] = _read(config, "train", train_dir, classes, shuffle=True, seed=seed)
+        files = list(listings["train"])
+        random.Random(seed).shuffle(files)
+        n_val = int(config.validation_fraction * len(files))
+        listings["train"], listings["validation"] = files[n_val:], files[:n_val]
+        where["validation"] = train_dir
+        if not files[:n_val] and files:
+            raise DataError(
+                f"data.validation_fraction {config.validation_fraction} of the "
+                f"{len(files)} training files of {train_dir} holds no file; raise it, or "
+                "give a validation folder in data.splits.validation."
+            )
     for role in ("validation", "test"):
         name = getattr(config.splits, role)
         if name is not None:
             folder = _folder(root, role, name)
             _classes(folder, classes, role)
-            raw[role] = _read(config, role, folder, classes, shuffle=False)
+            listings[role], where[role] = _list(folder, classes, suffixes, role), folder
 
-    pipelines: dict[str, tf.data.Dataset | None] = {}
+    import numpy as np
+
+    pipelines: dict[str, tf.data.Dataset | None] = {"validation": None, "test": None}
     sizes: dict[str, int] = {}
-    for role, ds in raw.items():
-        if ds is None:
-            pipelines[role] = None
-            continue
-        sizes[role] = int(ds.cardinality())
-        if sizes[role] <= 0:
-            where = getattr(config.splits, role) or f"{config.splits.train} (validation part)"
+    stats: dict[str, SplitStats] = {}
+    for role, listing in listings.items():
+        if not listing:
             raise DataError(
                 f"data.splits.{role}: no {config.kind} files ({', '.join(suffixes)}) in the "
-                f"class folders {', '.join(classes)} of {root / where}."
+                f"class folders {', '.join(classes)} of {where[role]}. Add files, or fix "
+                "data.splits / data.kind."
             )
-        pipelines[role] = finish_split(ds, config, role, batch_size=batch_size, seed=seed)
+        sizes[role] = len(listing)
+        if config.check:  # Complete: every file is listed, so labels are known exactly.
+            labels = np.array([c for _, c in listing], np.int64)
+            stats[role] = label_stats(role, labels, lambda i, lst=listing: f"file {lst[i][0]}")
+            if config.kind == "image":
+                decode_images([p for p, _ in listing], _CHANNELS[config.color_mode], role)
+        if role == "train":
+            order = list(listing)
+            random.Random(seed).shuffle(order)  # A shuffled start, as Keras's reader gives.
+            listing = order
+        pipelines[role] = finish_split(
+            _dataset(config, listing), config, role, batch_size=batch_size, seed=seed
+        )
     if config.kind == "text":
         shape: tuple[int, ...] = ()
         dtype, name = "string", "text"
     else:
-        channels = {"grayscale": 1, "rgb": 3, "rgba": 4}[config.color_mode]
+        channels = _CHANNELS[config.color_mode]
         shape, dtype, name = (*config.image_size, channels), "float32", "image"
     info = DataInfo(
         input_name=name,
@@ -142,4 +215,4 @@ def load(config: DirectoryData, *, batch_size: int, seed: int) -> DataBundle:
         class_names=tuple(classes),
         num_examples=sizes,
     )
-    return DataBundle(info=info, **pipelines)  # train/validation/test
+    return DataBundle(info=info, stats=stats, **pipelines)  # train/validation/test

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from zoo.data.bundle import DataBundle, DataInfo
+from zoo.data.check import MAX_INFERRED_CLASSES, SplitStats, refuse_bad_kind, scan_arrays
 from zoo.data.pipeline import finish_split
 from zoo.data.root import resolve
 from zoo.errors import DataError
@@ -27,26 +28,69 @@ if TYPE_CHECKING:
 ROLES = ("train", "validation", "test")
 
 
+NPY_MAGIC = b"\x93NUMPY"
+ZIP_MAGIC = b"PK"
+
+
 def _open(path: Path):
+    """The opened archive; a `.npy` file, a special file or a non-archive gets a message."""
+    import stat
+
     import numpy as np
 
     if not path.is_file():
+        kind = "" if not path.exists() else " (it is not a regular file)"
         raise DataError(
-            f"data.path: no npz archive at {path}. Check the path (relative paths are taken "
-            "from the recipe's folder)."
+            f"data.path: no npz archive at {path}{kind}. Check the path (relative paths are "
+            "taken from the recipe's folder)."
+        )
+    if not stat.S_ISREG(path.stat().st_mode):  # pragma: no cover  (is_file follows links)
+        raise DataError(f"data.path: {path} is not a regular file.")
+    with path.open("rb") as f:
+        head = f.read(6)
+    if head == NPY_MAGIC:
+        raise DataError(
+            f"data.path: {path} is a single NumPy array (.npy), not an .npz archive. An npz "
+            "holds named arrays per split, e.g. train_images, train_labels, test_images, "
+            "test_labels (data.images_key / data.labels_key name them): save them with "
+            "numpy.savez(path, train_images=..., train_labels=..., ...)."
+        )
+    if not head.startswith(ZIP_MAGIC):
+        raise DataError(
+            f"data.path: {path} is not an .npz archive (an npz is a zip of .npy arrays, as "
+            "numpy.savez writes). Point data.path at the .npz file."
         )
     try:
-        return np.load(path, allow_pickle=False)
-    except (zipfile.BadZipFile, ValueError, OSError) as exc:
+        archive = np.load(path, allow_pickle=False)
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:
         raise DataError(
-            f"data.path: {path} is not a readable .npz archive ({type(exc).__name__}: {exc})."
+            f"data.path: {path} is not a readable .npz archive ({type(exc).__name__}: {exc}). "
+            "Is the file complete? Write it again with numpy.savez."
         ) from None
+    if not hasattr(archive, "files"):  # pragma: no cover  (magic bytes checked above)
+        raise DataError(f"data.path: {path} is not an .npz archive.")
+    return archive
+
+
+def _member(config: NpzData, archive, key: str) -> np.ndarray:
+    """One array of the archive, read whole; damaged or pickled members are named."""
+    import zlib
+
+    try:
+        return archive[key]
+    except ValueError as exc:  # Object arrays need pickle, which stays off.
+        detail = f"{exc}"
+    except (zipfile.BadZipFile, EOFError, OSError, zlib.error, KeyError) as exc:
+        detail = f"{type(exc).__name__}: {exc}"
+    raise DataError(
+        f"data.path: the member {key!r} of {config.path} cannot be read ({detail}); the file "
+        "is damaged or truncated, or holds Python objects (loaded without pickle). Write "
+        "it again with numpy.savez from numeric arrays."
+    )
 
 
 def _read(config: NpzData, archive, role: str, name: str) -> tuple[np.ndarray, np.ndarray]:
-    """(inputs, labels as int64 of shape (N,)) of one split, checked."""
-    import numpy as np
-
+    """(inputs, labels of shape (N,)) of one split, checked for what any model needs."""
     keys = {
         "images_key": config.images_key.format(split=name),
         "labels_key": config.labels_key.format(split=name),
@@ -58,16 +102,19 @@ def _read(config: NpzData, archive, role: str, name: str) -> tuple[np.ndarray, n
             f"Its keys: {', '.join(archive.files)}. Fix data.splits.{role} or the key "
             "patterns data.images_key / data.labels_key ({split} stands for the split name)."
         )
-    try:
-        images = archive[keys["images_key"]]
-        labels = archive[keys["labels_key"]]
-    except ValueError as exc:  # Object arrays need pickle, which stays off.
-        raise DataError(f"data.path: {config.path} holds an unreadable array: {exc}") from None
+    images = _member(config, archive, keys["images_key"])
+    labels = _member(config, archive, keys["labels_key"])
+    where = f"data.splits.{role} {name!r}: the member"
+    refuse_bad_kind(images, f"{where} {keys['images_key']!r} of {config.path}")
+    refuse_bad_kind(labels, f"{where} {keys['labels_key']!r} of {config.path}", labels=True)
     if len(images) == 0:
-        raise DataError(f"data.splits.{role} {name!r}: {keys['images_key']!r} is empty.")
+        raise DataError(
+            f"data.splits.{role} {name!r}: {keys['images_key']!r} is empty; a split needs "
+            "examples. Fill it, or remove the split from data.splits."
+        )
     if labels.ndim == 2 and labels.shape[1] == 1:
         labels = labels[:, 0]
-    if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
+    if labels.ndim != 1:
         raise DataError(
             f"data.splits.{role} {name!r}: labels {keys['labels_key']!r} must be integer class "
             f"indices shaped (N,) or (N, 1); got {labels.dtype} {labels.shape}."
@@ -77,9 +124,17 @@ def _read(config: NpzData, archive, role: str, name: str) -> tuple[np.ndarray, n
             f"data.splits.{role} {name!r}: {len(images)} inputs in {keys['images_key']!r} but "
             f"{len(labels)} labels in {keys['labels_key']!r}; they must match one to one."
         )
-    if labels.min() < 0:
-        raise DataError(f"data.splits.{role} {name!r}: labels must be >= 0, found {labels.min()}.")
-    return images, labels.astype(np.int64)
+    return images, labels
+
+
+def _class_names(config: NpzData, num_classes: int) -> tuple[str, ...]:
+    """The recipe's names, else "0", "1", ...; none for an implausible inferred count (the
+    data check refuses it, naming the stray label, before anything this big is made)."""
+    if config.class_names:
+        return tuple(config.class_names)
+    if num_classes > MAX_INFERRED_CLASSES:
+        return ()
+    return tuple(str(c) for c in range(num_classes))
 
 
 def _input_name(images_key: str) -> str:
@@ -97,6 +152,7 @@ def ensure_ready(config: NpzData) -> str:
 
 
 def load(config: NpzData, *, batch_size: int, seed: int) -> DataBundle:
+    import numpy as np
     import tensorflow as tf
 
     path = resolve(config.path)
@@ -110,12 +166,15 @@ def load(config: NpzData, *, batch_size: int, seed: int) -> DataBundle:
             f"data.path: the splits of {path} hold inputs of different shapes or types "
             f"({described}); every split must hold the same kind of example."
         )
+    stats: dict[str, SplitStats] = {}
+    if config.check:  # Complete: every value of every split, a chunk at a time.
+        for role, (images, labels) in arrays.items():
+            key = config.images_key.format(split=names[role])
+            stats[role] = scan_arrays(
+                role, images, labels, lambda i, key=key: f"index {i} of {key!r} in {path}"
+            )
     top = max(int(labels.max()) for _, labels in arrays.values())
     num_classes = len(config.class_names) if config.class_names else top + 1
-    if top >= num_classes:
-        raise DataError(
-            f"data.class_names names {num_classes} classes, but {path} has label {top}."
-        )
     raw_shape = tuple(int(d) for d in shapes["train"])
     video = None
     if config.video is not None:
@@ -125,7 +184,7 @@ def load(config: NpzData, *, batch_size: int, seed: int) -> DataBundle:
 
     pipelines: dict[str, tf.data.Dataset | None] = dict.fromkeys(ROLES)
     for role, (images, labels) in arrays.items():
-        ds = tf.data.Dataset.from_tensor_slices((images, labels))
+        ds = tf.data.Dataset.from_tensor_slices((images, labels.astype(np.int64)))
         pipelines[role] = finish_split(
             ds, config, role, batch_size=batch_size, seed=seed, video=video
         )
@@ -135,9 +194,11 @@ def load(config: NpzData, *, batch_size: int, seed: int) -> DataBundle:
         input_shape=video.served_shape if video else raw_shape,
         input_dtype=arrays["train"][0].dtype.name,
         num_classes=num_classes,
-        class_names=tuple(config.class_names or (str(c) for c in range(num_classes))),
+        class_names=_class_names(config, num_classes),
         num_examples={role: len(labels) for role, (_, labels) in arrays.items()},
         model_inputs={"input_shape": video.model_shape} if video else {},
     )
     preprocessor = video.preprocessor if video else None
-    return DataBundle(info=info, preprocessor=preprocessor, **pipelines)  # train/validation/test
+    return DataBundle(
+        info=info, preprocessor=preprocessor, stats=stats, **pipelines
+    )  # train/validation/test

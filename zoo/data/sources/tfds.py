@@ -122,6 +122,7 @@ def load(config: TfdsData, *, batch_size: int, seed: int) -> DataBundle:
         video = plan(config.video, raw_shape, seed=seed)
     pipelines: dict[str, tf.data.Dataset | None] = {}
     sizes: dict[str, int] = {}
+    raw: dict[str, tf.data.Dataset] = {}  # In file order, for the data check's sample.
     for role, expression in splits.items():
         if expression is None:
             pipelines[role] = None
@@ -143,7 +144,13 @@ def load(config: TfdsData, *, batch_size: int, seed: int) -> DataBundle:
             sizes[role] = int(ds.reduce(0, lambda n, _: n + 1))
         if sizes[role] == 0:
             raise DataError(f"data.splits.{role} {expression!r} of {config.name!r} is empty.")
-        ds = ds.map(lambda ex: (ex[input_key], ex[label_key]), num_parallel_calls=tf.data.AUTOTUNE)
+        pick = lambda ex: (ex[input_key], ex[label_key])  # noqa: E731
+        if config.check:
+            plain = tfds.ReadConfig(try_autocache=False)  # A partial read must not cache.
+            raw[role] = builder.as_dataset(
+                split=expression, shuffle_files=False, read_config=plain
+            ).map(pick)
+        ds = ds.map(pick, num_parallel_calls=tf.data.AUTOTUNE)
         pipelines[role] = finish_split(
             ds, config, role, batch_size=batch_size, seed=seed, video=video
         )
@@ -160,4 +167,5 @@ def load(config: TfdsData, *, batch_size: int, seed: int) -> DataBundle:
         model_inputs={"input_shape": video.model_shape} if video else {},
     )
     preprocessor = video.preprocessor if video else None
-    return DataBundle(info=info, preprocessor=preprocessor, **pipelines)  # train/validation/test
+    # train/validation/test
+    return DataBundle(info=info, preprocessor=preprocessor, raw=raw, **pipelines)
