@@ -37,7 +37,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--overwrite",
         action="store_true",
-        help="allow --output-dir to be a directory that already holds a run",
+        help="start afresh in an --output-dir that holds a zoo run: deletes that run's "
+        "files (only those zoo wrote; a folder with other files is refused)",
     )
     p.add_argument(
         "--resume",
@@ -78,6 +79,7 @@ def _train(args: argparse.Namespace) -> int:
         overwrite=args.overwrite,
         resume=args.resume,
         verbose=2 if args.quiet else "auto",
+        source=args.recipe,
     )
     for split, scores in result.metrics.items():
         if split in ("training", "export", "report"):

@@ -31,10 +31,17 @@ def train(
     """
     from zoo.training import trainer
 
+    source = None
     if not isinstance(recipe, Recipe):
+        source = Path(recipe)
         recipe = load_recipe(recipe, overrides)
     elif overrides:
         raise TypeError("overrides apply to recipe files; pass a path, or use load_recipe().")
     return trainer.run(
-        recipe, output_dir=output_dir, overwrite=overwrite, resume=resume, verbose=verbose
+        recipe,
+        output_dir=output_dir,
+        overwrite=overwrite,
+        resume=resume,
+        verbose=verbose,
+        source=source,
     )
