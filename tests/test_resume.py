@@ -19,7 +19,7 @@ from tests.conftest import REPO, SMALL_MNIST
 from zoo import load_recipe
 from zoo.errors import ZooError
 from zoo.training.resume import backed_up_epochs, best_so_far, read_history, truncate_history
-from zoo.training.trainer import choose_run_dir
+from zoo.training.run_dir import RunDir
 
 EPOCHS = 3
 ARGS = [
@@ -108,31 +108,46 @@ def _recipe(*extra: str):
     return load_recipe(REPO / "recipes" / "mnist_cnn.yaml", [*SMALL_MNIST, *extra])
 
 
+def choose_run_dir(recipe, output_dir, overwrite, resume=False, *, writer=True, runs_dir=None):
+    """(folder, resuming) as RunDir decides it; the claim is released at once."""
+    with RunDir.claim(
+        recipe, output_dir, overwrite=overwrite, resume=resume, chief=writer, runs_dir=runs_dir
+    ) as run:
+        return run.path, run.resuming
+
+
+def fake_run(folder: Path, recipe, *, finished: bool = False) -> Path:
+    """A zoo run folder as the trainer leaves it (manifest, recipe.yaml[, metrics.json]),
+    written through RunDir itself: no training needed."""
+    with RunDir.claim(recipe, folder, overwrite=True) as run:
+        run.start(recipe)
+        if finished:
+            run.finish({"test": {"accuracy": 0.5}})
+    return folder
+
+
 def test_unfinished_output_dir_is_resumed_and_finished_one_refused(tmp_path):
     recipe = _recipe()
     assert choose_run_dir(recipe, tmp_path / "new", False) == (tmp_path / "new", False)
-    from zoo.config.loading import to_yaml
-
-    (tmp_path / "recipe.yaml").write_text(to_yaml(recipe))
-    assert choose_run_dir(recipe, tmp_path, False) == (tmp_path, True)
-    assert choose_run_dir(recipe, tmp_path, False, resume=True) == (tmp_path, True)
-    assert choose_run_dir(recipe, tmp_path, True) == (tmp_path, False)  # --overwrite: afresh.
+    fake_run(tmp_path / "run", recipe)
+    run = tmp_path / "run"
+    assert choose_run_dir(recipe, run, False) == (run, True)
+    assert choose_run_dir(recipe, run, False, resume=True) == (run, True)
+    assert choose_run_dir(recipe, run, True) == (run, False)  # --overwrite: afresh.
     with pytest.raises(ZooError, match="unfinished run of a different recipe"):
-        choose_run_dir(_recipe("training.epochs=9"), tmp_path, False)
+        choose_run_dir(_recipe("training.epochs=9"), run, False)
     with pytest.raises(ZooError, match="pass one of them"):
-        choose_run_dir(recipe, tmp_path, True, resume=True)
-    (tmp_path / "metrics.json").write_text("{}")
-    with pytest.raises(ZooError, match="already holds a run"):
-        choose_run_dir(recipe, tmp_path, False)
+        choose_run_dir(recipe, run, True, resume=True)
+    fake_run(run, recipe, finished=True)
+    with pytest.raises(ZooError, match="holds a finished run of recipe mnist_cnn"):
+        choose_run_dir(recipe, run, False)
     with pytest.raises(ZooError, match="holds no unfinished run"):
-        choose_run_dir(recipe, tmp_path, False, resume=True)
+        choose_run_dir(recipe, run, False, resume=True)
     # Multi-worker followers never write the run directory, so never refuse it.
-    assert choose_run_dir(recipe, tmp_path, False, writer=False) == (tmp_path, False)
+    assert choose_run_dir(recipe, run, False, writer=False) == (run, False)
 
 
 def test_resume_finds_the_newest_unfinished_run(tmp_path, monkeypatch):
-    from zoo.config.loading import to_yaml
-
     monkeypatch.chdir(tmp_path)
     recipe = _recipe()
     with pytest.raises(ZooError, match="no unfinished run of mnist_cnn under runs"):
@@ -141,10 +156,7 @@ def test_resume_finds_the_newest_unfinished_run(tmp_path, monkeypatch):
         ("mnist_cnn-20250101-000000", False),
         ("mnist_cnn-20250102-000000", True),
     ]:
-        (tmp_path / "runs" / name).mkdir(parents=True)
-        (tmp_path / "runs" / name / "recipe.yaml").write_text(to_yaml(recipe))
-        if finished:
-            (tmp_path / "runs" / name / "metrics.json").write_text("{}")
+        fake_run(tmp_path / "runs" / name, recipe, finished=finished)
     found, resuming = choose_run_dir(recipe, None, False, resume=True)
     assert (found.name, resuming) == ("mnist_cnn-20250101-000000", True)
 
