@@ -289,3 +289,62 @@ def test_bad_evaluate_arguments_are_one_message(tmp_path):
         evaluate(tmp_path / "m.keras")
     with pytest.raises(ZooError, match=r"--recipe .*no such file"):
         evaluate(tmp_path / "m.keras", recipe=tmp_path / "nope.yaml")
+
+
+def _fail_after_evaluation(recipe, folder: Path, reason: str) -> None:
+    with RunDir.claim(recipe, folder) as run:
+        run.start(recipe)
+        run.set_status("evaluated")
+        raise ZooError(reason)  # As the trainer's export step raises on a failed check.
+
+
+def test_a_failure_after_the_first_write_leaves_the_run_failed_and_resumable(tmp_path):
+    recipe = _recipe()
+    reason = "Export check failed: keras differs from the trained model by 1.00e-01"
+    with pytest.raises(ZooError, match="Export check failed"):
+        _fail_after_evaluation(recipe, tmp_path / "run", reason)
+    status = json.loads((tmp_path / "run" / "status.json").read_text())
+    assert status["stage"] == "failed" and status["reason"] == reason
+    assert not (tmp_path / "run" / "metrics.json").exists()
+    assert not (tmp_path / "run" / LOCK).exists()
+    assert claim(tmp_path / "run") == (tmp_path / "run", True)  # The rerun resumes it.
+
+
+# ------------------------------------------------------------------ model vs data (real model)
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    """A one-epoch MLP on 4x4 inputs with 3 classes, and a folder to put other data in."""
+    import numpy as np
+
+    from zoo import train
+
+    folder = tmp_path_factory.mktemp("tiny")
+    for name, shape, classes in (("tiny", (4, 4), 3), ("wide", (5, 5), 3), ("four", (4, 4), 4)):
+        arrays = {}
+        for split, n in (("train", 48), ("test", 24)):
+            arrays[f"{split}_images"] = np.zeros((n, *shape), "float32")
+            arrays[f"{split}_labels"] = (np.arange(n) % classes).astype("int64")
+        np.savez(folder / f"{name}.npz", **arrays)
+        (folder / f"{name}.yaml").write_text(
+            f"name: {name}\nmodel: {{name: mlp, params: {{hidden_units: [4]}}}}\n"
+            f"data: {{source: npz, path: {name}.npz, splits: {{train: train, validation: null,"
+            " test: test}, shuffle_buffer: 0}\n"
+            "training: {batch_size: 8, epochs: 1}\nexport: {keras: true, saved_model: false}\n"
+        )
+    result = train(folder / "tiny.yaml", output_dir=folder / "run", verbose=0)
+    return folder, result.run_dir
+
+
+def test_evaluate_says_which_of_shape_and_classes_differs_before_scoring(tiny_run, tmp_path):
+    from zoo.cli.evaluate import evaluate
+
+    folder, run = tiny_run
+    before = (run / "metrics.json").read_bytes()
+    with pytest.raises(ZooError, match=r"takes inputs of shape \(4, 4\), the data gives \(5, 5\)"):
+        evaluate(run, recipe=folder / "wide.yaml", output_dir=tmp_path / "a")
+    with pytest.raises(ZooError, match="predicts 3 classes, the data has 4"):
+        evaluate(run, recipe=folder / "four.yaml", output_dir=tmp_path / "b")
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+    result = evaluate(run, output_dir=tmp_path / "c")  # Its own recipe fits.
+    assert json.loads((tmp_path / "c" / "metrics.json").read_text()) == result
+    assert (run / "metrics.json").read_bytes() == before  # The run's own, untouched.
