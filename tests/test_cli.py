@@ -46,7 +46,8 @@ def test_existing_run_directory_is_not_overwritten(tmp_path):
     (tmp_path / "metrics.json").write_text("{}")
     out = run_cli("recipes/mnist_cnn.yaml", "--output-dir", str(tmp_path))
     assert out.returncode == 2
-    assert "already holds a run" in out.stderr and "--overwrite" in out.stderr
+    # Not a zoo run (no .zoo-run.json): refused with or without --overwrite, files named.
+    assert "holds files zoo did not write: metrics.json" in out.stderr
     assert "Traceback" not in out.stderr
     assert [p.name for p in tmp_path.iterdir()] == ["metrics.json"]
 

@@ -83,7 +83,9 @@ def test_export_cli_rewrites_a_missing_saved_model(cnn_run, tmp_path):
     out = run_cli(str(run), "--format", "saved_model", module="zoo.cli.export")
     assert out.returncode == 0, out.stderr[-3000:]
     assert (run / "saved_model" / "saved_model.pb").is_file()
-    check = json.loads((run / "metrics.json").read_text())["export"]["saved_model"]
+    check = json.loads((run / "export-saved_model.json").read_text())["saved_model"]
     assert check["ok"] is True and check["fresh_process"] is True
+    # Its own record only: the run's metrics.json is the trainer's, untouched.
+    assert (run / "metrics.json").read_bytes() == (cnn_run.run_dir / "metrics.json").read_bytes()
     bad = run_cli(str(tmp_path / "nowhere"), "--format", "tflite", module="zoo.cli.export")
     assert bad.returncode == 2 and bad.stderr.startswith("error: ")

@@ -2,14 +2,19 @@
 
 Re-scores a saved model (a run directory, `.keras` file or SavedModel) on any split of
 the recipe's data with the same code the trainer uses, so on a finished run it gives
-metrics.json's figures again. Writes `metrics.json` and the confusion-matrix PNG into
-`RUN_DIR/evaluation-<split>/` (or --output-dir).
+metrics.json's figures again. Writes `metrics.json` and the confusion-matrix PNG into its
+own folder, `RUN_DIR/evaluation-<split>/` (or --output-dir), never into the run folder
+itself: a run's own metrics.json is never replaced.
+
+An unfinished run (killed, failed, no metrics.json) is refused unless --allow-unfinished:
+it should be finished by running its train command again, which resumes it. The model
+and the data are checked against each other (input shape, dtype, class count) before
+anything is scored.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 from collections.abc import Sequence
@@ -19,6 +24,7 @@ from typing import Any
 log = logging.getLogger("zoo")
 
 SPLITS = ("train", "validation", "test")
+KIND = "evaluation"
 
 
 def parser() -> argparse.ArgumentParser:
@@ -30,8 +36,121 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("model", help="run directory, model .keras file or SavedModel directory")
     p.add_argument("--recipe", help="recipe YAML (default: recipe.yaml in the run directory)")
     p.add_argument("--split", default="test", choices=SPLITS, help="split to score")
-    p.add_argument("--output-dir", metavar="DIR", help="default: RUN_DIR/evaluation-<split>")
+    p.add_argument(
+        "--output-dir",
+        metavar="DIR",
+        help="new or empty folder for the report (default: RUN_DIR/evaluation-<split>); "
+        "never the run folder itself",
+    )
+    p.add_argument(
+        "--allow-unfinished",
+        action="store_true",
+        help="evaluate a run that has not finished (no metrics.json); it stays resumable",
+    )
     return p
+
+
+def run_folder_of(artifact: Path) -> Path | None:
+    """The run folder an artifact lies in (a zoo run, or a folder with recipe.yaml)."""
+    from zoo.training.run_dir import RECIPE, is_run
+
+    parent = artifact.parent
+    return parent if is_run(parent) or (parent / RECIPE).is_file() else None
+
+
+def refuse_unfinished(run: Path, command: str) -> None:
+    """ZooError unless `run` finished (metrics.json written, status finished)."""
+    from zoo.errors import ZooError
+    from zoo.training.run_dir import METRICS, read_status
+
+    status = read_status(run)
+    stage = status.get("stage", "finished" if (run / METRICS).is_file() else "unknown")
+    if (run / METRICS).is_file() and stage == "finished":
+        return
+    reason = f" ({status['reason']})" if status.get("reason") else ""
+    raise ZooError(
+        f"{run} holds an unfinished run (stage: {stage}{reason}; no metrics.json). Finish it "
+        "by running its train command again, which resumes it; or pass --allow-unfinished "
+        f"to {command} it as it is (nothing is written into the run folder's own files, "
+        "so it stays resumable)."
+    )
+
+
+def _output_folder(out: Path, run: Path | None) -> Path:
+    """Check that `out` may take the report: its own folder, never a run's."""
+    from zoo.errors import ZooError
+    from zoo.training.run_dir import METRICS, check_foreign, read_manifest
+
+    if run is not None and out.resolve() == run.resolve():
+        raise ZooError(
+            f"--output-dir {out} is the run folder itself; evaluate writes its own folder "
+            f"(default {run / 'evaluation-<split>'}) and never replaces the run's metrics.json."
+        )
+    if out.exists() and not out.is_dir():
+        raise ZooError(f"--output-dir {out} is a file, not a folder; choose another path.")
+    if run is not None and out.resolve().is_relative_to(run.resolve()):
+        top = out.resolve().relative_to(run.resolve()).parts[0]
+        entries = (read_manifest(run) or {}).get("entries", [])
+        own = read_manifest(run / top) or {}
+        if top in entries and own.get("kind") != KIND:
+            raise ZooError(
+                f"--output-dir {out} lies in the run's own {top}; choose a new folder such "
+                f"as {run / 'evaluation-<split>'}."
+            )
+    if out.is_dir():
+        manifest = read_manifest(out)
+        if (manifest is None and (out / METRICS).exists()) or (
+            manifest is not None and manifest.get("kind", "run") != KIND
+        ):
+            raise ZooError(
+                f"--output-dir {out} holds a run (its metrics.json must not be replaced); "
+                "choose a new or empty folder."
+            )
+        check_foreign(out)
+    return out
+
+
+def _check_fits(loaded: Any, dataset: Any, info: Any, model_path: Path, recipe: str) -> None:
+    """The model must take the data's inputs and predict its classes: say which differs."""
+    from zoo.errors import ZooError
+
+    spec = dataset.element_spec[0]
+    data_shape = tuple(spec.shape[1:])
+    data_dtype = _dtype_family(spec.dtype.name)
+    model_shape = tuple(loaded.input_shape)
+    problems = []
+    shapes_fit = len(data_shape) == len(model_shape) and all(
+        m is None or d is None or int(m) < 0 or int(m) == int(d)
+        for m, d in zip(model_shape, data_shape, strict=True)
+    )
+    if not shapes_fit:
+        problems.append(
+            f"the model takes inputs of shape {_shape(model_shape)}, the data gives "
+            f"{_shape(data_shape)}"
+        )
+    if loaded.input_dtype and _dtype_family(loaded.input_dtype) != data_dtype:
+        problems.append(f"the model takes {loaded.input_dtype}, the data gives {spec.dtype.name}")
+    if not problems and info.num_classes:
+        x, _ = next(iter(dataset.take(1)))
+        outputs = loaded.predict(x.numpy()[:1])
+        if getattr(outputs, "ndim", 0) == 2 and outputs.shape[-1] not in (1, info.num_classes):
+            problems.append(
+                f"the model predicts {outputs.shape[-1]} classes, the data has {info.num_classes}"
+            )
+    if problems:
+        raise ZooError(
+            f"The data of {recipe} does not fit the model {model_path}: "
+            + "; ".join(problems)
+            + ". Pass the recipe the model was trained with (--recipe), or another model."
+        )
+
+
+def _dtype_family(name: str) -> str:
+    return "string" if name in ("string", "str", "bytes", "object") else name
+
+
+def _shape(shape: tuple[Any, ...]) -> str:
+    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ")"
 
 
 def evaluate(
@@ -40,24 +159,46 @@ def evaluate(
     recipe: str | Path | None = None,
     split: str = "test",
     output_dir: str | Path | None = None,
+    allow_unfinished: bool = False,
 ) -> dict[str, Any]:
     """Score `model` on `split`; returns (and writes) `{split: scores, "report": {...}}`."""
-    from zoo.config.loading import load_recipe
-    from zoo.data import load as load_data
-    from zoo.errors import ZooError
-    from zoo.evaluation import report, scoring
-    from zoo.export import artifacts
+    import json
 
-    artifact, _ = artifacts.locate(model)  # Cheap checks first: no TensorFlow yet.
-    run_dir = artifact.parent if (artifact.parent / "recipe.yaml").is_file() else None
-    if recipe is None and run_dir is None:
+    from zoo.config.loading import load_recipe
+    from zoo.errors import ZooError
+    from zoo.export import artifacts
+    from zoo.training.run_dir import RECIPE, atomic_write_text, register, writing
+
+    # Cheap checks first: no TensorFlow yet.
+    given = Path(model)
+    run = given if given.is_dir() and run_folder_of(given / RECIPE) else None
+    if run is not None and not allow_unfinished:  # Before "holds no model": say why.
+        refuse_unfinished(run, "evaluate")
+    artifact, _ = artifacts.locate(model)
+    run = run or run_folder_of(artifact)
+    if run is not None and not allow_unfinished:
+        refuse_unfinished(run, "evaluate")
+    if recipe is None and run is None:
         raise ZooError(f"{artifact} is not in a run directory; pass --recipe RECIPE.yaml.")
+    if recipe is not None and not Path(recipe).is_file():
+        raise ZooError(f"--recipe {recipe}: no such file; give the recipe YAML the model used.")
+    recipe_path = Path(recipe) if recipe is not None else run / RECIPE
+    out = Path(output_dir) if output_dir else (run or Path(".")) / f"evaluation-{split}"
+    _output_folder(out, run)
+    config = load_recipe(recipe_path)
+
+    from zoo.data import load as load_data
+    from zoo.evaluation import report, scoring
+
     loaded = artifacts.load(artifact)
-    config = load_recipe(recipe if recipe is not None else run_dir / "recipe.yaml")
     bundle = load_data(config.data, batch_size=config.training.batch_size, seed=config.seed)
     dataset = bundle.split(split)
     if dataset is None:
-        raise ZooError(f"The recipe's data.splits gives no {split!r} split.")
+        raise ZooError(
+            f"The recipe {recipe_path} gives no {split!r} split (data.splits); choose another "
+            "--split."
+        )
+    _check_fits(loaded, dataset, bundle.info, artifact, str(recipe_path))
     labels, probs = scoring.collect(loaded.predict, dataset)
     metrics = config.evaluation.metrics
     scores, split_report = scoring.score(
@@ -68,12 +209,18 @@ def evaluate(
         class_names=bundle.info.class_names,
     )
     result: dict[str, Any] = {split: scores, "model": str(loaded.path)}
-    out = Path(output_dir) if output_dir else (run_dir or Path(".")) / f"evaluation-{split}"
-    out.mkdir(parents=True, exist_ok=True)
+    with writing(out):
+        out.mkdir(parents=True, exist_ok=True)
+    if run is not None and out.resolve().is_relative_to(run.resolve()):
+        with writing(run):
+            register(run, out.resolve().relative_to(run.resolve()).parts[0])
+    register(out, "metrics.json", kind=KIND)
     if split_report is not None:
         result["report"] = {split: split_report}
-        report.write_split_report(out, split, split_report, f"{config.name} ({loaded.kind})")
-    (out / "metrics.json").write_text(json.dumps(result, indent=2) + "\n")
+        register(out, f"confusion_matrix_{split}.png", kind=KIND)
+        with writing(out):
+            report.write_split_report(out, split, split_report, f"{config.name} ({loaded.kind})")
+    atomic_write_text(out / "metrics.json", json.dumps(result, indent=2) + "\n")
     log.info("report: %s", out)
     return result
 
@@ -86,7 +233,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     def body() -> int:
         result = evaluate(
-            args.model, recipe=args.recipe, split=args.split, output_dir=args.output_dir
+            args.model,
+            recipe=args.recipe,
+            split=args.split,
+            output_dir=args.output_dir,
+            allow_unfinished=args.allow_unfinished,
         )
         scores = result[args.split]
         print(f"{args.split}: " + ", ".join(f"{k}={v:.4f}" for k, v in scores.items()))

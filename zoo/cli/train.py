@@ -45,7 +45,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--overwrite",
         action="store_true",
-        help="allow --output-dir to be a directory that already holds a run",
+        help="start afresh in an --output-dir that holds a zoo run: deletes that run's "
+        "files (only those zoo wrote; a folder with other files is refused)",
     )
     p.add_argument(
         "--resume",
@@ -79,7 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from zoo.config.loading import load_recipe, to_yaml
+    from zoo.config.loading import load_recipe, recipe_file, to_yaml
 
     recipe = load_recipe(args.recipe, args.overrides)
     if args.dry_run:
@@ -100,6 +101,7 @@ def _train(args: argparse.Namespace) -> int:
         overwrite=args.overwrite,
         resume=args.resume,
         verbose=progress_verbosity(args.quiet, sys.stdout.isatty()),
+        source=recipe_file(args.recipe),
     )
     for split, scores in result.metrics.items():
         if split in ("training", "export", "report"):

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from zoo.config.loading import load_recipe
+from zoo.config.loading import load_recipe, recipe_file
 from zoo.config.schema import Recipe
 
 if TYPE_CHECKING:
@@ -31,10 +31,17 @@ def train_recipe(
     """
     from zoo.training import trainer
 
+    source = None
     if not isinstance(recipe, Recipe):
+        source = recipe_file(recipe)  # A path, or a built-in recipe's name.
         recipe = load_recipe(recipe, overrides)
     elif overrides:
         raise TypeError("overrides apply to recipe files; pass a path, or use load_recipe().")
     return trainer.run(
-        recipe, output_dir=output_dir, overwrite=overwrite, resume=resume, verbose=verbose
+        recipe,
+        output_dir=output_dir,
+        overwrite=overwrite,
+        resume=resume,
+        verbose=verbose,
+        source=source,
     )

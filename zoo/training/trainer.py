@@ -1,25 +1,23 @@
 """The one orchestrator: recipe → strategy → data → model → fit → evaluate → export.
 
-Only this module knows the order of the steps. Everything it writes goes to one run
-directory, created only once the data and the model are known to be good.
+Only this module knows the order of the steps; `_run` reads as that list. Every write
+into the run folder goes through `RunDir` (zoo/training/run_dir.py), which decided the
+folder, holds its lock, and writes `metrics.json` last. The folder's first write happens
+only once the data and the model are known to be good.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import platform
-import shutil
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from zoo.config.loading import to_yaml
+from zoo.config.monitors import resolve_monitors
 from zoo.config.schema import Recipe
 from zoo.errors import ZooError
 from zoo.evaluation import card, report, scoring
@@ -29,10 +27,11 @@ from zoo.models.registry import DATA_PARAMETERS, build_model, get_model_entry
 from zoo.training import compat_multi_worker, compiling
 from zoo.training import resume as resume_state
 from zoo.training import strategies as distribute
+from zoo.training.run_dir import DEFAULT_RUNS_DIR, RunDir, writing
 
 log = logging.getLogger("zoo")
 
-DEFAULT_RUNS_DIR = Path("runs")
+__all__ = ["DEFAULT_RUNS_DIR", "RunResult", "run"]
 
 
 @dataclass(frozen=True)
@@ -42,72 +41,6 @@ class RunResult:
     run_dir: Path
     metrics: dict[str, Any]
     history: dict[str, list[float]] = field(default_factory=dict)
-
-
-def choose_run_dir(
-    recipe: Recipe,
-    output_dir: str | Path | None,
-    overwrite: bool,
-    resume: bool = False,
-    *,
-    writer: bool = True,
-) -> tuple[Path, bool]:
-    """(run directory, whether to resume the unfinished run in it). Checked before
-    training; the directory is created only after loading.
-
-    `output_dir` is used when it is new or empty, resumed when it holds an unfinished run
-    of the same recipe (see zoo/resume.py), replaced with `overwrite`, refused otherwise.
-    Without it: a fresh `runs/<recipe>-<timestamp>`, or with `resume` the newest
-    unfinished one. `writer` is False on multi-worker followers, which write elsewhere."""
-    if resume and overwrite:
-        raise ZooError(
-            "--resume continues an unfinished run and --overwrite starts one afresh; "
-            "pass one of them."
-        )
-    if output_dir is None:
-        if resume:
-            found = resume_state.latest_unfinished(DEFAULT_RUNS_DIR, recipe.name)
-            if found is None:
-                raise ZooError(
-                    f"--resume: no unfinished run of {recipe.name} under {DEFAULT_RUNS_DIR}/ "
-                    "(an unfinished run has recipe.yaml but no metrics.json). Name one with "
-                    "--output-dir DIR, or leave out --resume to start a new run."
-                )
-            _check_same_recipe(found, recipe)
-            return found, True
-        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-        base = DEFAULT_RUNS_DIR / f"{recipe.name}-{stamp}"
-        path, n = base, 1
-        while path.exists():
-            n += 1
-            path = base.with_name(f"{base.name}-{n}")
-        return path, False
-    path = Path(output_dir)
-    if path.exists() and not path.is_dir():
-        raise ZooError(f"--output-dir {path} is a file, not a directory; choose another path.")
-    if not overwrite and resume_state.is_unfinished(path):
-        _check_same_recipe(path, recipe)
-        return path, True
-    if resume:
-        raise ZooError(
-            f"--resume: {path} holds no unfinished run (it has no recipe.yaml, or it has "
-            "metrics.json, so the run finished). Leave out --resume to start a new run."
-        )
-    if writer and path.is_dir() and any(path.iterdir()) and not overwrite:
-        raise ZooError(
-            f"--output-dir {path} already holds a run. Choose a new directory, or pass "
-            "--overwrite (train(..., overwrite=True)) to replace it."
-        )
-    return path, False
-
-
-def _check_same_recipe(run_dir: Path, recipe: Recipe) -> None:
-    if (run_dir / "recipe.yaml").read_text() != to_yaml(recipe):
-        raise ZooError(
-            f"{run_dir} holds an unfinished run of a different recipe (its recipe.yaml is not "
-            "this recipe with these --set overrides). Run the same command as before to "
-            "resume it, or pass --overwrite to start a new run there."
-        )
 
 
 def _versions() -> dict[str, str]:
@@ -131,42 +64,6 @@ def _model_params(recipe: Recipe, info_params: dict[str, Any]) -> dict[str, Any]
     return params
 
 
-def _callbacks(
-    recipe: Recipe, run_dir: Path, has_validation: bool, earlier: dict[str, list[float]]
-) -> list[Any]:
-    """The recipe's callbacks writing into `run_dir`; `earlier` is the history of the
-    epochs a resumed run already did (empty for a new run)."""
-    import keras
-
-    cb = recipe.training.callbacks
-    monitor = cb.checkpoint.monitor
-    if monitor.startswith("val_") and not has_validation:
-        monitor = monitor.removeprefix("val_")  # No validation split: judge on training.
-    callbacks: list[Any] = [
-        keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=bool(earlier)),
-        keras.callbacks.ModelCheckpoint(
-            str(run_dir / "checkpoints" / "best.keras"),
-            monitor=monitor,
-            mode=cb.checkpoint.mode,
-            save_best_only=True,
-            initial_value_threshold=resume_state.best_so_far(earlier, monitor, cb.checkpoint.mode),
-        ),
-    ]
-    if cb.early_stopping:
-        callbacks.append(keras.callbacks.EarlyStopping(**cb.early_stopping.model_dump()))
-    if cb.reduce_lr_on_plateau:
-        callbacks.append(keras.callbacks.ReduceLROnPlateau(**cb.reduce_lr_on_plateau.model_dump()))
-    if cb.tensorboard:
-        callbacks.append(keras.callbacks.TensorBoard(str(run_dir / "tensorboard")))
-    return callbacks
-
-
-def _write_json(path: Path, data: Any) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n")
-    tmp.replace(path)
-
-
 def run(
     recipe: Recipe,
     *,
@@ -175,45 +72,62 @@ def run(
     resume: bool = False,
     verbose: int | str = "auto",
     callbacks: Sequence[Any] = (),
+    source: str | Path | None = None,
 ) -> RunResult:
     """Train, evaluate and export `recipe`; returns the metrics and the run directory.
 
     An unfinished run in `output_dir` (or with `resume`, the newest unfinished run of the
-    recipe) continues from its last completed epoch. On a multi-worker cluster only the
-    chief writes the run directory; the other workers do the same work (collective ops
-    need every worker) in a scratch directory that is deleted afterwards.
+    recipe) continues where it stopped: after its last completed epoch, or, when fit had
+    finished, straight at evaluation. On a multi-worker cluster only the chief writes the
+    run directory; the other workers do the same work (collective ops need every worker)
+    in a scratch directory that is deleted afterwards. `source` is the recipe file, if
+    any (never allowed inside the run folder; resume compares paths relative to it).
     `callbacks` (Keras callbacks) run after the recipe's own, e.g. for benchmarks."""
     chief = distribute.is_chief(recipe.distribution)
-    run_dir, resuming = choose_run_dir(recipe, output_dir, overwrite, resume, writer=chief)
-    if chief:
-        return _run(recipe, run_dir, run_dir, resuming, verbose, callbacks)
-    scratch = Path(tempfile.mkdtemp(prefix="zoo-worker-"))
-    try:
-        return _run(recipe, run_dir, scratch, resuming, verbose, callbacks)
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
-
-
-def _weights_digest(model: Any) -> str:
-    """A short checksum of the trained weights: equal on every worker of a cluster."""
-    digest = hashlib.sha256()
-    for weight in model.weights:
-        digest.update(weight.numpy().tobytes())
-    return digest.hexdigest()[:16]
+    source_path = Path(source) if source is not None else None
+    with RunDir.claim(
+        recipe,
+        output_dir,
+        overwrite=overwrite,
+        resume=resume,
+        chief=chief,
+        source=source_path,
+    ) as run_dir:
+        return _run(recipe, run_dir, verbose, callbacks, source_path)
 
 
 def _run(
     recipe: Recipe,
-    run_dir: Path,
-    out_dir: Path,
-    resuming: bool,
+    run_dir: RunDir,
     verbose: int | str,
     callbacks: Sequence[Any],
+    source: Path | None,
 ) -> RunResult:
-    """The run itself. `run_dir` is the run's directory (where a backup is restored from);
-    `out_dir` is where this process writes: `run_dir` on the chief, scratch elsewhere."""
+    """The steps, in their order. `run_dir` owns every write."""
+    strategy, bundle, model = _prepare(recipe)
+    run_dir.start(recipe, source)
+    _write_environment(run_dir, recipe, strategy, bundle.info)
+    fitted = _fit(recipe, run_dir, model, bundle, strategy, verbose, callbacks)
+    # From here on the model takes raw input, as users and exports see it.
+    model = export.with_preprocessor(model, bundle.preprocessor, bundle.info)
+    metrics, reports = _evaluate(recipe, model, bundle)
+    metrics["training"] = fitted.summary(model)
+    run_dir.set_status("evaluated")
+    checks = _export(recipe, run_dir, model, bundle)
+    if checks:
+        metrics["export"] = checks
+    run_dir.set_status("exported")
+    if reports:
+        metrics["report"] = reports
+    _finish(run_dir, recipe, metrics, reports, fitted.history, bundle.info)
+    log.info("run directory: %s", run_dir.path)
+    return RunResult(run_dir=run_dir.path, metrics=metrics, history=fitted.history)
+
+
+# ---------------------------------------------------------------------- step 1: prepare
+def _prepare(recipe: Recipe) -> tuple[Any, Any, Any]:
+    """(strategy, data bundle, compiled model). Nothing is written yet."""
     import keras
-    import numpy as np
 
     from zoo import data as zoo_data
 
@@ -252,37 +166,72 @@ def _run(
         recipe.training.batch_size,
         recipe.training.batch_size // strategy.num_replicas_in_sync,
     )
+    return strategy, bundle, model
 
-    out_dir.mkdir(parents=True, exist_ok=True)
-    if not resuming:  # --overwrite: nothing of the old run may be resumed or look finished.
-        resume_state.remove_backup(out_dir)
-        (out_dir / "metrics.json").unlink(missing_ok=True)
-    (out_dir / "checkpoints").mkdir(exist_ok=True)
-    (out_dir / "recipe.yaml").write_text(to_yaml(recipe))
-    _write_json(
-        out_dir / "environment.json",
+
+def _write_environment(run_dir: RunDir, recipe: Recipe, strategy: Any, info: Any) -> None:
+    run_dir.write_json(
+        "environment.json",
         {"versions": _versions(), "seed": recipe.seed, "replicas": strategy.num_replicas_in_sync},
     )
     if info.class_names:  # Which output index is which class (e.g. mapped CSV labels).
-        _write_json(
-            out_dir / "classes.json",
+        run_dir.write_json(
+            "classes.json",
             {"class_names": list(info.class_names), "label_mapping": info.label_mapping()},
         )
-    writes_run_dir = out_dir == run_dir  # False on multi-worker followers.
-    backup_dir = run_dir / resume_state.BACKUP_DIR
-    done = resume_state.backed_up_epochs(backup_dir) if resuming else 0
-    earlier: dict[str, list[float]] = {}
-    if resuming:
-        log.info("resuming %s after epoch %d of %d", run_dir, done, recipe.training.epochs)
-        if writes_run_dir:
-            resume_state.truncate_history(run_dir / "history.csv", done)
-            earlier = resume_state.read_history(run_dir / "history.csv")
+
+
+# ---------------------------------------------------------------------- step 2: fit
+@dataclass
+class _Fitted:
+    history: dict[str, list[float]]
+    seconds: float
+    resumed_after: int | None  # Epochs done before this process (None: a new run).
+
+    def summary(self, model: Any) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "epochs": len(self.history.get("loss", [])),
+            "seconds": round(self.seconds, 2),
+            "parameters": int(model.count_params()),
+        }
+        if self.resumed_after is not None:
+            out["resumed_after_epoch"] = self.resumed_after
+        return out
+
+
+def _fit(
+    recipe: Recipe,
+    run_dir: RunDir,
+    model: Any,
+    bundle: Any,
+    strategy: Any,
+    verbose: int | str,
+    extra_callbacks: Sequence[Any],
+) -> _Fitted:
+    """Fit, or continue an unfinished fit, or (fit already finished) load its weights."""
+    backup_dir = run_dir.path / resume_state.BACKUP_DIR
+    history_csv = run_dir.path / "history.csv"
+    done, earlier = 0, {}
+    if run_dir.resuming:
+        finished = _finished_fit(model, backup_dir, strategy)
+        if finished is not None:
+            epochs, seconds = finished
+            log.info("fit of %s had finished after %d epochs: evaluating", run_dir.path, epochs)
+            if run_dir.chief:
+                resume_state.truncate_history(history_csv, epochs)
+            run_dir.set_status("fitted")
+            return _Fitted(resume_state.read_history(history_csv), seconds, epochs)
+        done = resume_state.backed_up_epochs(backup_dir)
+        log.info("resuming %s after epoch %d of %d", run_dir.path, done, recipe.training.epochs)
+        if run_dir.chief:
+            resume_state.truncate_history(history_csv, done)
+            earlier = resume_state.read_history(history_csv)
 
     train_ds = bundle.model_ready("train")
     validation_ds = bundle.model_ready("validation")
     if recipe.training.steps_per_epoch:
         train_ds = train_ds.repeat()
-    batch, counts = recipe.training.batch_size, info.num_examples
+    batch, counts = recipe.training.batch_size, bundle.info.num_examples
     fit_train, pass_steps = distribute.for_workers(
         train_ds, strategy, batch, None if recipe.training.steps_per_epoch else counts["train"]
     )
@@ -291,19 +240,23 @@ def _run(
         fit_validation, validation_steps = distribute.for_workers(
             validation_ds, strategy, batch, counts.get("validation")
         )
+    own = _callbacks(recipe, run_dir, earlier)
+    save_to = run_dir.file(resume_state.BACKUP_DIR) if run_dir.chief else None
     fit_callbacks = [
-        *_callbacks(recipe, out_dir, validation_ds is not None, earlier),
-        # After the CSV logger: an epoch is backed up only once its history row is written.
-        resume_state.callback(
-            backup_dir if resuming else None, backup_dir if writes_run_dir else None
-        ),
-        *callbacks,
+        *own,
+        # After the CSV logger and the stateful callbacks: an epoch is backed up only once
+        # its history row is written, with the callbacks' state of that epoch.
+        resume_state.callback(backup_dir if run_dir.resuming else None, save_to, own),
+        *extra_callbacks,
     ]
     if validation_ds is not None:  # First, so the history and CSV log see its scores.
         fit_callbacks.insert(
             0,
             scoring.validation_callback(
-                validation_ds, recipe.training.metrics, recipe.training.loss, info.class_names
+                validation_ds,
+                recipe.training.metrics,
+                recipe.training.loss,
+                bundle.info.class_names,
             ),
         )
     start = time.perf_counter()
@@ -318,11 +271,77 @@ def _run(
             shuffle=False,  # The pipeline shuffles; Keras would only warn.
             verbose=verbose,
         )
-    train_seconds = time.perf_counter() - start
+    seconds = time.perf_counter() - start
     log.info("weights checksum: %s", _weights_digest(model))
-    # From here on the model takes raw input, as users and exports see it.
-    model = export.with_preprocessor(model, bundle.preprocessor, info)
+    history_lists = {k: [float(v) for v in vs] for k, vs in history.history.items()}
+    if run_dir.chief:  # Every epoch, also those done before a resume.
+        history_lists = resume_state.read_history(history_csv) or history_lists
+        resume_state.mark_fitted(
+            model, backup_dir, len(history_lists.get("loss", [])), round(seconds, 2)
+        )
+    run_dir.set_status("fitted")
+    return _Fitted(history_lists, seconds, done if run_dir.resuming else None)
 
+
+def _finished_fit(model: Any, backup_dir: Path, strategy: Any) -> tuple[int, float] | None:
+    """(epochs, seconds) when the backup says fit already finished, its weights loaded."""
+    marker = resume_state.fitted(backup_dir)
+    with strategy.scope():
+        if marker is not None:
+            resume_state.load_fitted(model, backup_dir)
+            return int(marker.get("epochs", 0)), float(marker.get("seconds", 0.0))
+        stopped = resume_state.finish_stopped(model, backup_dir)
+    return None if stopped is None else (stopped, 0.0)
+
+
+def _callbacks(recipe: Recipe, run_dir: RunDir, earlier: dict[str, list[float]]) -> list[Any]:
+    """The recipe's callbacks writing into the run folder; `earlier` is the history of the
+    epochs a resumed run already did (empty for a new run). Every monitored name and
+    direction comes from the one resolver (zoo.config.monitors)."""
+    import keras
+
+    cb = recipe.training.callbacks
+    monitors = resolve_monitors(recipe)
+    checkpoint = monitors["checkpoint"]
+    checkpoints = run_dir.file("checkpoints")
+    checkpoints.mkdir(exist_ok=True)
+    callbacks: list[Any] = [
+        keras.callbacks.CSVLogger(str(run_dir.file("history.csv")), append=bool(earlier)),
+        keras.callbacks.ModelCheckpoint(
+            str(checkpoints / "best.keras"),
+            monitor=checkpoint.name,
+            mode=checkpoint.mode,
+            save_best_only=True,
+            initial_value_threshold=resume_state.best_so_far(
+                earlier, checkpoint.name, checkpoint.mode
+            ),
+        ),
+    ]
+    sections = {
+        "early_stopping": (cb.early_stopping, keras.callbacks.EarlyStopping),
+        "reduce_lr_on_plateau": (cb.reduce_lr_on_plateau, keras.callbacks.ReduceLROnPlateau),
+    }
+    for key, (section, make) in sections.items():
+        if section is not None:
+            options = section.model_dump()
+            options.update(monitor=monitors[key].name, mode=monitors[key].mode)
+            callbacks.append(make(**options))
+    if cb.tensorboard:
+        callbacks.append(keras.callbacks.TensorBoard(str(run_dir.file("tensorboard"))))
+    return callbacks
+
+
+def _weights_digest(model: Any) -> str:
+    """A short checksum of the trained weights: equal on every worker of a cluster."""
+    digest = hashlib.sha256()
+    for weight in model.weights:
+        digest.update(weight.numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
+# ---------------------------------------------------------------------- step 3: evaluate
+def _evaluate(recipe: Recipe, model: Any, bundle: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(scores per split, classification report per split) on the raw-input model."""
     eval_metrics = recipe.evaluation.metrics
     if eval_metrics is None:
         eval_metrics = recipe.training.metrics
@@ -335,53 +354,69 @@ def _run(
             probs,
             loss=recipe.training.loss,
             metrics=eval_metrics,
-            class_names=info.class_names,
+            class_names=bundle.info.class_names,
         )
         if split_report is not None:
             reports[split] = split_report
         log.info("%s: %s", split, ", ".join(f"{k}={v:.4f}" for k, v in metrics[split].items()))
-    history_lists = {k: [float(v) for v in vs] for k, vs in history.history.items()}
-    if writes_run_dir:  # Every epoch, also those done before a resume.
-        history_lists = resume_state.read_history(run_dir / "history.csv") or history_lists
-    metrics["training"] = {
-        "epochs": len(history_lists.get("loss", [])),
-        "seconds": round(train_seconds, 2),
-        "parameters": int(model.count_params()),
-    }
-    if resuming:
-        metrics["training"]["resumed_after_epoch"] = done
+    return metrics, reports
 
+
+# ---------------------------------------------------------------------- step 4: export
+def _export(recipe: Recipe, run_dir: RunDir, model: Any, bundle: Any) -> dict[str, Any]:
+    """Write the recipe's artifacts and check each in a fresh process. A failed check is
+    a ZooError: the run is then marked failed, with no metrics.json."""
+    import numpy as np
+
+    info = bundle.info
     exported: dict[str, Path] = {}
     if recipe.export.keras:
-        exported["keras"] = export.save_keras(model, out_dir / "model.keras")
+        exported["keras"] = export.save_keras(model, run_dir.file("model.keras"))
     if recipe.export.saved_model:
-        exported["saved_model"] = export.save_saved_model(model, out_dir / "saved_model", info)
+        exported["saved_model"] = export.save_saved_model(model, run_dir.file("saved_model"), info)
     if recipe.export.tflite:
-        exported["tflite"] = export.save_tflite(model, out_dir / "model.tflite", info)
-    if exported and writes_run_dir:  # Followers' exports are scratch: nothing to check.
-        held_out = bundle.split(recipe.evaluation.splits[0]).take(2)
-        sample_inputs = np.concatenate([x.numpy() for x, _ in held_out])[:64]
-        expected = scoring.predictor(model)(sample_inputs)  # Keras predict rejects strings.
-        metrics["export"] = verify.check(exported, sample_inputs, expected)
-    if reports:
-        metrics["report"] = reports
-    _write_reports(out_dir, recipe, reports, history_lists)
-    card.write(out_dir, recipe, metrics, info, versions=_versions())
-    _write_json(out_dir / "metrics.json", metrics)  # Last: the run is now finished.
-    resume_state.remove_backup(out_dir)
-    log.info("run directory: %s", run_dir)
-    return RunResult(
-        run_dir=run_dir,
-        metrics=metrics,
-        history=history_lists,
-    )
+        exported["tflite"] = export.save_tflite(model, run_dir.file("model.tflite"), info)
+    if not exported or not run_dir.chief:  # Followers' exports are scratch: nothing to check.
+        return {}
+    held_out = bundle.split(recipe.evaluation.splits[0]).take(2)
+    sample_inputs = np.concatenate([x.numpy() for x, _ in held_out])[:64]
+    expected = scoring.predictor(model)(sample_inputs)  # Keras predict rejects strings.
+    checks = verify.check(exported, sample_inputs, expected)
+    failed = {kind: c for kind, c in checks.items() if not c["ok"]}
+    if failed:
+        detail = "; ".join(
+            f"{kind} differs from the trained model by {c['max_abs_difference']:.2e} "
+            f"(tolerance {c['tolerance']:.0e})"
+            for kind, c in failed.items()
+        )
+        raise ZooError(
+            f"Export check failed: {detail}, reloaded in a fresh process. The run in "
+            f"{run_dir.path} is marked failed (status.json) and has no metrics.json; its "
+            "trained weights are kept, so running the same command again retries "
+            "evaluation and export without training."
+        )
+    return checks
 
 
-def _write_reports(
-    run_dir: Path, recipe: Recipe, reports: dict[str, Any], history: dict[str, list[float]]
+# ---------------------------------------------------------------------- step 5: finish
+def _finish(
+    run_dir: RunDir,
+    recipe: Recipe,
+    metrics: dict[str, Any],
+    reports: dict[str, Any],
+    history: dict[str, list[float]],
+    info: Any,
 ) -> None:
-    """Confusion-matrix PNG per classification split and the training curves PNG."""
+    """Reports, model card, then metrics.json last (RunDir.finish)."""
     for split, split_report in reports.items():
-        report.write_split_report(run_dir, split, split_report, recipe.name)
+        run_dir.file(f"confusion_matrix_{split}.png")
+        with writing(run_dir.out):
+            report.write_split_report(run_dir.out, split, split_report, recipe.name)
     if history:
-        report.plot_history(history, run_dir / "training_curves.png", f"{recipe.name}: training")
+        path = run_dir.file("training_curves.png")
+        with writing(run_dir.out):
+            report.plot_history(history, path, f"{recipe.name}: training")
+    run_dir.file("model_card.md")
+    with writing(run_dir.out):
+        card.write(run_dir.out, recipe, metrics, info, versions=_versions())
+    run_dir.finish(metrics)
