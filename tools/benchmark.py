@@ -223,7 +223,8 @@ def _recipe_headroom(recipe, s: Setting) -> dict[str, Any]:
     import tensorflow as tf
 
     from zoo import build_model, data
-    from zoo.training import compiling, trainer
+    from zoo.models.registry import with_data_params
+    from zoo.training import compiling
 
     t = recipe.training
     bundle = data.load(recipe.data, batch_size=t.batch_size, seed=recipe.seed)
@@ -239,7 +240,8 @@ def _recipe_headroom(recipe, s: Setting) -> dict[str, Any]:
     batch = next(iter(train))
     keras.utils.set_random_seed(recipe.seed)
     model = build_model(
-        recipe.model.name, **trainer._model_params(recipe, bundle.info.model_params())
+        recipe.model.name,
+        **with_data_params(recipe.model.name, recipe.model.params, bundle.info.model_params()),
     )
     model.compile(
         optimizer=compiling.optimizer(t, s.steps),

@@ -145,3 +145,17 @@ def build_model(name: str, **params: Any) -> keras.Model:
     """Build the registered model `name`; unknown or ill-typed parameters raise first."""
     entry = get_model_entry(name)
     return entry.builder(**entry.coerce_params(params))
+
+
+def with_data_params(
+    name: str, params: Mapping[str, Any], data_params: Mapping[str, Any]
+) -> dict[str, Any]:
+    """`params` for builder `name`, completed with what the data determines (input shape,
+    class count, vocabulary size, sequence length) where the builder takes it and the
+    recipe left it out: the recipe's own value always wins."""
+    entry = get_model_entry(name)
+    out = dict(params)
+    for key in DATA_PARAMETERS:
+        if key in entry.parameters and key not in out and key in data_params:
+            out[key] = data_params[key]
+    return out

@@ -96,18 +96,6 @@ def _finite(value: Any, what: str) -> float:
     return number
 
 
-def _model_params(recipe: Recipe, data_params: dict[str, Any]) -> dict[str, Any]:
-    """The recipe's model parameters, completed with those the data determines."""
-    from zoo.models.registry import DATA_PARAMETERS, get_model_entry
-
-    entry = get_model_entry(recipe.model.name)
-    params = dict(recipe.model.params)
-    for name in DATA_PARAMETERS:
-        if name in entry.parameters and name not in params and name in data_params:
-            params[name] = data_params[name]
-    return params
-
-
 def check_run(recipe: Recipe) -> CheckRunReport:
     """Run every stage of `recipe` once on one batch; raises ZooError at the first defect."""
     import keras
@@ -117,7 +105,7 @@ def check_run(recipe: Recipe) -> CheckRunReport:
     from zoo.evaluation import scoring
     from zoo.export import artifacts
     from zoo.export import writers as export
-    from zoo.models.registry import build_model
+    from zoo.models.registry import build_model, with_data_params
     from zoo.training import compiling
 
     stages = _Stages()
@@ -141,7 +129,10 @@ def check_run(recipe: Recipe) -> CheckRunReport:
             info.num_examples["train"], batch, recipe.training.steps_per_epoch
         )
         with compiling.precision_policy(recipe.training.mixed_precision):
-            model = build_model(recipe.model.name, **_model_params(recipe, info.model_params()))
+            model = build_model(
+                recipe.model.name,
+                **with_data_params(recipe.model.name, recipe.model.params, info.model_params()),
+            )
             model.compile(
                 optimizer=compiling.optimizer(recipe.training, train_steps, 1),
                 loss=compiling.loss(recipe.training.loss),

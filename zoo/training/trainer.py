@@ -23,7 +23,8 @@ from zoo.errors import ZooError
 from zoo.evaluation import card, report, scoring
 from zoo.export import verify
 from zoo.export import writers as export
-from zoo.models.registry import DATA_PARAMETERS, build_model, get_model_entry
+from zoo.models.registry import build_model, with_data_params
+from zoo.stage import set_stage
 from zoo.training import compat_multi_worker, compiling
 from zoo.training import resume as resume_state
 from zoo.training import strategies as distribute
@@ -53,15 +54,6 @@ def _versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             out[pkg] = "not installed"
     return out
-
-
-def _model_params(recipe: Recipe, info_params: dict[str, Any]) -> dict[str, Any]:
-    entry = get_model_entry(recipe.model.name)
-    params = dict(recipe.model.params)
-    for name in DATA_PARAMETERS:
-        if name in entry.parameters and name not in params and name in info_params:
-            params[name] = info_params[name]
-    return params
 
 
 def run(
@@ -104,15 +96,19 @@ def _run(
     source: Path | None,
 ) -> RunResult:
     """The steps, in their order. `run_dir` owns every write."""
+    set_stage("loading the data and building the model")
     strategy, bundle, model = _prepare(recipe)
     run_dir.start(recipe, source)
     _write_environment(run_dir, recipe, strategy, bundle.info)
+    set_stage("training")
     fitted = _fit(recipe, run_dir, model, bundle, strategy, verbose, callbacks)
     # From here on the model takes raw input, as users and exports see it.
     model = export.with_preprocessor(model, bundle.preprocessor, bundle.info)
+    set_stage("evaluating")
     metrics, reports = _evaluate(recipe, model, bundle)
     metrics["training"] = fitted.summary(model)
     run_dir.set_status("evaluated")
+    set_stage("exporting")
     checks = _export(recipe, run_dir, model, bundle)
     if checks:
         metrics["export"] = checks
@@ -145,7 +141,7 @@ def _prepare(recipe: Recipe) -> tuple[Any, Any, Any]:
     train_steps = compiling.steps_per_epoch(
         info.num_examples["train"], recipe.training.batch_size, recipe.training.steps_per_epoch
     )
-    params = _model_params(recipe, info.model_params())
+    params = with_data_params(recipe.model.name, recipe.model.params, info.model_params())
     with strategy.scope(), compiling.precision_policy(recipe.training.mixed_precision):
         model = build_model(recipe.model.name, **params)
         model.compile(
