@@ -316,7 +316,7 @@ def tiny_run(tmp_path_factory):
     """A one-epoch MLP on 4x4 inputs with 3 classes, and a folder to put other data in."""
     import numpy as np
 
-    from zoo import train
+    from zoo import train_recipe
 
     folder = tmp_path_factory.mktemp("tiny")
     for name, shape, classes in (("tiny", (4, 4), 3), ("wide", (5, 5), 3), ("four", (4, 4), 4)):
@@ -331,7 +331,7 @@ def tiny_run(tmp_path_factory):
             " test: test}, shuffle_buffer: 0}\n"
             "training: {batch_size: 8, epochs: 1}\nexport: {keras: true, saved_model: false}\n"
         )
-    result = train(folder / "tiny.yaml", output_dir=folder / "run", verbose=0)
+    result = train_recipe(folder / "tiny.yaml", output_dir=folder / "run", verbose=0)
     return folder, result.run_dir
 
 
