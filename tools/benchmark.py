@@ -67,6 +67,8 @@ TINY = Setting(
         "data.splits.validation=null",
         "data.splits.test=test[:256]",
         "data.shuffle_buffer=512",
+        # 8 steps in all: the recipe's 200-step warm-up would keep the rate near zero.
+        "training.optimizer.learning_rate.warmup_steps=2",
     ),
     steps=3,
     overhead_steps=3,

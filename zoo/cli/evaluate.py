@@ -131,8 +131,9 @@ def _check_fits(loaded: Any, dataset: Any, info: Any, model_path: Path, recipe: 
     if loaded.input_dtype and _dtype_family(loaded.input_dtype) != data_dtype:
         problems.append(f"the model takes {loaded.input_dtype}, the data gives {spec.dtype.name}")
     if not problems and info.num_classes:
-        x, _ = next(iter(dataset.take(1)))
-        outputs = loaded.predict(x.numpy()[:1])
+        # A blank example of the data's shape, not a batch of the data: a half-read
+        # iterator over a cached split can truncate the pass that scores it.
+        outputs = loaded.predict(_blank_example(spec))
         if getattr(outputs, "ndim", 0) == 2 and outputs.shape[-1] not in (1, info.num_classes):
             problems.append(
                 f"the model predicts {outputs.shape[-1]} classes, the data has {info.num_classes}"
@@ -145,8 +146,20 @@ def _check_fits(loaded: Any, dataset: Any, info: Any, model_path: Path, recipe: 
         )
 
 
+def _blank_example(spec: Any) -> Any:
+    """One all-zero (or empty-string) example shaped like `spec`, batch axis included."""
+    import numpy as np
+
+    shape = (1, *(1 if d is None else int(d) for d in spec.shape[1:]))
+    if _dtype_family(spec.dtype.name) == "string":
+        return np.full(shape, "", dtype=object)
+    return np.zeros(shape, dtype=spec.dtype.as_numpy_dtype)
+
+
 def _dtype_family(name: str) -> str:
-    return "string" if name in ("string", "str", "bytes", "object") else name
+    """ "string" or "number": a model casts any numeric input (a `.keras` model declares
+    float32 and is fed uint8 pixels), but strings and numbers never mix."""
+    return "string" if name in ("string", "str", "bytes", "object") else "number"
 
 
 def _shape(shape: tuple[Any, ...]) -> str:

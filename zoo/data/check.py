@@ -302,8 +302,11 @@ def _undecodable(path: str, role: str) -> None:
 
 
 # ------------------------------------------------------------------ the judgement
-def _class_count(bundle: DataBundle, config: Any, stats: Mapping[str, SplitStats]) -> int:
-    """The class count the model will get, refusing a stray-looking inferred one."""
+def _class_count(
+    bundle: DataBundle, config: Any, stats: Mapping[str, SplitStats]
+) -> tuple[int, bool]:
+    """(the class count the model will get, whether the data or recipe names the classes),
+    refusing a stray-looking inferred count."""
     info = bundle.info
     top_role, top = None, -1
     for role, s in stats.items():
@@ -329,7 +332,7 @@ def _class_count(bundle: DataBundle, config: Any, stats: Mapping[str, SplitStats
             f"more than {MAX_INFERRED_CLASSES:,} looks like a stray label). Fix that label, "
             "or give data.class_names to name every class."
         )
-    return num
+    return num, bool(named)
 
 
 def check_bundle(bundle: DataBundle, config: Any) -> CheckReport:
@@ -356,7 +359,7 @@ def check_bundle(bundle: DataBundle, config: Any) -> CheckReport:
                 f"data.splits.{role} holds no examples. Point data.splits.{role} at data, "
                 "or remove the split."
             )
-    num = _class_count(bundle, config, stats)
+    num, named = _class_count(bundle, config, stats)
     train = stats["train"]
     if train.complete and len(train.label_counts) == 1:
         (only,) = train.label_counts
@@ -371,11 +374,17 @@ def check_bundle(bundle: DataBundle, config: Any) -> CheckReport:
         if unseen:
             shown = ", ".join(_name(bundle, c) for c in unseen[:5])
             more = f" and {len(unseen) - 5} more" if len(unseen) > 5 else ""
-            raise DataError(
+            message = (
                 f"data.splits.train holds no example of class {shown}{more} (of {num} "
-                "classes): the model would have outputs it never learns. Add examples, "
-                "fix a stray label, or drop the class from data.class_names."
+                "classes): the model would have outputs it never learns."
             )
+            if named:  # Declared classes (a slice of a big dataset may lack some): a warning.
+                log.warning("data check: %s", message)
+            else:  # Inferred as the largest label + 1: the gap means a stray label.
+                raise DataError(
+                    f"{message} The class count is inferred as the largest label + 1; fix "
+                    "the stray label, or name every class in data.class_names."
+                )
     return CheckReport(splits=stats, num_classes=num, seconds=time.perf_counter() - start)
 
 
