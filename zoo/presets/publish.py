@@ -199,6 +199,7 @@ def _upload(address: uris.Address, folder: Path) -> None:
     kagglehub = uris._import("kagglehub")
     handle = "/".join(address.target.split("/")[:4])
     try:
-        kagglehub.model_upload(handle, str(folder), license_name="Apache 2.0")
+        with uris.quiet():
+            kagglehub.model_upload(handle, str(folder), license_name="Apache 2.0")
     except Exception as exc:  # Network, authentication, permissions.
         raise uris.unreachable(address, exc) from None

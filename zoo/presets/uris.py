@@ -11,9 +11,12 @@ the same content is stored once, and a cached copy is verified again before each
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -104,7 +107,8 @@ def _cache_dir() -> Path:
 
 
 def unreachable(address: Address, exc: BaseException) -> ZooError:
-    detail = (str(exc).splitlines() or [type(exc).__name__])[0][:200]
+    detail = (str(exc).splitlines() or [type(exc).__name__])[0]
+    detail = detail if len(detail) <= 240 else detail[:240] + "..."
     host = "Hugging Face Hub" if address.scheme == "hf" else "Kaggle"
     return ZooError(
         f"Cannot reach {host} for {address.text}: {type(exc).__name__}: {detail}. Check the "
@@ -127,10 +131,26 @@ def _download(address: Address, into: Path) -> None:
         return
     kagglehub = _import("kagglehub")
     try:
-        path = kagglehub.model_download(address.target)
+        with quiet():  # kagglesdk prints whole HTTP requests on failures.
+            path = kagglehub.model_download(address.target)
     except Exception as exc:  # Network, authentication or missing model.
         raise unreachable(address, exc) from None
     shutil.copytree(path, into)
+
+
+@contextlib.contextmanager
+def quiet() -> Iterator[None]:
+    """Swallow what a hub library prints to stdout (zoo reports errors itself)."""
+    import logging
+
+    hub_log = logging.getLogger("kagglehub")
+    level = hub_log.level
+    hub_log.setLevel(logging.WARNING)  # Its "Uploading ..." progress lines.
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            yield
+    finally:
+        hub_log.setLevel(level)
 
 
 def _import(name: str):
