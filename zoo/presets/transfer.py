@@ -82,15 +82,20 @@ def _source_model(src: Source) -> Any:
     return model
 
 
-def init_from(model: Any, src: Source, builder: str, num_classes: int | None) -> list[str]:
-    """Copy the source's weights into `model` (built by `builder`); returns the names of
-    the head layers left freshly initialised because the class count changed."""
+def check_builder(src: Source, builder: str) -> None:
+    """The source must hold weights of the recipe's builder."""
     if src.builder != builder:
         raise ZooError(
             f"model.init_from {src.uri} holds weights of builder {src.builder!r}, but the "
             f"recipe builds {builder!r}; set model.name: {src.builder} or choose another "
             "source."
         )
+
+
+def init_from(model: Any, src: Source, builder: str, num_classes: int | None) -> list[str]:
+    """Copy the source's weights into `model` (built by `builder`); returns the names of
+    the head layers left freshly initialised because the class count changed."""
+    check_builder(src, builder)
     trained = _source_model(src)
     ours = [layer for layer in model.layers if layer.weights]
     theirs = [layer for layer in trained.layers if layer.weights]

@@ -83,6 +83,7 @@ def run(
     if recipe.model.init_from:  # Before the claim: a resumed run must find the same source.
         set_stage("checking model.init_from")
         weights_source = transfer.pinned(recipe.model.init_from, recipe.model.init_from_sha256)
+        transfer.check_builder(weights_source, recipe.model.name)
         recipe = recipe.model_copy(
             update={
                 "model": recipe.model.model_copy(update={"init_from_sha256": weights_source.sha256})
