@@ -90,7 +90,7 @@ def _main(module: str, args: list[str], capsys) -> tuple[int, str]:
 
 # ---------------------------------------------------------------- the format
 def test_preset_folder_holds_every_file_with_its_sha256_and_no_local_path(tiny):
-    folder, run, preset = tiny
+    folder, _run, preset = tiny
     manifest = json.loads((preset / fmt.MANIFEST).read_text())
     assert set(manifest["files"]) >= {*fmt.REQUIRED, fmt.CARD, fmt.CLASSES}
     assert {"zoo", "keras", "tensorflow"} <= set(manifest["versions"])
@@ -177,7 +177,7 @@ def test_tampered_file_is_refused_naming_it(tiny, tmp_path, capsys):
     code, err = _main("evaluate", [str(copy)], capsys)
     assert code == 2 and err.count("error:") == 1
     assert "model.weights.h5 does not match its sha256" in err
-    with pytest.raises(ZooError, match="model.weights.h5 does not match"):
+    with pytest.raises(ZooError, match=r"model\.weights\.h5 does not match"):
         from zoo import from_preset
 
         from_preset(copy)
@@ -188,7 +188,7 @@ def test_missing_manifest_is_refused(tiny, tmp_path, capsys):
     (copy / fmt.MANIFEST).unlink()
     from zoo import build_model
 
-    with pytest.raises(ZooError, match="has no manifest.json"):
+    with pytest.raises(ZooError, match=r"has no manifest\.json"):
         build_model("mlp", weights=str(copy))
     code, err = _main("evaluate", [f"file://{copy}"], capsys)
     assert code == 2 and "has no manifest.json" in err
@@ -286,7 +286,7 @@ def test_init_from_rebuilds_the_head_and_freezes_layers(tiny):
 def test_freeze_pattern_matching_nothing_lists_the_layers(tiny):
     from zoo import load_recipe, train_recipe
 
-    folder, _, preset = tiny
+    folder, _, _preset = tiny
     recipe = load_recipe(folder / "tiny.yaml", ["model.freeze=[conv_*]"])
     with pytest.raises(
         ZooError, match=r"'conv_\*' matches no layer of 'mlp'. Its layers: .*dense_0, .*predictions"
