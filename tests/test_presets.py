@@ -326,3 +326,30 @@ def test_cnn_run_round_trip_through_a_preset(cnn_run, tmp_path, capsys):
     np.testing.assert_allclose(got, reference.predict(x, verbose=0), atol=1e-6)
     assert preset.class_names == [str(i) for i in range(10)]
     assert preset.metrics["test"] == cnn_run.metrics["test"]
+
+
+# ---------------------------------------------------------------- results table
+def test_results_table_lists_runs_and_presets_and_fills_the_readme(tiny, tmp_path, capsys):
+    import csv
+
+    folder, run, preset = tiny
+    readme = tmp_path / "README.md"
+    readme.write_text("# x\n<!-- zoo results: start -->\nold\n<!-- zoo results: end -->\nafter\n")
+    code, err = _main(
+        "results",
+        [str(run), str(folder), "--csv", str(tmp_path / "r.csv"), "--readme", str(readme)],
+        capsys,
+    )
+    assert code == 0, err
+    rows = list(csv.DictReader((tmp_path / "r.csv").open()))
+    assert [r["weights"].rsplit("/", 1)[-1] for r in rows] == ["run", "preset", "run"]
+    expected = json.loads((run / "metrics.json").read_text())
+    for r in rows:
+        assert (r["recipe"], r["model"], r["parameters"]) == ("tiny", "mlp", "163")
+        assert float(r["test_accuracy"]) == expected["test"]["accuracy"]
+        assert float(r["training_seconds"]) == expected["training"]["seconds"]
+        assert "CPU cores" in r["hardware"] and float(r["size_mb"]) > 0
+    text = readme.read_text()
+    assert "old" not in text and "| tiny | mlp | 163 |" in text and text.endswith("after\n")
+    code, err = _main("results", [str(tmp_path / "r.csv")], capsys)
+    assert code == 2 and "is not a folder" in err
