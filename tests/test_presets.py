@@ -332,7 +332,7 @@ def test_cnn_run_round_trip_through_a_preset(cnn_run, tmp_path, capsys):
 def test_results_table_lists_runs_and_presets_and_fills_the_readme(tiny, tmp_path, capsys):
     import csv
 
-    folder, run, preset = tiny
+    folder, run, _ = tiny
     readme = tmp_path / "README.md"
     readme.write_text("# x\n<!-- zoo results: start -->\nold\n<!-- zoo results: end -->\nafter\n")
     code, err = _main(
