@@ -143,8 +143,13 @@ def _check_fits(loaded: Any, dataset: Any, info: Any, model_path: Path, recipe: 
     if loaded.input_dtype and _dtype_family(loaded.input_dtype) != data_dtype:
         problems.append(f"the model takes {loaded.input_dtype}, the data gives {spec.dtype.name}")
     if not problems and info.num_classes:
-        x, _ = next(iter(dataset.take(1)))
-        outputs = loaded.predict(x.numpy()[:1])
+        # A blank example of the data's spec, not one read from `dataset`: partly reading a
+        # cached dataset leaves a partial cache, and scoring would then see only that part.
+        import numpy as np
+
+        blank_shape = (1, *(1 if d is None else int(d) for d in data_shape))
+        blank = np.full(blank_shape, "" if data_dtype == "string" else 0, spec.dtype.as_numpy_dtype)
+        outputs = loaded.predict(blank)
         if getattr(outputs, "ndim", 0) == 2 and outputs.shape[-1] not in (1, info.num_classes):
             problems.append(
                 f"the model predicts {outputs.shape[-1]} classes, the data has {info.num_classes}"
@@ -158,7 +163,9 @@ def _check_fits(loaded: Any, dataset: Any, info: Any, model_path: Path, recipe: 
 
 
 def _dtype_family(name: str) -> str:
-    return "string" if name in ("string", "str", "bytes", "object") else name
+    """ "string" or "number": a numeric batch is cast to the model's numeric input dtype
+    (uint8 pixels into a float32 input), but strings and numbers never mix."""
+    return "string" if name in ("string", "str", "bytes", "object") else "number"
 
 
 def _shape(shape: tuple[Any, ...]) -> str:

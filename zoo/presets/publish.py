@@ -72,10 +72,13 @@ def builder_model(model: Any) -> Any:
     return nested[-1] if len(nested) == 1 else model
 
 
-def _vocabulary(model: Any) -> list[str] | None:
+def vocabulary_of(model: Any) -> list[str] | None:
+    """The vocabulary of the first TextVectorization layer in `model` (nested too)."""
     import keras
 
-    stack = list(model.layers)
+    if isinstance(model, keras.layers.TextVectorization):
+        return [str(t) for t in model.get_vocabulary()]
+    stack = list(getattr(model, "layers", []))
     while stack:
         layer = stack.pop()
         if isinstance(layer, keras.layers.TextVectorization):
@@ -101,6 +104,11 @@ def write_folder(run: Path, dest: Path) -> dict[str, Any]:
     from zoo.models.registry import get_model_entry
 
     check_run(run)
+    if dest.resolve().is_relative_to(run.resolve()):
+        raise ZooError(
+            f"{dest} lies inside the run folder {run}; a preset is its own folder (zoo never "
+            "adds files to a run it did not record). Choose a DEST outside the run."
+        )
     _prepare_dest(dest)
     builder = fmt.read_json(run, BUILDER_FILE)
     name, params = builder["name"], builder["params"]
@@ -116,7 +124,7 @@ def write_folder(run: Path, dest: Path) -> dict[str, Any]:
         inner.save_weights(tmp / fmt.WEIGHTS)
         _check_weights(entry, params, inner, tmp / fmt.WEIGHTS)
         shutil.copyfile(run / "model.keras", tmp / fmt.MODEL)
-        vocabulary = _vocabulary(raw)
+        vocabulary = vocabulary_of(raw)
         if vocabulary is not None:
             (tmp / fmt.VOCABULARY).write_text("\n".join(vocabulary) + "\n", encoding="utf-8")
         if (run / "classes.json").is_file():
@@ -138,13 +146,28 @@ def write_folder(run: Path, dest: Path) -> dict[str, Any]:
                 "created": datetime.now(UTC).isoformat(timespec="seconds"),
             },
         )
-        if dest.is_dir():
-            shutil.rmtree(dest)
-        tmp.rename(dest)
+        _swap_in(tmp, dest)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return manifest
+
+
+def _swap_in(tmp: Path, dest: Path) -> None:
+    """Move the finished `tmp` to `dest`; an older preset there is moved aside first and
+    deleted only once the new one is in place."""
+    old = None
+    if dest.is_dir():
+        old = dest.with_name(f".{dest.name}.old-{os.getpid()}")
+        dest.rename(old)
+    try:
+        tmp.rename(dest)
+    except OSError:
+        if old is not None:
+            old.rename(dest)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def _recipe_name(run: Path) -> str:

@@ -92,10 +92,43 @@ def check_builder(src: Source, builder: str) -> None:
         )
 
 
-def init_from(model: Any, src: Source, builder: str, num_classes: int | None) -> list[str]:
+def _source_vocabulary(src: Source) -> list[str] | None:
+    if src.kind == "preset":
+        path = src.folder / fmt.VOCABULARY
+        return path.read_text(encoding="utf-8").split("\n")[:-1] if path.is_file() else None
+    from zoo.export.artifacts import load_keras_model
+    from zoo.presets.publish import vocabulary_of
+
+    return vocabulary_of(load_keras_model(src.folder / "model.keras"))
+
+
+def check_vocabulary(src: Source, preprocessor: Any) -> None:
+    """A text model's embeddings mean the token ids of its vocabulary: fine-tuning on data
+    whose vectoriser learnt another vocabulary would silently scramble them."""
+    from zoo.presets.publish import vocabulary_of
+
+    ours = vocabulary_of(preprocessor) if preprocessor is not None else None
+    theirs = _source_vocabulary(src)
+    if ours is None and theirs is None:
+        return
+    if ours != theirs:
+        raise ZooError(
+            f"model.init_from {src.uri}: its text vocabulary differs from the one this "
+            "recipe's data gives (the vectoriser is adapted on the new training texts), so "
+            "its embeddings would map to other words. Fine-tune text models only on data "
+            "with the same vocabulary (same texts and data.text options), or train from "
+            "scratch."
+        )
+
+
+def init_from(
+    model: Any, src: Source, builder: str, num_classes: int | None, preprocessor: Any = None
+) -> list[str]:
     """Copy the source's weights into `model` (built by `builder`); returns the names of
-    the head layers left freshly initialised because the class count changed."""
+    the head layers left freshly initialised because the class count changed.
+    `preprocessor` is the new data's (its vocabulary must be the source's)."""
     check_builder(src, builder)
+    check_vocabulary(src, preprocessor)
     trained = _source_model(src)
     ours = [layer for layer in model.layers if layer.weights]
     theirs = [layer for layer in trained.layers if layer.weights]

@@ -162,7 +162,9 @@ def _prepare(
     params = with_data_params(recipe.model.name, recipe.model.params, info.model_params())
     with strategy.scope(), compiling.precision_policy(recipe.training.mixed_precision):
         model = build_model(recipe.model.name, **params)
-        origin = _start_weights(recipe, model, weights_source, params.get("num_classes"))
+        origin = _start_weights(
+            recipe, model, weights_source, params.get("num_classes"), bundle.preprocessor
+        )
         model.compile(
             optimizer=compiling.optimizer(
                 recipe.training,
@@ -185,7 +187,11 @@ def _prepare(
 
 
 def _start_weights(
-    recipe: Recipe, model: Any, weights_source: transfer.Source | None, num_classes: Any
+    recipe: Recipe,
+    model: Any,
+    weights_source: transfer.Source | None,
+    num_classes: Any,
+    preprocessor: Any,
 ) -> dict[str, Any]:
     """model.init_from (weights, head rebuilt on a new class count), then model.freeze;
     returns the record of both for metrics.json and the card (empty when neither)."""
@@ -194,7 +200,7 @@ def _start_weights(
         src = weights_source or transfer.pinned(
             recipe.model.init_from, recipe.model.init_from_sha256
         )
-        rebuilt = transfer.init_from(model, src, recipe.model.name, num_classes)
+        rebuilt = transfer.init_from(model, src, recipe.model.name, num_classes, preprocessor)
         origin.update(uri=src.uri, sha256=src.sha256, kind=src.kind, head_rebuilt=rebuilt)
     if recipe.model.freeze:
         origin["frozen"] = transfer.freeze(model, list(recipe.model.freeze))
