@@ -326,6 +326,13 @@ def test_cnn_run_round_trip_through_a_preset(cnn_run, tmp_path, capsys):
     np.testing.assert_allclose(got, reference.predict(x, verbose=0), atol=1e-6)
     assert preset.class_names == [str(i) for i in range(10)]
     assert preset.metrics["test"] == cnn_run.metrics["test"]
+    code, err = _main(
+        "evaluate", [str(tmp_path / "mnist"), "--output-dir", str(tmp_path / "e")], capsys
+    )
+    assert code == 0, err
+    again = json.loads((tmp_path / "e" / "metrics.json").read_text())
+    assert abs(again["preset"]["difference"]["accuracy"]) < 1e-3  # Within 0.1 point.
+    assert np.sum(again["report"]["test"]["confusion_matrix"]) == 1000  # The whole split.
 
 
 # ---------------------------------------------------------------- results table
