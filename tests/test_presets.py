@@ -233,7 +233,7 @@ def _closed_port() -> int:
         return s.getsockname()[1]  # Closed once the socket is: connections are refused.
 
 
-def test_hub_addresses_without_network_exit_2_with_one_message(tmp_path):
+def test_hub_addresses_without_network_exit_2_with_one_message(tiny, tmp_path):
     port = _closed_port()
     env = {"HF_ENDPOINT": f"http://127.0.0.1:{port}", "ZOO_CACHE_DIR": str(tmp_path)}
     error = _one_error(_cli("evaluate", "hf://org/name", env=env))
@@ -242,6 +242,8 @@ def test_hub_addresses_without_network_exit_2_with_one_message(tmp_path):
     # kagglesdk's TEST environment is http://localhost:7777: refused unless a server runs.
     with socket.socket() as s:
         assert s.connect_ex(("127.0.0.1", 7777)) != 0, "port 7777 is in use here"
+    error = _one_error(_cli("publish", str(tiny[1]), "hf://org/name", env=env))
+    assert "Cannot reach Hugging Face Hub for hf://org/name" in error
     env = {"KAGGLE_API_ENVIRONMENT": "TEST", "ZOO_CACHE_DIR": str(tmp_path)}
     proc = _cli("evaluate", "kaggle://owner/model/keras/v1", env=env)
     error = _one_error(proc)
@@ -361,3 +363,22 @@ def test_results_table_lists_runs_and_presets_and_fills_the_readme(tiny, tmp_pat
     assert "old" not in text and "| tiny | mlp | 163 |" in text and text.endswith("after\n")
     code, err = _main("results", [str(tmp_path / "r.csv")], capsys)
     assert code == 2 and "is not a folder" in err
+
+
+def test_publish_presets_tool_trains_publishes_and_tabulates(tiny, tmp_path, capsys):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "publish_presets", REPO / "tools/publish_presets.py"
+    )
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    out = tmp_path / "published"
+    recipe = str(tiny[0] / "tiny.yaml")
+    assert tool.main([recipe, "mnist_base", "--out", str(out), "--set", "training.epochs=1"]) == 0
+    printed = capsys.readouterr().out
+    assert "skip mnist_base: not a complete recipe" in printed
+    fmt.verify(out / "tiny")
+    assert (out / "runs" / "tiny" / "metrics.json").is_file()
+    rows = (out / "results.csv").read_text().splitlines()
+    assert len(rows) == 2 and rows[1].startswith("tiny,mlp,163,")

@@ -31,7 +31,7 @@ def _default_out() -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("recipes", nargs="*", help="built-in recipe names (default: all)")
+    p.add_argument("recipes", nargs="*", help="built-in recipe names or paths (default: all)")
     p.add_argument("--out", type=Path, help="folder for runs and presets (default: cache)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="K=V")
     p.add_argument("--manual-dir", help="TFDS manual folder (sets ZOO_TFDS_MANUAL_DIR)")
@@ -64,6 +64,7 @@ def main(argv: list[str] | None = None) -> int:
         if not ready:
             print(f"skip {name}: data not here ({detail[:200]})")
             continue
+        name = Path(name).stem if name.endswith(".yaml") else name  # A recipe path too.
         run = out / "runs" / name
         start = time.perf_counter()
         try:

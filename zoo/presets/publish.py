@@ -200,6 +200,8 @@ def publish(run: str | os.PathLike[str], dest: str) -> str:
         write_folder(run_path, Path(address.target).expanduser())
         return address.target
     check_run(run_path)
+    if address.scheme == "hf":  # Reach the hub before the (slow) folder is written.
+        _hf_repo(address)
     with tempfile.TemporaryDirectory(prefix="zoo-publish-") as tmp:
         folder = Path(tmp) / address.target.split("/")[-1]
         write_folder(run_path, folder)
@@ -207,12 +209,20 @@ def publish(run: str | os.PathLike[str], dest: str) -> str:
     return address.text
 
 
+def _hf_repo(address: uris.Address) -> None:
+    """Create the Hugging Face repository (or find it there)."""
+    hub = uris._import("huggingface_hub")
+    try:
+        hub.HfApi().create_repo(address.target, exist_ok=True, repo_type="model")
+    except Exception as exc:  # Network, authentication, permissions.
+        raise uris.unreachable(address, exc) from None
+
+
 def _upload(address: uris.Address, folder: Path) -> None:
     if address.scheme == "hf":
         hub = uris._import("huggingface_hub")
         try:
             api = hub.HfApi()
-            api.create_repo(address.target, exist_ok=True, repo_type="model")
             api.upload_folder(
                 repo_id=address.target, folder_path=str(folder), revision=address.revision
             )
