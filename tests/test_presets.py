@@ -382,3 +382,35 @@ def test_publish_presets_tool_trains_publishes_and_tabulates(tiny, tmp_path, cap
     assert (out / "runs" / "tiny" / "metrics.json").is_file()
     rows = (out / "results.csv").read_text().splitlines()
     assert len(rows) == 2 and rows[1].startswith("tiny,mlp,163,")
+
+
+def test_text_source_with_another_vocabulary_is_refused(tmp_path):
+    import keras
+
+    from zoo.presets import transfer
+    from zoo.presets.publish import vocabulary_of
+
+    vectorizer = keras.layers.TextVectorization(max_tokens=10)
+    vectorizer.adapt(["good film", "bad film"])
+    preprocessor = keras.Sequential([vectorizer])
+    vocabulary = vocabulary_of(preprocessor)
+    assert vocabulary[:2] == ["", "[UNK]"] and "film" in vocabulary
+    (tmp_path / fmt.VOCABULARY).write_text("\n".join(vocabulary) + "\n")
+    src = transfer.Source("p", "0" * 64, "preset", "text_rnn", {}, tmp_path)
+    transfer.check_vocabulary(src, preprocessor)  # The same vocabulary: accepted.
+    (tmp_path / fmt.VOCABULARY).write_text("\n".join(["", "[UNK]", "other"]) + "\n")
+    with pytest.raises(ZooError, match="text vocabulary differs"):
+        transfer.check_vocabulary(src, preprocessor)
+
+
+def test_publishing_again_replaces_an_older_preset_only(tiny, tmp_path, capsys):
+    dest = tmp_path / "p"
+    shutil.copytree(tiny[2], dest)
+    (dest / "stale.txt").write_text("from an older publish")
+    code, err = _main("publish", [str(tiny[1]), str(dest)], capsys)
+    assert code == 0, err
+    assert not (dest / "stale.txt").exists()
+    fmt.verify(dest)
+    assert [p.name for p in tmp_path.iterdir()] == ["p"]  # No temporary folder left.
+    code, err = _main("publish", [str(tiny[1]), str(tiny[1] / "preset")], capsys)
+    assert code == 2 and "inside the run folder" in err
