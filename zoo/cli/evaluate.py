@@ -33,8 +33,20 @@ def parser() -> argparse.ArgumentParser:
         description="Re-evaluate a saved model on a split and write the same report.",
         epilog="Example: zoo evaluate runs/mnist_cnn-20260101-120000 --split test",
     )
-    p.add_argument("model", help="run directory, model .keras file or SavedModel directory")
+    p.add_argument(
+        "model",
+        help="run directory, model .keras file, SavedModel directory, or a preset (folder, "
+        "file://, hf://ORG/NAME, kaggle://OWNER/MODEL/keras/VARIANT)",
+    )
     p.add_argument("--recipe", help="recipe YAML (default: recipe.yaml in the run directory)")
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a field of the recipe (e.g. data.path=my.npz for a preset's data)",
+    )
     p.add_argument("--split", default="test", choices=SPLITS, help="split to score")
     p.add_argument(
         "--output-dir",
@@ -173,8 +185,10 @@ def evaluate(
     split: str = "test",
     output_dir: str | Path | None = None,
     allow_unfinished: bool = False,
+    overrides: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """Score `model` on `split`; returns (and writes) `{split: scores, "report": {...}}`."""
+    """Score `model` on `split`; returns (and writes) `{split: scores, "report": {...}}`.
+    For a preset, also `"preset"`: its address, sha256, own scores and the difference."""
     import json
 
     from zoo.config.loading import load_recipe
@@ -184,11 +198,19 @@ def evaluate(
 
     # Cheap checks first: no TensorFlow yet.
     given = Path(model)
-    run = given if given.is_dir() and run_folder_of(given / RECIPE) else None
+    preset = _preset(model)
+    if preset is not None:
+        folder, _ = preset
+        artifact, run = folder / "model.keras", None
+        recipe = recipe if recipe is not None else folder / RECIPE
+        if output_dir is None:
+            output_dir = Path(f"evaluation-{_preset_name(folder)}-{split}")
+    run = given if preset is None and given.is_dir() and run_folder_of(given / RECIPE) else None
     if run is not None and not allow_unfinished:  # Before "holds no model": say why.
         refuse_unfinished(run, "evaluate")
-    artifact, _ = artifacts.locate(model)
-    run = run or run_folder_of(artifact)
+    if preset is None:
+        artifact, _ = artifacts.locate(model)
+        run = run or run_folder_of(artifact)
     if run is not None and not allow_unfinished:
         refuse_unfinished(run, "evaluate")
     if recipe is None and run is None:
@@ -198,7 +220,7 @@ def evaluate(
     recipe_path = Path(recipe) if recipe is not None else run / RECIPE
     out = Path(output_dir) if output_dir else (run or Path(".")) / f"evaluation-{split}"
     _output_folder(out, run)
-    config = load_recipe(recipe_path)
+    config = load_recipe(recipe_path, overrides)
 
     from zoo.data import load as load_data
     from zoo.evaluation import report, scoring
@@ -222,6 +244,8 @@ def evaluate(
         class_names=bundle.info.class_names,
     )
     result: dict[str, Any] = {split: scores, "model": str(loaded.path)}
+    if preset is not None:
+        result["preset"] = _compare(str(model), preset[0], split, scores)
     with writing(out):
         out.mkdir(parents=True, exist_ok=True)
     if run is not None and out.resolve().is_relative_to(run.resolve()):
@@ -233,9 +257,62 @@ def evaluate(
         register(out, f"confusion_matrix_{split}.png", kind=KIND)
         with writing(out):
             report.write_split_report(out, split, split_report, f"{config.name} ({loaded.kind})")
+    if preset is not None:
+        register(out, "evaluation.md", kind=KIND)
+        atomic_write_text(out / "evaluation.md", _note(result["preset"], split, scores))
     atomic_write_text(out / "metrics.json", json.dumps(result, indent=2) + "\n")
     log.info("report: %s", out)
     return result
+
+
+def _preset(model: str | Path) -> tuple[Path, dict[str, Any]] | None:
+    """(verified folder, manifest) when `model` is a preset address; else None."""
+    from zoo.presets import format as fmt
+    from zoo.presets import uris
+
+    text = str(model)
+    if "://" not in text and not fmt.is_preset(Path(text)):
+        return None
+    return uris.resolve(text)
+
+
+def _preset_name(folder: Path) -> str:
+    from zoo.presets import format as fmt
+
+    return str(fmt.read_manifest(folder).get("name") or folder.name)
+
+
+def _compare(uri: str, folder: Path, split: str, scores: dict[str, float]) -> dict[str, Any]:
+    """The preset's own scores on `split` (its metrics.json) and ours minus them."""
+    from zoo.presets import format as fmt
+
+    own = fmt.read_json(folder, fmt.METRICS).get(split) or {}
+    return {
+        "uri": uri,
+        "sha256": fmt.manifest_hash(folder),
+        "published": own,
+        "difference": {k: v - own[k] for k, v in scores.items() if isinstance(own.get(k), float)},
+    }
+
+
+def _note(preset: dict[str, Any], split: str, scores: dict[str, float]) -> str:
+    rows = [
+        f"| {k} | {preset['published'].get(k, float('nan')):.4f} | {v:.4f} | "
+        f"{preset['difference'].get(k, float('nan')):+.4f} |"
+        for k, v in scores.items()
+    ]
+    return "\n".join(
+        [
+            f"# Re-scoring preset `{preset['uri']}` on `{split}`",
+            "",
+            f"Preset sha256 (manifest.json): `{preset['sha256']}`",
+            "",
+            "| metric | published | now | difference |",
+            "|---|---|---|---|",
+            *rows,
+            "",
+        ]
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -251,9 +328,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             split=args.split,
             output_dir=args.output_dir,
             allow_unfinished=args.allow_unfinished,
+            overrides=args.overrides,
         )
         scores = result[args.split]
         print(f"{args.split}: " + ", ".join(f"{k}={v:.4f}" for k, v in scores.items()))
+        if "preset" in result:
+            diff = result["preset"]["difference"]
+            print(
+                "difference from the preset's metrics.json: "
+                + (", ".join(f"{k}={v:+.4f}" for k, v in diff.items()) or "(no shared metric)")
+            )
         return 0
 
     return guarded(body)

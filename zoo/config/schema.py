@@ -106,6 +106,19 @@ class ModelSection(Section):
 
     name: str
     params: dict[str, Any] = {}
+    # Fine-tuning: start from a preset (folder, file://, hf://, kaggle://) or a finished run
+    # folder. The trainer records the source's sha256 (of its manifest.json, or of a run's
+    # model.keras) in init_from_sha256; set it yourself to pin the exact preset.
+    init_from: str | None = None
+    init_from_sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")] | None = None
+    # Layer-name glob patterns (`conv_*`) of layers kept fixed; each must match a layer.
+    freeze: list[Annotated[str, Field(min_length=1)]] = []
+
+    @model_validator(mode="after")
+    def _pin_needs_source(self) -> ModelSection:
+        if self.init_from_sha256 and not self.init_from:
+            raise ValueError("init_from_sha256 pins a source; set model.init_from too.")
+        return self
 
 
 # ------------------------------------------------------------------------------ data

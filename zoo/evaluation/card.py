@@ -69,6 +69,26 @@ def _dataset(recipe: Recipe) -> str:
     return f"`{data.source}` source reading `{getattr(data, 'path', '?')}`"
 
 
+def _weights_origin(origin: Mapping[str, Any] | None) -> list[str]:
+    """Where the starting weights came from (model.init_from) and what stayed fixed."""
+    if not origin:
+        return ["- starting weights: random initialisation (trained from scratch)"]
+    lines = []
+    if origin.get("uri"):
+        lines.append(
+            f"- starting weights: {origin.get('kind', 'preset')} `{origin['uri']}` "
+            f"(sha256 `{origin.get('sha256', '?')}`)"
+        )
+        rebuilt = origin.get("head_rebuilt") or []
+        if rebuilt:
+            lines.append(f"- classification head rebuilt for the new classes: {', '.join(rebuilt)}")
+    else:
+        lines.append("- starting weights: random initialisation (trained from scratch)")
+    if origin.get("frozen"):
+        lines.append(f"- frozen layers: {', '.join(origin['frozen'])}")
+    return lines
+
+
 def render(
     run_dir: Path,
     recipe: Recipe,
@@ -98,6 +118,7 @@ def render(
         f"- input: `{info.input_name}` {info.input_dtype} {list(info.input_shape)} per example; "
         f"output: probabilities over {info.num_classes} classes"
         + (f" ({', '.join(info.class_names)})" if info.class_names else ""),
+        *_weights_origin(training.get("init_from")),
         "",
         "## Data",
         f"- dataset: {_dataset(recipe)}",

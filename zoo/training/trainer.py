@@ -9,6 +9,7 @@ only once the data and the model are known to be good.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import platform
 import time
@@ -24,6 +25,7 @@ from zoo.evaluation import card, report, scoring
 from zoo.export import verify
 from zoo.export import writers as export
 from zoo.models.registry import build_model, with_data_params
+from zoo.presets import transfer
 from zoo.stage import set_stage
 from zoo.training import compat_multi_worker, compiling
 from zoo.training import resume as resume_state
@@ -77,6 +79,16 @@ def run(
     `callbacks` (Keras callbacks) run after the recipe's own, e.g. for benchmarks."""
     chief = distribute.is_chief(recipe.distribution)
     source_path = Path(source) if source is not None else None
+    weights_source = None
+    if recipe.model.init_from:  # Before the claim: a resumed run must find the same source.
+        set_stage("checking model.init_from")
+        weights_source = transfer.pinned(recipe.model.init_from, recipe.model.init_from_sha256)
+        transfer.check_builder(weights_source, recipe.model.name)
+        recipe = recipe.model_copy(
+            update={
+                "model": recipe.model.model_copy(update={"init_from_sha256": weights_source.sha256})
+            }
+        )
     with RunDir.claim(
         recipe,
         output_dir,
@@ -85,7 +97,7 @@ def run(
         chief=chief,
         source=source_path,
     ) as run_dir:
-        return _run(recipe, run_dir, verbose, callbacks, source_path)
+        return _run(recipe, run_dir, verbose, callbacks, source_path, weights_source)
 
 
 def _run(
@@ -94,10 +106,11 @@ def _run(
     verbose: int | str,
     callbacks: Sequence[Any],
     source: Path | None,
+    weights_source: transfer.Source | None = None,
 ) -> RunResult:
     """The steps, in their order. `run_dir` owns every write."""
     set_stage("loading the data and building the model")
-    strategy, bundle, model = _prepare(recipe)
+    strategy, bundle, model, origin = _prepare(recipe, weights_source)
     run_dir.start(recipe, source)
     _write_environment(run_dir, recipe, strategy, bundle.info)
     set_stage("training")
@@ -107,6 +120,8 @@ def _run(
     set_stage("evaluating")
     metrics, reports = _evaluate(recipe, model, bundle)
     metrics["training"] = fitted.summary(model)
+    if origin:
+        metrics["training"]["init_from"] = origin
     run_dir.set_status("evaluated")
     set_stage("exporting")
     checks = _export(recipe, run_dir, model, bundle)
@@ -121,8 +136,11 @@ def _run(
 
 
 # ---------------------------------------------------------------------- step 1: prepare
-def _prepare(recipe: Recipe) -> tuple[Any, Any, Any]:
-    """(strategy, data bundle, compiled model). Nothing is written yet."""
+def _prepare(
+    recipe: Recipe, weights_source: transfer.Source | None = None
+) -> tuple[Any, Any, Any, dict[str, Any]]:
+    """(strategy, data bundle, compiled model, where its starting weights came from).
+    Nothing is written yet."""
     import keras
 
     from zoo import data as zoo_data
@@ -144,6 +162,9 @@ def _prepare(recipe: Recipe) -> tuple[Any, Any, Any]:
     params = with_data_params(recipe.model.name, recipe.model.params, info.model_params())
     with strategy.scope(), compiling.precision_policy(recipe.training.mixed_precision):
         model = build_model(recipe.model.name, **params)
+        origin = _start_weights(
+            recipe, model, weights_source, params.get("num_classes"), bundle.preprocessor
+        )
         model.compile(
             optimizer=compiling.optimizer(
                 recipe.training,
@@ -162,13 +183,40 @@ def _prepare(recipe: Recipe) -> tuple[Any, Any, Any]:
         recipe.training.batch_size,
         recipe.training.batch_size // strategy.num_replicas_in_sync,
     )
-    return strategy, bundle, model
+    return strategy, bundle, model, origin
+
+
+def _start_weights(
+    recipe: Recipe,
+    model: Any,
+    weights_source: transfer.Source | None,
+    num_classes: Any,
+    preprocessor: Any,
+) -> dict[str, Any]:
+    """model.init_from (weights, head rebuilt on a new class count), then model.freeze;
+    returns the record of both for metrics.json and the card (empty when neither)."""
+    origin: dict[str, Any] = {}
+    if recipe.model.init_from:
+        src = weights_source or transfer.pinned(
+            recipe.model.init_from, recipe.model.init_from_sha256
+        )
+        rebuilt = transfer.init_from(model, src, recipe.model.name, num_classes, preprocessor)
+        origin.update(uri=src.uri, sha256=src.sha256, kind=src.kind, head_rebuilt=rebuilt)
+    if recipe.model.freeze:
+        origin["frozen"] = transfer.freeze(model, list(recipe.model.freeze))
+    return origin
 
 
 def _write_environment(run_dir: RunDir, recipe: Recipe, strategy: Any, info: Any) -> None:
     run_dir.write_json(
         "environment.json",
         {"versions": _versions(), "seed": recipe.seed, "replicas": strategy.num_replicas_in_sync},
+    )
+    # The builder and its full parameters (data ones included): what a preset rebuilds.
+    params = with_data_params(recipe.model.name, recipe.model.params, info.model_params())
+    run_dir.write_json(
+        "builder.json",
+        {"name": recipe.model.name, "params": json.loads(json.dumps(params, default=list))},
     )
     if info.class_names:  # Which output index is which class (e.g. mapped CSV labels).
         run_dir.write_json(

@@ -1,0 +1,167 @@
+"""The preset format: one folder, every file listed with its sha256 in `manifest.json`.
+
+Why a manifest: a preset travels (a folder copied around, a hub download) and is loaded
+into other people's programs; the manifest lets a loader prove that every byte is the
+one that was published, and names the file that is not. Its own sha256 is the preset's
+identity: the download cache is keyed by it, and fine-tuned runs record it.
+
+A preset folder holds:
+- `manifest.json`   format version, zoo/Keras/TensorFlow versions, sha256 + size per file
+- `config.json`     the builder name and its full parameters (data parameters included)
+- `recipe.yaml`     the resolved recipe, with this machine's paths reduced to base names
+- `model.weights.h5` the builder model's weights (Keras format)
+- `model.keras`     the model taking raw input (preprocessing inside), loaded safe-mode on
+- `classes.json`    class names (when the data has them); `vocabulary.txt` for text models
+- `metrics.json`, `model_card.md`  the run's measured scores and card
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from zoo.errors import ZooError
+
+FORMAT = "zoo-preset"
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+CONFIG = "config.json"
+RECIPE = "recipe.yaml"
+WEIGHTS = "model.weights.h5"
+MODEL = "model.keras"
+CLASSES = "classes.json"
+VOCABULARY = "vocabulary.txt"
+METRICS = "metrics.json"
+CARD = "model_card.md"
+REQUIRED = (CONFIG, RECIPE, WEIGHTS, MODEL, METRICS)
+TEXT_SUFFIXES = (".json", ".yaml", ".md", ".txt", ".csv")
+
+# An absolute path of this machine inside text: "/work/x/y" (not "zoo-data://a/b", not "a/b",
+# not "https://host/p"). It is replaced by its last part.
+_ABSOLUTE = re.compile(r"(?<![\w:/.~-])(?:~|/)(?:/?[\w.@+-]+)+/?")
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def scrub_paths(text: str) -> str:
+    """`text` with every absolute path (/home/..., /work/..., ~/...) replaced by its base
+    name: a preset never carries the publisher's folders."""
+
+    def base(match: re.Match[str]) -> str:
+        path = match.group(0).rstrip("/")
+        return Path(path).name or "."
+
+    return _ABSOLUTE.sub(base, text)
+
+
+def versions() -> dict[str, str]:
+    from importlib import metadata
+
+    out = {}
+    for pkg in ("keras-recipe-zoo", "keras", "tensorflow"):
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            out[pkg] = "not installed"
+    from zoo import __version__
+
+    out["zoo"] = __version__
+    out.pop("keras-recipe-zoo", None)
+    return out
+
+
+def write_manifest(folder: Path, *, name: str, extra: dict[str, Any]) -> dict[str, Any]:
+    """List every file under `folder` (but the manifest) with its sha256 and size."""
+    files = {}
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        rel = path.relative_to(folder).as_posix()
+        if rel == MANIFEST:
+            continue
+        files[rel] = {"sha256": sha256_file(path), "bytes": path.stat().st_size}
+    manifest = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "name": name,
+        "versions": versions(),
+        **extra,
+        "files": files,
+    }
+    (folder / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
+    return manifest
+
+
+def read_manifest(folder: Path, where: str | None = None) -> dict[str, Any]:
+    """The manifest of the preset at `folder`; a clear ZooError when it is missing or not
+    a zoo preset manifest. `where` names the preset in messages (its URI)."""
+    where = where or str(folder)
+    path = folder / MANIFEST
+    if not path.is_file():
+        raise ZooError(
+            f"{where} is not a zoo preset: it has no {MANIFEST} (the list of its files and "
+            "their sha256). Publish the run again with `zoo publish RUN_DIR DEST`, or give "
+            "the folder of a published preset."
+        )
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ZooError(f"{path} is not readable JSON ({exc}); the preset is damaged.") from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise ZooError(f'{path} is not a zoo preset manifest (no "format": "{FORMAT}").')
+    if data.get("format_version") != FORMAT_VERSION:
+        raise ZooError(
+            f"{path} has preset format version {data.get('format_version')!r}; this zoo "
+            f"reads version {FORMAT_VERSION}. Upgrade zoo or publish the run again."
+        )
+    if not isinstance(data.get("files"), dict):
+        raise ZooError(f"{path} lists no files; the preset is damaged.")
+    return data
+
+
+def manifest_hash(folder: Path) -> str:
+    return sha256_file(folder / MANIFEST)
+
+
+def verify(folder: Path, where: str | None = None) -> dict[str, Any]:
+    """Check every file against the manifest: a missing file, a file whose sha256 differs,
+    or an unlisted required file is a ZooError naming the file. Returns the manifest."""
+    where = where or str(folder)
+    manifest = read_manifest(folder, where)
+    files = manifest["files"]
+    for required in REQUIRED:
+        if required not in files:
+            raise ZooError(f"The manifest of {where} does not list {required}; it is damaged.")
+    for rel, entry in files.items():
+        path = folder / rel
+        if ".." in Path(rel).parts or Path(rel).is_absolute():
+            raise ZooError(f"The manifest of {where} names {rel!r}, outside the preset.")
+        if not path.is_file():
+            raise ZooError(f"{where}: the file {rel} listed in {MANIFEST} is missing.")
+        digest = sha256_file(path)
+        if digest != entry.get("sha256"):
+            raise ZooError(
+                f"{where}: {rel} does not match its sha256 in {MANIFEST} (expected "
+                f"{str(entry.get('sha256'))[:12]}..., found {digest[:12]}...): the file was "
+                "changed or damaged after publishing; it is not loaded. Download or publish "
+                "the preset again."
+            )
+    return manifest
+
+
+def read_json(folder: Path, name: str) -> Any:
+    try:
+        return json.loads((folder / name).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ZooError(f"{folder / name} is not readable JSON ({exc}).") from None
+
+
+def is_preset(folder: Path) -> bool:
+    return (folder / MANIFEST).is_file() and (folder / CONFIG).is_file()
