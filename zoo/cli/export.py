@@ -73,6 +73,7 @@ def reexport(
     )
 
     items = _items(fmt, quantize)
+    pipeline.require(items)  # A missing extra, before reading anything.
     run = Path(run_dir)
     if not run.is_dir():
         raise ZooError(f"{run} is not a folder; give a run directory (runs/<recipe>-<time>).")
@@ -85,7 +86,6 @@ def reexport(
             f"{run} has no model.keras; re-exporting starts from it (set export.keras: true "
             "in the recipe, or train the run to the end)."
         )
-    pipeline.require(items)
     names = [(pipeline.target(i), f"export-{pipeline.kind(i)}.json") for i in items]
     manifest = read_manifest(run)
     entries = set(manifest["entries"]) if manifest else set()

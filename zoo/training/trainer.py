@@ -74,6 +74,9 @@ def run(
     in a scratch directory that is deleted afterwards. `source` is the recipe file, if
     any (never allowed inside the run folder; resume compares paths relative to it).
     `callbacks` (Keras callbacks) run after the recipe's own, e.g. for benchmarks."""
+    from zoo.export import pipeline
+
+    pipeline.require(pipeline.plan(recipe.export))  # A missing extra: before any work.
     chief = distribute.is_chief(recipe.distribution)
     source_path = Path(source) if source is not None else None
     with RunDir.claim(
