@@ -218,3 +218,46 @@ def test_reexport_writes_a_record_per_quantisation(tiny_run, tmp_path):
     for kind in ("litert", "litert_dynamic_int8"):
         record = json.loads((run / f"export-{kind}.json").read_text())[kind]
         assert record["ok"] and record["fresh_process"]
+
+
+@pytest.fixture(scope="module")
+def text_run(tmp_path_factory):
+    """A tiny LSTM on a toy review tree, exported to ONNX."""
+    from zoo import load_recipe, train_recipe
+
+    folder = tmp_path_factory.mktemp("text")
+    words = {
+        "pos": ["good fine great", "great good film", "fine good"],
+        "neg": ["bad awful", "awful bad film", "bad poor"],
+    }
+    for split in ("train", "test"):
+        for label, docs in words.items():
+            (folder / "reviews" / split / label).mkdir(parents=True)
+            for i, doc in enumerate(docs * 2):
+                (folder / "reviews" / split / label / f"{i}.txt").write_text(doc)
+    (folder / "text.yaml").write_text(
+        "name: tinytext\n"
+        "model: {name: text_rnn, params: {embedding_dim: 8, units: [4], bidirectional: false}}\n"
+        "data: {source: directory, path: reviews, splits: {train: train, test: test},\n"
+        "  class_names: [neg, pos], text: {sequence_length: 6, max_tokens: 40}}\n"
+        "training: {batch_size: 4, epochs: 1, loss: sparse_categorical_crossentropy}\n"
+        "evaluation: {splits: [test]}\n"
+        "export: {onnx: true}\n"
+    )
+    return train_recipe(load_recipe(folder / "text.yaml"), output_dir=folder / "run", verbose=0)
+
+
+@pytest.mark.slow
+def test_text_model_onnx_takes_token_ids_with_its_vocabulary(text_run):
+    record = json.loads((text_run.run_dir / "metrics.json").read_text())["export"]["onnx"]
+    assert record["ok"] and record["input"] == "token_ids"
+    assert record["max_abs_difference"] <= 1e-4
+    assert "vocabulary.txt" in record["note"]
+    folder = text_run.run_dir / "onnx"
+    vocabulary = (folder / "vocabulary.txt").read_text(encoding="utf-8").split("\n")[:-1]
+    assert vocabulary[:2] == ["", "[UNK]"] and "good" in vocabulary and "awful" in vocabulary
+    described = json.loads((folder / "preprocessing.json").read_text())
+    assert described["text_vectorization"]["output_sequence_length"] == 6
+    assert described["vocabulary_size"] == len(vocabulary)
+    card = (text_run.run_dir / "model_card.md").read_text()
+    assert "token_ids" in card
