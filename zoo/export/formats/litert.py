@@ -65,7 +65,7 @@ class LiteRTFormat(Format):
             )
             if child.returncode != 0 or not tmp.is_file():
                 tmp.unlink(missing_ok=True)
-                last = (child.stderr.strip().splitlines() or ["no output"])[-1]
+                last = _reason(child.stderr)
                 raise ZooError(
                     f"LiteRT conversion ({quantize}) of {model.name} failed in its child "
                     f"process (exit {child.returncode}): {last}. Drop this quantisation from "
@@ -76,6 +76,16 @@ class LiteRTFormat(Format):
 
     def load(self, path: Path) -> Any:
         return load_interpreter(path)[0]
+
+
+def _reason(stderr: str) -> str:
+    """The converter's own reason: the ops LiteRT cannot express, else its last line."""
+    import re
+
+    ops = sorted(set(re.findall(r"'tf\.(\w+)' op is neither a custom op nor a flex op", stderr)))
+    if ops:
+        return f"LiteRT's built-in ops cannot express {', '.join(ops)} (used by the model)"
+    return (stderr.strip().splitlines() or ["no output"])[-1]
 
 
 def load_interpreter(path: Path) -> tuple[Any, str, str, tuple[int, ...]]:

@@ -79,6 +79,7 @@ class OnnxFormat(Format):
         front, servable, notes = self.servable(model)
         tmp = Path(tempfile.mkdtemp(prefix=".onnx.tmp-", dir=path.parent))
         try:
+            _call_once(servable)  # Keras's ONNX exporter refuses a model never called.
             servable.export(str(tmp / MODEL_FILE), format="onnx", verbose=False)
             if front is not None:
                 _write_text_assets(front, tmp, notes)
@@ -109,6 +110,14 @@ class OnnxFormat(Format):
             return session.run(None, {inp.name: x})[0]
 
         return predict
+
+
+def _call_once(model: Any) -> None:
+    import numpy as np
+
+    spec = model.inputs[0]
+    shape = [1 if d is None else d for d in spec.shape]
+    model(np.zeros(shape, dtype=spec.dtype), training=False)
 
 
 def _write_text_assets(front: Any, folder: Path, notes: dict[str, Any]) -> None:
