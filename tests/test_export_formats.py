@@ -191,6 +191,14 @@ def test_onnx_runs_in_onnxruntime_alone(tiny_run, tmp_path):
     assert np.max(np.abs(np.load(tmp_path / "y.npy") - expected)) <= 1e-4
 
 
+def test_litert_names_the_ops_it_cannot_express():
+    from zoo.export.formats.litert import _reason
+
+    log = "error: 'tf.MaxPool3D' op is neither a custom op nor a flex op\nlast line"
+    assert _reason(log) == "LiteRT's built-in ops cannot express MaxPool3D (used by the model)"
+    assert _reason("a\nb") == "b"
+
+
 @pytest.mark.slow
 def test_int8_without_readable_data_exits_2(tiny_run, tmp_path):
     import shutil
@@ -215,7 +223,9 @@ def test_reexport_writes_a_record_per_quantisation(tiny_run, tmp_path):
     shutil.copytree(tiny_run.run_dir, run)
     done = export_cli(str(run), "--format", "litert", "--quantize", "none,dynamic_int8")
     assert done.returncode == 0, done.stderr[-2000:]
-    for kind in ("litert", "litert_dynamic_int8"):
+    again = export_cli(str(run), "--format", "onnx")  # From the reloaded model.keras.
+    assert again.returncode == 0, again.stderr[-2000:]
+    for kind in ("litert", "litert_dynamic_int8", "onnx"):
         record = json.loads((run / f"export-{kind}.json").read_text())[kind]
         assert record["ok"] and record["fresh_process"]
 

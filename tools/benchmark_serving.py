@@ -4,7 +4,7 @@
 
 Per artifact (Keras `predict`, the SavedModel signature, ONNX Runtime, LiteRT per
 quantisation): latency at batch 1 (median and p99 over `--calls` calls after warm-up),
-throughput at batch 64, size on disk, and the peak resident memory (ru_maxrss) of the
+throughput at batch 64, size on disk, and the peak resident memory (VmHWM; ru_maxrss off Linux) of the
 serving process. Each format runs in a fresh child so memory and warm caches of one do
 not leak into another. Inputs are the run's own held-out examples (a text model's ONNX
 file gets their token ids). Prints a Markdown table (for README "Serving").
@@ -112,8 +112,20 @@ def _child(fmt: str, path: str, inputs: str, calls: int) -> dict[str, Any]:
         "median_ms": float(np.median(times) * 1e3),
         "p99_ms": float(np.percentile(times, 99) * 1e3),
         "throughput_per_s": throughput,
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_rss_mb": _peak_rss_mb(resource),
     }
+
+
+def _peak_rss_mb(resource: Any) -> float:
+    """This process's peak resident memory. Linux keeps ru_maxrss across exec (a child
+    inherits its parent's high-water mark), so read VmHWM, which exec resets."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def bench(runs: list[Path], calls: int) -> list[dict[str, Any]]:
