@@ -4,7 +4,8 @@
 
 Per artifact (Keras `predict`, the SavedModel signature, ONNX Runtime, LiteRT per
 quantisation): latency at batch 1 (median and p99 over `--calls` calls after warm-up),
-throughput at batch 64, size on disk, and the peak resident memory (VmHWM; ru_maxrss off Linux) of the
+throughput at batch 64, size on disk, and the peak resident memory (VmHWM; ru_maxrss off
+Linux) of the
 serving process. Each format runs in a fresh child so memory and warm caches of one do
 not leak into another. Inputs are the run's own held-out examples (a text model's ONNX
 file gets their token ids). Prints a Markdown table (for README "Serving").
