@@ -62,7 +62,7 @@ def test_saved_model_and_keras_file_agree_on_raw_pixels(cnn_run):
     assert serving.structured_input_signature[1]["image"].dtype == tf.uint8
     from_saved = serving(image=tf.constant(images))["probabilities"].numpy()
     np.testing.assert_allclose(from_saved, from_keras, atol=1e-5)
-    for kind in ("keras", "saved_model", "tflite"):  # Reloaded in a fresh process.
+    for kind in ("keras", "saved_model", "litert"):  # Reloaded in a fresh process.
         check = cnn_run.metrics["export"][kind]
         assert check["ok"] is True and check["fresh_process"] is True
         assert check["examples"] == 64 and check["max_abs_difference"] <= check["tolerance"]

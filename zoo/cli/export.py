@@ -1,9 +1,10 @@
-"""`zoo export RUN_DIR --format saved_model|keras|tflite`: re-export a run.
+"""`zoo export RUN_DIR --format saved_model|keras|onnx|litert [--quantize Q,...]`: re-export.
 
 Starts from the run's `model.keras` (loaded in safe mode) and its resolved recipe, writes
 the artifact with the same code the trainer uses, checks it in a fresh process against
 the Keras model on held-out inputs, and records that check in its own file,
-`export-<format>.json`. It writes nothing else: never metrics.json, never a file of the
+`export-<kind>.json` (kind: `onnx`, `litert_int8`...). `tflite` is the deprecated name of
+`litert --quantize none`. It writes nothing else: never metrics.json, never a file of the
 run folder that zoo did not write. It holds the run's lock while it writes, and refuses
 an unfinished run unless --allow-unfinished (the run then stays resumable). A failed
 check exits 2 with the difference found.
@@ -21,17 +22,27 @@ from typing import Any
 
 log = logging.getLogger("zoo")
 
-FORMATS = {"saved_model": "saved_model", "keras": "model.keras", "tflite": "model.tflite"}
-
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="zoo export",
         description="Re-export a finished run's model.keras in another format.",
-        epilog="Example: zoo export runs/mnist_cnn-20260101-120000 --format tflite",
+        epilog="Example: zoo export runs/mnist_cnn-20260101-120000 --format litert "
+        "--quantize dynamic_int8,int8",
     )
     p.add_argument("run_dir", help="a run directory holding model.keras and recipe.yaml")
-    p.add_argument("--format", required=True, choices=list(FORMATS), help="artifact to write")
+    p.add_argument(
+        "--format",
+        required=True,
+        help="artifact to write: keras, saved_model, onnx or litert (tflite: deprecated "
+        "alias of litert --quantize none)",
+    )
+    p.add_argument(
+        "--quantize",
+        default=None,
+        help="litert only: none, float16, dynamic_int8 or int8, or several comma-separated "
+        "(default none); int8 calibrates on the recipe's training split",
+    )
     p.add_argument(
         "--allow-unfinished",
         action="store_true",
@@ -40,12 +51,19 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def reexport(run_dir: str | Path, fmt: str, *, allow_unfinished: bool = False) -> dict[str, Any]:
-    """Write `fmt` into `run_dir`; returns the fresh-process check, also recorded in
-    `export-<fmt>.json`. A failed check is a ZooError (after the record is written)."""
+def reexport(
+    run_dir: str | Path,
+    fmt: str,
+    *,
+    quantize: str | None = None,
+    allow_unfinished: bool = False,
+) -> dict[str, Any]:
+    """Write `fmt` into `run_dir`; returns {kind: fresh-process check}, each also recorded
+    in `export-<kind>.json`. A failed check is a ZooError (after the record is written)."""
     from zoo.cli.evaluate import refuse_unfinished
     from zoo.config.loading import load_recipe
     from zoo.errors import ZooError
+    from zoo.export import pipeline
     from zoo.training.run_dir import (
         RunLock,
         atomic_write_text,
@@ -54,12 +72,13 @@ def reexport(run_dir: str | Path, fmt: str, *, allow_unfinished: bool = False) -
         writing,
     )
 
+    items = _items(fmt, quantize)
+    pipeline.require(items)  # A missing extra, before reading anything.
     run = Path(run_dir)
     if not run.is_dir():
         raise ZooError(f"{run} is not a folder; give a run directory (runs/<recipe>-<time>).")
-    for needed in ("recipe.yaml",):
-        if not (run / needed).is_file():
-            raise ZooError(f"{run} has no {needed}; is it a run directory?")
+    if not (run / "recipe.yaml").is_file():
+        raise ZooError(f"{run} has no recipe.yaml; is it a run directory?")
     if not allow_unfinished:
         refuse_unfinished(run, "export")
     if not (run / "model.keras").is_file():
@@ -67,59 +86,96 @@ def reexport(run_dir: str | Path, fmt: str, *, allow_unfinished: bool = False) -
             f"{run} has no model.keras; re-exporting starts from it (set export.keras: true "
             "in the recipe, or train the run to the end)."
         )
-    target, record = FORMATS[fmt], f"export-{fmt}.json"
+    names = [(pipeline.target(i), f"export-{pipeline.kind(i)}.json") for i in items]
     manifest = read_manifest(run)
     entries = set(manifest["entries"]) if manifest else set()
-    for name in (target, record):
+    for name in (n for pair in names for n in pair):
         if (run / name).exists() and name not in entries:
             raise ZooError(
                 f"{run / name} exists and zoo did not write it; zoo never replaces files it "
                 "did not write. Move it away, or re-export from a copy of the run."
             )
     recipe = load_recipe(run / "recipe.yaml")
+    bundle = _load_data(recipe, needs_training_sample=("litert", "int8") in items)
     lock = RunLock(run)
     lock.acquire()  # A trainer (or another export) at work on this run: refused.
     try:
         if manifest is not None:
             with writing(run):
-                register(run, target)
-                register(run, record)
-        check = _write_and_check(run, recipe, fmt, target)
-        atomic_write_text(run / record, json.dumps({fmt: check}, indent=2) + "\n")
+                for name in (n for pair in names for n in pair):
+                    register(run, name)
+        checks = _write_and_check(run, recipe, bundle, items)
+        for item, (_, record) in zip(items, names, strict=True):
+            kind = pipeline.kind(item)
+            atomic_write_text(run / record, json.dumps({kind: checks[kind]}, indent=2) + "\n")
     finally:
         lock.release()
-    log.info("%s: %s (max |diff| %.2e)", fmt, run / target, check["max_abs_difference"])
-    if not check["ok"]:
+    failed = {kind: c for kind, c in checks.items() if not c["ok"]}
+    for kind, c in checks.items():
+        log.info("%s: %s (%s)", kind, run / c["artifact"], "ok" if c["ok"] else "FAILED")
+    if failed:
         raise ZooError(
-            f"Export check failed: {run / target} reloaded in a fresh process differs from "
-            f"model.keras by {check['max_abs_difference']:.2e} (tolerance "
-            f"{check['tolerance']:.0e}); see {run / record}."
+            f"Export check failed: {pipeline.describe_failures(failed)}, reloaded in a fresh "
+            f"process; see the export-<kind>.json records in {run}."
         )
-    return check
+    return checks
 
 
-def _write_and_check(run: Path, recipe: Any, fmt: str, target: str) -> dict[str, Any]:
-    import numpy as np
+def _items(fmt: str, quantize: str | None) -> list[tuple[str, str | None]]:
+    """(format, variant) pairs for --format/--quantize; bad names are ZooErrors."""
+    from zoo.errors import ZooError, did_you_mean
+    from zoo.export.formats import get
+    from zoo.export.formats.litert import QUANTIZATIONS
 
+    name = get(fmt).name
+    if name != "litert":
+        if quantize is not None:
+            raise ZooError(f"--quantize applies to --format litert only, not {fmt}.")
+        return [(name, None)]
+    chosen = [q.strip() for q in (quantize or "none").split(",") if q.strip()]
+    for q in chosen:
+        if q not in QUANTIZATIONS:
+            raise ZooError(
+                f"Unknown quantisation {q!r} in --quantize.{did_you_mean(q, QUANTIZATIONS)} "
+                f"Choose from {', '.join(QUANTIZATIONS)}."
+            )
+    if fmt == "tflite" and chosen != ["none"]:
+        raise ZooError("--format tflite is LiteRT without quantisation; use --format litert.")
+    return [("litert", q) for q in dict.fromkeys(chosen)]
+
+
+def _load_data(recipe: Any, *, needs_training_sample: bool) -> Any:
+    """The recipe's data; unreadable data is a ZooError saying what needed it."""
     from zoo.data import load as load_data
-    from zoo.evaluation import scoring
-    from zoo.export import verify
-    from zoo.export import writers as export
+    from zoo.errors import ZooError
+
+    try:
+        return load_data(recipe.data, batch_size=recipe.training.batch_size, seed=recipe.seed)
+    except ZooError as exc:
+        if not needs_training_sample:
+            raise
+        raise ZooError(
+            "LiteRT int8 quantisation needs a representative sample from the recipe's "
+            f"training split, but the recipe's data cannot be read: {exc} Make the data "
+            "readable, or choose --quantize dynamic_int8 (no sample needed)."
+        ) from None
+
+
+def _write_and_check(run: Path, recipe: Any, bundle: Any, items: list[Any]) -> dict[str, Any]:
+    from zoo.export import pipeline
     from zoo.export.artifacts import load_keras_model
     from zoo.training.run_dir import writing
 
-    bundle = load_data(recipe.data, batch_size=recipe.training.batch_size, seed=recipe.seed)
     model = load_keras_model(run / "model.keras")
-    writers = {
-        "saved_model": export.save_saved_model,
-        "keras": lambda m, p, _info: export.save_keras(m, p),
-        "tflite": export.save_tflite,
-    }
-    with writing(run / target):
-        path = writers[fmt](model, run / target, bundle.info)
-    held_out = bundle.split(recipe.evaluation.splits[0]).take(2)
-    inputs = np.concatenate([x.numpy() for x, _ in held_out])[:64]
-    return verify.check({fmt: path}, inputs, scoring.predictor(model)(inputs))[fmt]
+    return pipeline.export_and_check(
+        model,
+        bundle,
+        items,
+        lambda name: run / name,
+        split=recipe.evaluation.splits[0],
+        guard=writing,
+        max_accuracy_drop=recipe.export.max_accuracy_drop(),
+    )[1]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -129,8 +185,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging()
 
     def body() -> int:
-        check = reexport(args.run_dir, args.format, allow_unfinished=args.allow_unfinished)
-        print(f"{args.format}: " + ", ".join(f"{k}={v}" for k, v in check.items()))
+        checks = reexport(
+            args.run_dir,
+            args.format,
+            quantize=args.quantize,
+            allow_unfinished=args.allow_unfinished,
+        )
+        for kind, check in checks.items():
+            print(f"{kind}: " + ", ".join(f"{k}={v}" for k, v in check.items()))
         return 0
 
     return guarded(body)

@@ -648,15 +648,56 @@ class Evaluation(Section):
     metrics: MetricList | None = None
 
 
-class Export(Section):
-    """Artifacts written to the run directory; all take the dataset's raw input.
+Quantization = Literal["none", "float16", "dynamic_int8", "int8"]
 
-    `tflite`: a TFLite flatbuffer (`model.tflite`) converted from the serving signature.
+
+class LiteRT(Section):
+    """LiteRT (`.tflite`) exports, one file per quantisation: `none` -> model.tflite,
+    others -> model-<quantize>.tflite. `int8` calibrates on a sample of the training
+    split. Quantised files pass their check when their test accuracy is at most
+    `max_accuracy_drop` below the float model's."""
+
+    quantize: Quantization | list[Quantization] = "none"
+    max_accuracy_drop: Annotated[float, Field(ge=0.0, le=1.0)] = 0.01
+
+    @field_validator("quantize")
+    @classmethod
+    def _unique(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            if not value:
+                raise ValueError("give at least one quantisation, e.g. [none, int8]")
+            if len(set(value)) != len(value):
+                raise ValueError("lists a quantisation twice; give each once")
+        return value
+
+    def quantizations(self) -> list[str]:
+        return [self.quantize] if isinstance(self.quantize, str) else list(self.quantize)
+
+
+class Export(Section):
+    """Artifacts written to the run directory; all take the dataset's raw input (an ONNX
+    export of a text model takes token ids, with its vocabulary beside it).
+
+    `onnx`: `onnx/model.onnx` through Keras's ONNX exporter, checked with ONNX Runtime.
+    `litert`: LiteRT files, converted in a child process (see `LiteRT`).
+    `tflite`: deprecated alias of `litert: {quantize: none}` (the same model.tflite).
     """
 
     saved_model: bool = True
     keras: bool = True
+    onnx: bool = False
+    litert: LiteRT | None = None
     tflite: bool = False
+
+    def litert_quantizations(self) -> list[str]:
+        """The LiteRT files to write: `litert`'s quantisations, plus `none` for `tflite`."""
+        chosen = self.litert.quantizations() if self.litert is not None else []
+        if self.tflite and "none" not in chosen:
+            chosen = ["none", *chosen]
+        return chosen
+
+    def max_accuracy_drop(self) -> float:
+        return self.litert.max_accuracy_drop if self.litert is not None else 0.01
 
 
 # --------------------------------------------------------------------------- recipe

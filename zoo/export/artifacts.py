@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from zoo.errors import ZooError
-from zoo.export.writers import OUTPUT_NAME, SIGNATURE
+from zoo.export.formats.base import OUTPUT_NAME, SIGNATURE
 
 
 @dataclass(frozen=True)
@@ -141,19 +141,8 @@ def load(path: str | Path) -> Loaded:
 
 
 def _load_tflite(path: Path) -> Loaded:
-    import warnings
+    """A `.tflite` file through the ai-edge-litert interpreter (not tf.lite's)."""
+    from zoo.export.formats.litert import load_interpreter
 
-    import numpy as np
-    import tensorflow as tf
-
-    with warnings.catch_warnings():  # tf.lite.Interpreter announces its move to LiteRT.
-        warnings.simplefilter("ignore", UserWarning)
-        interpreter = tf.lite.Interpreter(model_path=str(path))
-    runner = interpreter.get_signature_runner(SIGNATURE)
-    (name, detail), *_ = runner.get_input_details().items()
-
-    def predict(x: np.ndarray) -> np.ndarray:
-        return runner(**{name: np.asarray(x, detail["dtype"])})[OUTPUT_NAME]
-
-    shape = tuple(int(d) for d in detail["shape_signature"][1:])
-    return Loaded(path, "tflite", predict, name, np.dtype(detail["dtype"]).name, shape)
+    predict, name, dtype, shape = load_interpreter(path)
+    return Loaded(path, "tflite", predict, name, dtype, shape)

@@ -2,42 +2,91 @@
 
 A fresh interpreter proves the files stand alone (no state borrowed from the training
 process: custom objects, traced functions, cached graphs). The child is
-`python -m zoo.export.verify OUT_DIR INPUTS.npy ARTIFACT...`; it writes one `.npy` of
-probabilities per artifact, and the parent compares them with the in-memory model.
+`python -m zoo.export.verify WORK_DIR`: it reads `jobs.json` (kind, format, artifact,
+inputs file), loads each artifact through its format (`zoo.export.formats`), and writes
+one `.npy` of probabilities per job; the parent compares them with the in-memory model.
+
+Float artifacts are compared elementwise (max |Δ| against a tolerance). Quantised ones
+(tolerance None) are scored by accuracy on labelled test inputs against the float
+model's accuracy on the same inputs, and the drop is recorded.
 """
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import tempfile
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import numpy as np
 
-# Max |difference| in probability allowed per artifact kind. Keras and SavedModel run
-# the same float32 kernels, so only reduction-order noise is allowed; TFLite's
-# converter may fuse ops, hence a looser bound.
-TOLERANCE = {"keras": 1e-5, "saved_model": 1e-5, "tflite": 1e-4}
+MAX_ACCURACY_DROP = 0.01  # One point of test accuracy, for quantised artifacts.
+
+
+@dataclass
+class Job:
+    """One artifact to check: what to feed it and what to compare with."""
+
+    kind: str
+    path: Path
+    inputs: Any  # np.ndarray fed to the artifact.
+    expected: Any  # The in-memory model's probabilities on `inputs`.
+    tolerance: float | None  # None: checked by accuracy against `labels`.
+    labels: Any = None
+    notes: dict[str, Any] | None = None
+    max_accuracy_drop: float = MAX_ACCURACY_DROP
+
+
+def format_of(kind: str) -> str:
+    """The format name behind an artifact kind (`litert_int8` -> `litert`)."""
+    from zoo.export.formats import ALIASES, FORMATS
+
+    if kind in FORMATS:
+        return kind
+    if kind in ALIASES:
+        return ALIASES[kind]
+    return next(name for name in FORMATS if kind.startswith(f"{name}_"))
+
+
+def tolerance_of(kind: str) -> float | None:
+    from zoo.export.formats import FORMATS
+
+    fmt = format_of(kind)
+    variant = kind[len(fmt) + 1 :] or None if kind.startswith(f"{fmt}_") else None
+    return FORMATS[fmt].tolerance(variant)
 
 
 def check(
-    artifacts: Mapping[str, Path], inputs: np.ndarray, expected: np.ndarray, timeout: int = 300
+    artifacts: Mapping[str, Path], inputs: np.ndarray, expected: np.ndarray, timeout: int = 600
 ) -> dict[str, Any]:
-    """{kind: {examples, max_abs_difference, tolerance, ok, fresh_process}} per artifact."""
+    """{kind: {examples, max_abs_difference, tolerance, ok, fresh_process}} per artifact,
+    all fed the same inputs and compared elementwise."""
+    jobs = [
+        Job(k, Path(p), inputs, expected, tolerance_of(k) or 1e-4) for k, p in artifacts.items()
+    ]
+    return run(jobs, timeout=timeout)
+
+
+def run(jobs: Sequence[Job], timeout: int = 600) -> dict[str, Any]:
+    """Check every job in one fresh process; {kind: record}."""
     import numpy as np
 
     from zoo.errors import ZooError
 
-    if inputs.dtype == object:  # Raw strings: fixed-width bytes save without pickle.
-        inputs = inputs.astype(bytes)
     with tempfile.TemporaryDirectory(prefix="zoo-verify-") as tmp:
-        np.save(Path(tmp) / "inputs.npy", inputs)
+        listing = []
+        for i, job in enumerate(jobs):
+            inputs = job.inputs.astype(bytes) if job.inputs.dtype == object else job.inputs
+            np.save(Path(tmp) / f"inputs-{i}.npy", inputs)
+            listing.append({"kind": job.kind, "format": format_of(job.kind), "path": str(job.path)})
+        (Path(tmp) / "jobs.json").write_text(json.dumps(listing))
         child = subprocess.run(
-            [sys.executable, "-m", "zoo.export.verify", tmp, *(str(p) for p in artifacts.values())],
+            [sys.executable, "-m", "zoo.export.verify", tmp],
             capture_output=True,
             text=True,
             timeout=timeout,
@@ -48,28 +97,63 @@ def check(
                 f"exited {child.returncode}: {child.stderr.strip().splitlines()[-1:]}"
             )
         out: dict[str, Any] = {}
-        for i, kind in enumerate(artifacts):
+        for i, job in enumerate(jobs):
             got = np.load(Path(tmp) / f"{i}.npy")
-            diff = float(np.max(np.abs(got - expected)))
-            out[kind] = {
-                "examples": len(inputs),
-                "max_abs_difference": diff,
-                "tolerance": TOLERANCE[kind],
-                "ok": bool(got.shape == expected.shape and diff <= TOLERANCE[kind]),
-                "fresh_process": True,
-            }
+            out[job.kind] = _record(job, got) | {"artifact": job.path.name}
+            if job.notes:
+                out[job.kind].update(job.notes)
     return out
+
+
+def _record(job: Job, got: np.ndarray) -> dict[str, Any]:
+    import numpy as np
+
+    same_shape = got.shape == np.shape(job.expected)
+    diff = float(np.max(np.abs(got - job.expected))) if same_shape else float("inf")
+    record: dict[str, Any] = {
+        "examples": len(job.inputs),
+        "max_abs_difference": diff,
+        "fresh_process": True,
+        "size_bytes": size_on_disk(job.path),
+    }
+    if job.tolerance is not None:
+        return record | {
+            "tolerance": job.tolerance,
+            "ok": bool(same_shape and diff <= job.tolerance),
+        }
+    labels = np.asarray(job.labels)
+    truth = labels.argmax(-1) if labels.ndim > 1 else labels.astype(int)
+    accuracy = float(np.mean(got.argmax(-1) == truth)) if same_shape else 0.0
+    reference = float(np.mean(np.asarray(job.expected).argmax(-1) == truth))
+    drop = reference - accuracy
+    return record | {
+        "check": "accuracy",
+        "accuracy": accuracy,
+        "float_accuracy": reference,
+        "accuracy_drop": drop,
+        "max_accuracy_drop": job.max_accuracy_drop,
+        "ok": bool(same_shape and drop <= job.max_accuracy_drop),
+    }
+
+
+def size_on_disk(path: Path) -> int:
+    """Bytes of a file, or of every file under a folder."""
+    path = Path(path)
+    if path.is_dir():
+        return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+    return path.stat().st_size if path.exists() else 0
 
 
 def _child(argv: Sequence[str]) -> int:
     import numpy as np
 
-    from zoo.export import artifacts
+    from zoo.export.formats import FORMATS
 
-    out_dir, *paths = argv
-    inputs = np.load(Path(out_dir) / "inputs.npy", allow_pickle=False)
-    for i, path in enumerate(paths):
-        np.save(Path(out_dir) / f"{i}.npy", artifacts.load(path).predict(inputs))
+    work = Path(argv[0])
+    for i, job in enumerate(json.loads((work / "jobs.json").read_text())):
+        predict = FORMATS[job["format"]].load(Path(job["path"]))
+        inputs = np.load(work / f"inputs-{i}.npy", allow_pickle=False)
+        np.save(work / f"{i}.npy", np.asarray(predict(inputs)))
     return 0
 
 

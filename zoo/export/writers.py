@@ -1,32 +1,22 @@
-"""Write a trained model as `.keras`, a SavedModel and a TFLite file taking the raw input.
+"""Compatibility front for the per-format writers in `zoo.export.formats`.
 
-`zoo.cli.export` re-exports a finished run with these writers. Artifacts are written
-under a temporary name and renamed into place, so a crash never leaves a half-written
-artifact that looks complete.
+`with_preprocessor` builds the raw-input model every format exports; `save_*` keep the
+old call shapes and delegate to the format modules.
 """
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from zoo.export.formats.base import OUTPUT_NAME, SIGNATURE, Context
 
 if TYPE_CHECKING:
     import keras
 
     from zoo.data import DataInfo
 
-SIGNATURE = "serving_default"
-OUTPUT_NAME = "probabilities"
-
-
-def _replace(tmp: Path, final: Path) -> None:
-    if final.is_dir():
-        shutil.rmtree(final)
-    elif final.exists():
-        final.unlink()
-    tmp.rename(final)
+__all__ = ["OUTPUT_NAME", "SIGNATURE", "save_keras", "save_saved_model", "save_tflite"]
 
 
 def with_preprocessor(model: keras.Model, preprocessor: Any, info: DataInfo) -> keras.Model:
@@ -41,46 +31,19 @@ def with_preprocessor(model: keras.Model, preprocessor: Any, info: DataInfo) -> 
 
 
 def save_keras(model: keras.Model, path: Path) -> Path:
-    tmp = path.with_name(f".{path.stem}.tmp.keras")
-    model.save(tmp)
-    _replace(tmp, path)
-    return path
+    from zoo.export.formats.keras import KERAS
+
+    return KERAS.write(model, path, None)  # type: ignore[arg-type]
 
 
 def save_saved_model(model: keras.Model, path: Path, info: DataInfo) -> Path:
-    """SavedModel whose `serving_default` takes a batch of raw examples named after the
-    dataset's input feature (e.g. `image`, uint8) and returns `probabilities`."""
-    import keras
-    import tensorflow as tf
+    from zoo.export.formats.saved_model import SAVED_MODEL
 
-    spec = tf.TensorSpec(
-        (None, *info.input_shape), tf.as_dtype(info.input_dtype), name=info.input_name
-    )
-    model_dtype = model.inputs[0].dtype
-
-    def serve(raw):
-        return {OUTPUT_NAME: model(tf.cast(raw, model_dtype), training=False)}
-
-    archive = keras.export.ExportArchive()
-    archive.track(model)
-    archive.add_endpoint(SIGNATURE, serve, input_signature=[spec])
-    tmp = Path(tempfile.mkdtemp(prefix=".saved_model.tmp-", dir=path.parent))
-    shutil.rmtree(tmp)
-    archive.write_out(str(tmp), verbose=False)
-    _replace(tmp, path)
-    return path
+    return SAVED_MODEL.write(model, path, Context(info))
 
 
 def save_tflite(model: keras.Model, path: Path, info: DataInfo) -> Path:
-    """`model.tflite` converted from the same raw-input serving signature as the
-    SavedModel (float32 weights, no quantisation, so it matches the model closely)."""
-    import tensorflow as tf
+    """Deprecated: LiteRT without quantisation (`model.tflite`)."""
+    from zoo.export.formats.litert import LITERT
 
-    with tempfile.TemporaryDirectory(prefix=".tflite-src-", dir=path.parent) as src:
-        saved = save_saved_model(model, Path(src) / "saved_model", info)
-        converter = tf.lite.TFLiteConverter.from_saved_model(str(saved), signature_keys=[SIGNATURE])
-        flatbuffer = converter.convert()
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(flatbuffer)
-    _replace(tmp, path)
-    return path
+    return LITERT.write(model, path, Context(info), "none")

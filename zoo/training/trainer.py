@@ -22,7 +22,6 @@ from zoo.config.monitors import resolve_monitors
 from zoo.config.schema import Recipe
 from zoo.errors import ZooError
 from zoo.evaluation import card, report, scoring
-from zoo.export import verify
 from zoo.export import writers as export
 from zoo.models.registry import build_model, with_data_params
 from zoo.presets import transfer
@@ -77,6 +76,9 @@ def run(
     in a scratch directory that is deleted afterwards. `source` is the recipe file, if
     any (never allowed inside the run folder; resume compares paths relative to it).
     `callbacks` (Keras callbacks) run after the recipe's own, e.g. for benchmarks."""
+    from zoo.export import pipeline
+
+    pipeline.require(pipeline.plan(recipe.export))  # A missing extra: before any work.
     chief = distribute.is_chief(recipe.distribution)
     source_path = Path(source) if source is not None else None
     weights_source = None
@@ -410,34 +412,25 @@ def _evaluate(recipe: Recipe, model: Any, bundle: Any) -> tuple[dict[str, Any], 
 def _export(recipe: Recipe, run_dir: RunDir, model: Any, bundle: Any) -> dict[str, Any]:
     """Write the recipe's artifacts and check each in a fresh process. A failed check is
     a ZooError: the run is then marked failed, with no metrics.json."""
-    import numpy as np
+    from zoo.export import pipeline
 
-    info = bundle.info
-    exported: dict[str, Path] = {}
-    if recipe.export.keras:
-        exported["keras"] = export.save_keras(model, run_dir.file("model.keras"))
-    if recipe.export.saved_model:
-        exported["saved_model"] = export.save_saved_model(model, run_dir.file("saved_model"), info)
-    if recipe.export.tflite:
-        exported["tflite"] = export.save_tflite(model, run_dir.file("model.tflite"), info)
-    if not exported or not run_dir.chief:  # Followers' exports are scratch: nothing to check.
-        return {}
-    held_out = bundle.split(recipe.evaluation.splits[0]).take(2)
-    sample_inputs = np.concatenate([x.numpy() for x, _ in held_out])[:64]
-    expected = scoring.predictor(model)(sample_inputs)  # Keras predict rejects strings.
-    checks = verify.check(exported, sample_inputs, expected)
+    items = pipeline.plan(recipe.export)
+    _, checks = pipeline.export_and_check(
+        model,
+        bundle,
+        items,
+        run_dir.file,
+        split=recipe.evaluation.splits[0],
+        max_accuracy_drop=recipe.export.max_accuracy_drop(),
+        check=run_dir.chief,  # Followers' exports are scratch: nothing to check.
+    )
     failed = {kind: c for kind, c in checks.items() if not c["ok"]}
     if failed:
-        detail = "; ".join(
-            f"{kind} differs from the trained model by {c['max_abs_difference']:.2e} "
-            f"(tolerance {c['tolerance']:.0e})"
-            for kind, c in failed.items()
-        )
         raise ZooError(
-            f"Export check failed: {detail}, reloaded in a fresh process. The run in "
-            f"{run_dir.path} is marked failed (status.json) and has no metrics.json; its "
-            "trained weights are kept, so running the same command again retries "
-            "evaluation and export without training."
+            f"Export check failed: {pipeline.describe_failures(failed)}, reloaded in a fresh "
+            f"process. The run in {run_dir.path} is marked failed (status.json) and has no "
+            "metrics.json; its trained weights are kept, so running the same command again "
+            "retries evaluation and export without training."
         )
     return checks
 

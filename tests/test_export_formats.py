@@ -1,0 +1,273 @@
+"""Export formats behind one interface: ONNX (whole model, and a text model's token-id part
+with its vocabulary), LiteRT in four quantisations, and the bad-input messages of
+`zoo export` (unknown format, missing extra, no model, int8 without readable data)."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def export_cli(*args: str, block: str | None = None) -> subprocess.CompletedProcess[str]:
+    """`zoo export ARGS` in a fresh process; `block` makes that module unimportable there,
+    as when its extra is not installed."""
+    prelude = f"import sys; sys.modules[{block!r}] = None; " if block else "import sys; "
+    code = prelude + "from zoo.cli.export import main; sys.exit(main(sys.argv[1:]))"
+    return subprocess.run(
+        [sys.executable, "-c", code, *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def _fails_cleanly(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert "Traceback" not in result.stderr
+    return result.stderr
+
+
+# ----------------------------------------------------------------- fast: bad input
+def test_unknown_format_suggests_the_closest(tmp_path):
+    err = _fails_cleanly(export_cli(str(tmp_path), "--format", "onx"))
+    assert "Unknown export format 'onx'" in err and "'onnx'" in err
+    assert "litert" in err  # The choices are listed.
+
+
+def test_unknown_quantisation_suggests_the_closest(tmp_path):
+    err = _fails_cleanly(export_cli(str(tmp_path), "--format", "litert", "--quantize", "int9"))
+    assert "'int9'" in err and "'int8'" in err
+
+
+def test_quantize_needs_litert(tmp_path):
+    err = _fails_cleanly(export_cli(str(tmp_path), "--format", "onnx", "--quantize", "int8"))
+    assert "--quantize applies to --format litert" in err
+
+
+@pytest.mark.parametrize(
+    ("fmt", "module", "extra"),
+    [
+        ("onnx", "onnxruntime", "onnx"),
+        ("onnx", "tf2onnx", "onnx"),
+        ("litert", "ai_edge_litert", "litert"),
+    ],
+)
+def test_missing_extra_names_the_extra(tmp_path, fmt, module, extra):
+    err = _fails_cleanly(export_cli(str(tmp_path), "--format", fmt, block=module))
+    assert module in err and f"pip install 'keras-recipe-zoo[{extra}]'" in err
+
+
+def test_run_directory_without_a_model(tmp_path):
+    (tmp_path / "recipe.yaml").write_text("name: x\n")
+    err = _fails_cleanly(export_cli(str(tmp_path), "--format", "onnx", "--allow-unfinished"))
+    assert "has no model.keras" in err and str(tmp_path) in err
+
+
+def test_recipe_export_section_and_tflite_alias():
+    from zoo.config.schema import Export
+    from zoo.export import pipeline
+
+    assert Export(tflite=True).litert_quantizations() == ["none"]
+    both = Export(tflite=True, onnx=True, litert={"quantize": ["int8"]})
+    assert pipeline.plan(both) == [
+        ("keras", None),
+        ("saved_model", None),
+        ("onnx", None),
+        ("litert", "none"),
+        ("litert", "int8"),
+    ]
+    assert [pipeline.target(i) for i in pipeline.plan(both)][2:] == [
+        "onnx",
+        "model.tflite",
+        "model-int8.tflite",
+    ]
+    with pytest.raises(ValueError, match="twice"):
+        Export(litert={"quantize": ["int8", "int8"]})
+    with pytest.raises(ValueError):
+        Export(litert={"quantize": "int4"})
+
+
+def test_a_new_format_is_one_registered_class():
+    from zoo.export.formats import FORMATS, Format, get
+    from zoo.export.formats.base import register
+
+    class Dummy(Format):
+        name = "dummy_test_format"
+
+        def target(self, variant=None):
+            return "dummy.bin"
+
+    try:
+        register(Dummy())
+        assert get("dummy_test_format").target() == "dummy.bin"
+        assert get("tflite") is FORMATS["litert"]  # The deprecated alias.
+    finally:
+        FORMATS.pop("dummy_test_format")
+
+
+# ----------------------------------------------------------------- slow: real exports
+def _tiny_npz(folder: Path) -> Path:
+    """Three separable classes of 4x4 uint8 images: a model learns them in a few steps."""
+    rng = np.random.default_rng(0)
+    arrays = {}
+    for split, n in (("train", 96), ("test", 60)):
+        y = (np.arange(n) % 3).astype(np.uint8)
+        x = rng.integers(0, 60, (n, 4, 4, 1)).astype(np.uint8) + (y * 80)[:, None, None, None]
+        arrays[f"{split}_images"], arrays[f"{split}_labels"] = x.astype(np.uint8), y
+    np.savez(folder / "tiny.npz", **arrays)
+    recipe = folder / "tiny.yaml"
+    recipe.write_text(
+        "name: tiny\n"
+        "model: {name: mlp, params: {hidden_units: [16], dropout: 0.0}}\n"
+        "data: {source: npz, path: tiny.npz, splits: {train: train, test: test}}\n"
+        "training: {batch_size: 16, epochs: 3, optimizer: {name: adam, learning_rate: 0.02},\n"
+        "  loss: sparse_categorical_crossentropy, metrics: [accuracy]}\n"
+        "evaluation: {splits: [test]}\n"
+        "export: {onnx: true, litert: {quantize: [none, float16, dynamic_int8, int8],\n"
+        "  max_accuracy_drop: 0.1}}\n"
+    )
+    return recipe
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    from zoo import load_recipe, train_recipe
+
+    folder = tmp_path_factory.mktemp("tiny")
+    recipe = load_recipe(_tiny_npz(folder))
+    return train_recipe(recipe, output_dir=folder / "run", verbose=0)
+
+
+@pytest.mark.slow
+def test_every_format_is_checked_in_a_fresh_process(tiny_run):
+    export = json.loads((tiny_run.run_dir / "metrics.json").read_text())["export"]
+    assert set(export) == {
+        "keras",
+        "saved_model",
+        "onnx",
+        "litert",
+        "litert_float16",
+        "litert_dynamic_int8",
+        "litert_int8",
+    }
+    for kind, record in export.items():
+        assert record["ok"] and record["fresh_process"], kind
+        assert record["size_bytes"] > 0 and (tiny_run.run_dir / record["artifact"]).exists()
+    for kind in ("onnx", "litert"):
+        assert export[kind]["max_abs_difference"] <= 1e-4
+    for kind in ("litert_float16", "litert_dynamic_int8", "litert_int8"):
+        assert export[kind]["check"] == "accuracy"
+        assert export[kind]["accuracy_drop"] == pytest.approx(
+            export[kind]["float_accuracy"] - export[kind]["accuracy"]
+        )
+    assert export["saved_model"]["saved_model_cli_show"] is True
+    assert export["saved_model"]["saved_model_cli_run"] is True
+    assert export["saved_model"]["saved_model_cli_max_abs_difference"] <= 1e-5
+
+
+@pytest.mark.slow
+def test_onnx_runs_in_onnxruntime_alone(tiny_run, tmp_path):
+    """A process that imports only onnxruntime and numpy reproduces the Keras model."""
+    from zoo.export.artifacts import load
+
+    x = np.random.default_rng(1).integers(0, 255, (5, 4, 4, 1)).astype(np.uint8)
+    np.save(tmp_path / "x.npy", x)
+    code = (
+        "import sys, numpy as np, onnxruntime as ort; "
+        "assert 'tensorflow' not in sys.modules; "
+        f"s = ort.InferenceSession({str(tiny_run.run_dir / 'onnx' / 'model.onnx')!r}); "
+        f"x = np.load({str(tmp_path / 'x.npy')!r}).astype(np.float32); "
+        f"np.save({str(tmp_path / 'y.npy')!r}, s.run(None, {{s.get_inputs()[0].name: x}})[0])"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    expected = load(tiny_run.run_dir / "model.keras").predict(x)
+    assert np.max(np.abs(np.load(tmp_path / "y.npy") - expected)) <= 1e-4
+
+
+def test_litert_names_the_ops_it_cannot_express():
+    from zoo.export.formats.litert import _reason
+
+    log = "error: 'tf.MaxPool3D' op is neither a custom op nor a flex op\nlast line"
+    assert _reason(log) == "LiteRT's built-in ops cannot express MaxPool3D (used by the model)"
+    assert _reason("a\nb") == "b"
+
+
+@pytest.mark.slow
+def test_int8_without_readable_data_exits_2(tiny_run, tmp_path):
+    import shutil
+
+    run = tmp_path / "copy"
+    shutil.copytree(tiny_run.run_dir, run)
+    recipe = (run / "recipe.yaml").read_text()
+    data_path = str(tiny_run.run_dir.parent / "tiny.npz")
+    assert "tiny.npz" in recipe
+    (run / "recipe.yaml").write_text(recipe.replace(data_path, str(tmp_path / "gone.npz")))
+    (run / "model-int8.tflite").unlink()
+    err = _fails_cleanly(export_cli(str(run), "--format", "litert", "--quantize", "int8"))
+    assert "int8 quantisation needs a representative sample" in err and "dynamic_int8" in err
+    assert not (run / "model-int8.tflite").exists()
+
+
+@pytest.mark.slow
+def test_reexport_writes_a_record_per_quantisation(tiny_run, tmp_path):
+    import shutil
+
+    run = tmp_path / "copy"
+    shutil.copytree(tiny_run.run_dir, run)
+    done = export_cli(str(run), "--format", "litert", "--quantize", "none,dynamic_int8")
+    assert done.returncode == 0, done.stderr[-2000:]
+    again = export_cli(str(run), "--format", "onnx")  # From the reloaded model.keras.
+    assert again.returncode == 0, again.stderr[-2000:]
+    for kind in ("litert", "litert_dynamic_int8", "onnx"):
+        record = json.loads((run / f"export-{kind}.json").read_text())[kind]
+        assert record["ok"] and record["fresh_process"]
+
+
+@pytest.fixture(scope="module")
+def text_run(tmp_path_factory):
+    """A tiny LSTM on a toy review tree, exported to ONNX."""
+    from zoo import load_recipe, train_recipe
+
+    folder = tmp_path_factory.mktemp("text")
+    words = {
+        "pos": ["good fine great", "great good film", "fine good"],
+        "neg": ["bad awful", "awful bad film", "bad poor"],
+    }
+    for split in ("train", "test"):
+        for label, docs in words.items():
+            (folder / "reviews" / split / label).mkdir(parents=True)
+            for i, doc in enumerate(docs * 2):
+                (folder / "reviews" / split / label / f"{i}.txt").write_text(doc)
+    (folder / "text.yaml").write_text(
+        "name: tinytext\n"
+        "model: {name: text_rnn, params: {embedding_dim: 8, units: [4], bidirectional: false}}\n"
+        "data: {source: directory, path: reviews, splits: {train: train, test: test},\n"
+        "  class_names: [neg, pos], text: {sequence_length: 6, max_tokens: 40}}\n"
+        "training: {batch_size: 4, epochs: 1, loss: sparse_categorical_crossentropy}\n"
+        "evaluation: {splits: [test]}\n"
+        "export: {onnx: true}\n"
+    )
+    return train_recipe(load_recipe(folder / "text.yaml"), output_dir=folder / "run", verbose=0)
+
+
+@pytest.mark.slow
+def test_text_model_onnx_takes_token_ids_with_its_vocabulary(text_run):
+    record = json.loads((text_run.run_dir / "metrics.json").read_text())["export"]["onnx"]
+    assert record["ok"] and record["input"] == "token_ids"
+    assert record["max_abs_difference"] <= 1e-4
+    assert "vocabulary.txt" in record["note"]
+    folder = text_run.run_dir / "onnx"
+    vocabulary = (folder / "vocabulary.txt").read_text(encoding="utf-8").split("\n")[:-1]
+    assert vocabulary[:2] == ["", "[UNK]"] and "good" in vocabulary and "awful" in vocabulary
+    described = json.loads((folder / "preprocessing.json").read_text())
+    assert described["text_vectorization"]["output_sequence_length"] == 6
+    assert described["vocabulary_size"] == len(vocabulary)
+    card = (text_run.run_dir / "model_card.md").read_text()
+    assert "token_ids" in card

@@ -1,0 +1,33 @@
+"""`.keras`: the whole raw-input model, reloaded with Keras's safe mode on."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from zoo.export.formats.base import Context, Format, register, replace
+
+
+class KerasFormat(Format):
+    name = "keras"
+
+    def target(self, variant: str | None = None) -> str:
+        return "model.keras"
+
+    def tolerance(self, variant: str | None = None) -> float:
+        return 1e-5  # Same kernels as in training: only reduction-order noise.
+
+    def write(self, model: Any, path: Path, ctx: Context, variant: str | None = None) -> Path:
+        tmp = path.with_name(f".{path.stem}.tmp.keras")
+        model.save(tmp)
+        replace(tmp, path)
+        return path
+
+    def load(self, path: Path) -> Any:
+        from zoo.evaluation.scoring import predictor
+        from zoo.export.artifacts import load_keras_model
+
+        return predictor(load_keras_model(path))
+
+
+KERAS = register(KerasFormat())

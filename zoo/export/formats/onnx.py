@@ -1,0 +1,156 @@
+"""ONNX through Keras's own exporter (`model.export(format="onnx")`), run by ONNX Runtime.
+
+The artifact is a folder, `onnx/`, holding `model.onnx`. ONNX has no string ops, so a
+model whose raw input is text cannot be expressed whole: the folder then holds the part
+after the text vectoriser (taking token ids), plus `vocabulary.txt` (line i is token id i)
+and `preprocessing.json` describing the vectoriser, and the record says so. Nothing is
+dropped silently.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from zoo.errors import ZooError
+from zoo.export.formats.base import Context, Format, register, replace
+
+MODEL_FILE = "model.onnx"
+VOCABULARY = "vocabulary.txt"
+PREPROCESSING = "preprocessing.json"
+
+
+class OnnxFormat(Format):
+    name = "onnx"
+    extra = "onnx"
+    modules = ("onnx", "onnxruntime", "tf2onnx")
+
+    def target(self, variant: str | None = None) -> str:
+        return "onnx"
+
+    def servable(self, model: Any) -> tuple[Any, Any, dict[str, Any]]:
+        """A string-input model splits at its last sub-model that takes numbers."""
+        import keras
+
+        if model.inputs[0].dtype != "string":
+            return None, model, {}
+        inner = [
+            layer
+            for layer in model.layers
+            if isinstance(layer, keras.Model) and layer.inputs[0].dtype != "string"
+        ]
+        front = [
+            layer
+            for layer in model.layers
+            if not isinstance(layer, keras.layers.InputLayer) and layer not in inner
+        ]
+        if len(inner) != 1 or len(front) != 1:
+            raise ZooError(
+                f"Cannot export {model.name} to ONNX: its raw input is text, which ONNX "
+                "cannot take, and it is not one preprocessor followed by one model, so zoo "
+                "cannot export the part after the text vectoriser. Export saved_model or "
+                "keras instead."
+            )
+        vectorizers = [
+            sub
+            for sub in front[0]._flatten_layers(include_self=True)
+            if isinstance(sub, keras.layers.TextVectorization)
+        ]
+        notes = {
+            "input": "token_ids",
+            "note": (
+                "ONNX cannot express the string preprocessing: model.onnx takes token ids "
+                f"(int, shape {list(inner[0].inputs[0].shape)}); vectorise text with "
+                f"{VOCABULARY} and {PREPROCESSING} beside it."
+            ),
+            "preprocessing_layers": [
+                type(sub).__name__
+                for sub in front[0]._flatten_layers(include_self=True)
+                if not isinstance(sub, keras.Model | keras.layers.InputLayer)
+            ],
+            "vocabulary_size": len(vectorizers[0].get_vocabulary()) if vectorizers else None,
+        }
+        return front[0], inner[0], notes
+
+    def write(self, model: Any, path: Path, ctx: Context, variant: str | None = None) -> Path:
+        front, servable, notes = self.servable(model)
+        tmp = Path(tempfile.mkdtemp(prefix=".onnx.tmp-", dir=path.parent))
+        try:
+            _call_once(servable)  # Keras's ONNX exporter refuses a model never called.
+            servable.export(str(tmp / MODEL_FILE), format="onnx", verbose=False)
+            if front is not None:
+                _write_text_assets(front, tmp, notes)
+        except ZooError:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        except Exception as exc:  # The exporter's own failure: say which model and why.
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise ZooError(
+                f"Keras's ONNX exporter could not convert {servable.name}: "
+                f"{type(exc).__name__}: {(str(exc).splitlines() or [''])[0]}. Export "
+                "saved_model or keras instead, or drop export.onnx from the recipe."
+            ) from None
+        replace(tmp, path)
+        return path
+
+    def load(self, path: Path) -> Any:
+        import numpy as np
+        import onnxruntime as ort
+
+        model_file = path / MODEL_FILE if path.is_dir() else path
+        session = ort.InferenceSession(str(model_file), providers=["CPUExecutionProvider"])
+        inp = session.get_inputs()[0]
+        dtype = {"tensor(float)": np.float32, "tensor(int64)": np.int64}.get(inp.type)
+
+        def predict(x: np.ndarray) -> np.ndarray:
+            x = np.asarray(x, dtype or x.dtype)
+            return session.run(None, {inp.name: x})[0]
+
+        return predict
+
+
+def _call_once(model: Any) -> None:
+    import numpy as np
+
+    spec = model.inputs[0]
+    shape = [1 if d is None else d for d in spec.shape]
+    model(np.zeros(shape, dtype=spec.dtype), training=False)
+
+
+def _write_text_assets(front: Any, folder: Path, notes: dict[str, Any]) -> None:
+    import keras
+
+    vectorizers = [
+        sub
+        for sub in front._flatten_layers(include_self=True)
+        if isinstance(sub, keras.layers.TextVectorization)
+    ]
+    if len(vectorizers) != 1:
+        raise ZooError(
+            "Cannot export the text model to ONNX: zoo ships the vocabulary of exactly one "
+            f"TextVectorization layer, and the preprocessor has {len(vectorizers)}."
+        )
+    vocabulary = [str(t) for t in vectorizers[0].get_vocabulary()]
+    (folder / VOCABULARY).write_text("\n".join(vocabulary) + "\n", encoding="utf-8")
+    config = vectorizers[0].get_config()
+    description = {
+        **notes,
+        "vocabulary_file": VOCABULARY,
+        "vocabulary_format": "one token per line, split on '\\n'; line i is token id i "
+        "(0 = padding, 1 = out-of-vocabulary)",
+        "text_vectorization": {
+            k: config.get(k)
+            for k in ("standardize", "split", "max_tokens", "output_mode")
+            if isinstance(config.get(k), str | int | type(None))
+        }
+        | {"output_sequence_length": config.get("output_sequence_length")},
+    }
+    (folder / PREPROCESSING).write_text(
+        json.dumps(description, indent=2, default=str) + "\n", encoding="utf-8"
+    )
+
+
+ONNX = register(OnnxFormat())

@@ -1,0 +1,184 @@
+"""Write a recipe's export matrix and check every artifact: one path for the trainer's
+`_export` step and for `zoo export`.
+
+`plan` turns the recipe's export section into (format, variant) pairs; `export_and_check`
+checks every format's optional dependency before writing anything, writes each artifact
+through its `Format`, then checks them all in one fresh process (`zoo.export.verify`):
+float artifacts elementwise on held-out inputs, quantised ones by test accuracy, the
+SavedModel also through `saved_model_cli show` and `run`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
+from pathlib import Path
+from typing import Any
+
+from zoo.errors import ZooError
+from zoo.export.formats import FORMATS, Context
+from zoo.export.verify import MAX_ACCURACY_DROP, Job
+
+HELD_OUT = 64  # Examples compared elementwise.
+ACCURACY_EXAMPLES = 2000  # Test examples scoring a quantised artifact.
+REPRESENTATIVE = 200  # Training examples calibrating full-int8 quantisation.
+CLI_EXAMPLES = 8  # Examples fed through saved_model_cli run.
+
+Item = tuple[str, "str | None"]
+
+
+def plan(export: Any) -> list[Item]:
+    """The (format, variant) pairs a recipe's `export` section asks for, in order."""
+    items: list[Item] = []
+    for name in ("keras", "saved_model"):
+        if getattr(export, name):
+            items.append((name, None))
+    if export.onnx:
+        items.append(("onnx", None))
+    items.extend(("litert", q) for q in export.litert_quantizations())
+    return items
+
+
+def require(items: Sequence[Item]) -> None:
+    """One ZooError naming the extra, before anything is written, if a format's optional
+    dependency is missing."""
+    for name, _ in items:
+        FORMATS[name].require()
+
+
+def target(item: Item) -> str:
+    return FORMATS[item[0]].target(item[1])
+
+
+def kind(item: Item) -> str:
+    return FORMATS[item[0]].kind(item[1])
+
+
+def export_and_check(
+    model: Any,
+    bundle: Any,
+    items: Sequence[Item],
+    path_for: Callable[[str], Path],
+    *,
+    split: str,
+    guard: Callable[[Path], AbstractContextManager[Any]] = lambda _p: nullcontext(),
+    max_accuracy_drop: float = MAX_ACCURACY_DROP,
+    check: bool = True,
+) -> tuple[dict[str, Path], dict[str, Any]]:
+    """({kind: path}, {kind: check record}); `check=False` writes only (followers)."""
+    import numpy as np
+
+    from zoo.evaluation import scoring
+    from zoo.export import verify
+
+    require(items)
+    quantised = [i for i in items if FORMATS[i[0]].tolerance(i[1]) is None]
+    representative = None
+    if ("litert", "int8") in items:
+        sample = _representative(bundle)
+        representative = lambda: sample  # noqa: E731
+    ctx = Context(bundle.info, representative)
+    paths: dict[str, Path] = {}
+    for item in items:
+        path = path_for(target(item))
+        with guard(path):
+            paths[kind(item)] = FORMATS[item[0]].write(model, path, ctx, item[1])
+    if not check or not paths:
+        return paths, {}
+    held_out = _take(bundle.split(split), HELD_OUT)[0]
+    labelled = _take(bundle.split(split), ACCURACY_EXAMPLES) if quantised else (None, None)
+    whole = scoring.predictor(model)
+    jobs = []
+    for item in items:
+        fmt = FORMATS[item[0]]
+        tolerance = fmt.tolerance(item[1])
+        if tolerance is None:
+            x, y = labelled
+            jobs.append(
+                Job(kind(item), paths[kind(item)], x, whole(x), None, y, None, max_accuracy_drop)
+            )
+            continue
+        front, servable, notes = fmt.servable(model)
+        x = held_out if front is None else np.asarray(front(held_out))
+        expected = whole(x) if front is None else scoring.predictor(servable)(x)
+        jobs.append(Job(kind(item), paths[kind(item)], x, expected, tolerance, notes=notes))
+    checks = verify.run(jobs)
+    if "saved_model" in paths:
+        checks["saved_model"] |= _cli_check(paths["saved_model"], held_out, whole, bundle)
+    return paths, checks
+
+
+def _cli_check(path: Path, inputs: Any, whole: Any, bundle: Any) -> dict[str, Any]:
+    import numpy as np
+
+    from zoo.export.formats.saved_model import cli_check
+
+    x = inputs[:CLI_EXAMPLES]
+    x = x.astype(bytes) if x.dtype == object else x
+    got = cli_check(path, x, bundle.info.input_name)
+    record: dict[str, Any] = {
+        "saved_model_cli_show": got["show_ok"],
+        "saved_model_cli_run": got["run_ok"],
+    }
+    if got["probabilities"] is not None:
+        diff = float(np.max(np.abs(got["probabilities"] - whole(inputs[:CLI_EXAMPLES]))))
+        record["saved_model_cli_max_abs_difference"] = diff
+        record["ok"] = False if diff > 1e-4 else None
+    else:
+        record["saved_model_cli_detail"] = got.get("detail", "")
+        record["ok"] = False
+    if record["ok"] is None:
+        del record["ok"]
+    return record
+
+
+def _take(dataset: Any, n: int) -> tuple[Any, Any]:
+    """(inputs, labels): the first `n` examples of a batched split, as numpy."""
+    import numpy as np
+
+    if dataset is None:
+        raise ZooError("The export check needs the evaluation split, and the data has none.")
+    xs, ys, count = [], [], 0
+    for x, y in dataset:
+        xs.append(x.numpy())
+        ys.append(y.numpy())
+        count += len(xs[-1])
+        if count >= n:
+            break
+    if not xs:
+        raise ZooError("The export check needs held-out examples, and the split is empty.")
+    return np.concatenate(xs)[:n], np.concatenate(ys)[:n]
+
+
+def _representative(bundle: Any) -> Any:
+    train = bundle.split("train")
+    if train is None:
+        raise ZooError(
+            "LiteRT int8 quantisation needs a representative sample from the training split, "
+            "and the recipe's data has no train split; add one under data.splits or choose "
+            "quantize: dynamic_int8."
+        )
+    return _take(train, REPRESENTATIVE)[0]
+
+
+def describe_failures(failed: dict[str, Any]) -> str:
+    """One clause per failed check, for the error message."""
+    parts = []
+    for name, c in failed.items():
+        if c.get("check") == "accuracy":
+            parts.append(
+                f"{name} scores {c['accuracy']:.4f} test accuracy, {c['accuracy_drop']:.4f} "
+                f"below the float model (allowed {c['max_accuracy_drop']})"
+            )
+        elif name == "saved_model" and not (
+            c.get("saved_model_cli_show", True) and c.get("saved_model_cli_run", True)
+        ):
+            parts.append(
+                f"saved_model_cli failed on saved_model: {c.get('saved_model_cli_detail')}"
+            )
+        else:
+            parts.append(
+                f"{name} differs from the trained model by {c['max_abs_difference']:.2e} "
+                f"(tolerance {c.get('tolerance', 0):.0e})"
+            )
+    return "; ".join(parts)
