@@ -469,7 +469,8 @@ def _search_problems(
     def check(trial: dict[str, Any]) -> None:
         validate(trial, source=source)
 
-    found = space.problems(raw, recipe, check)
+    base = recipe.model_dump(mode="json", exclude={"search"})
+    found = space.problems(base, recipe, check)
     return [Problem(p, m, _origin(("search",), origins, source)) for p, m in found]
 
 

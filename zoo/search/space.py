@@ -174,9 +174,7 @@ def trial_raw(raw: Mapping[str, Any], search: Search, params: Mapping[str, Any])
     return out
 
 
-def problems(
-    raw: Mapping[str, Any], recipe: Any, validate: Any
-) -> list[tuple[str, str]]:
+def problems(raw: Mapping[str, Any], recipe: Any, validate: Any) -> list[tuple[str, str]]:
     """(field path, message) for everything wrong with `recipe.search`, checked before any
     training: unknown paths, an objective without a direction, and every sampled recipe
     that does not validate (`validate(raw)` raises the loader's RecipeError)."""
