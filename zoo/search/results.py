@@ -71,8 +71,10 @@ def _write(path: Path, text: str) -> None:
 
 def plot(study: Any, search: Search, table: list[dict[str, Any]], folder: Path) -> list[str]:
     """history.png always (with trials done); importance.png with enough finished trials."""
-    import matplotlib
-
+    try:
+        import matplotlib
+    except ImportError:  # The plots extra is optional; tables and best.yaml still come.
+        return []
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from zoo.errors import ZooError
 from zoo.search.space import Search, direction
+from zoo.training.run_dir import _alive
 
 HOST = socket.gethostname()
 
@@ -84,16 +85,6 @@ def load(search: Search, name: str, storage: Any, seed: int) -> Any:
         pruner=_pruner(search),
         load_if_exists=True,
     )
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def recover_stale(study: Any) -> list[int]:
