@@ -38,7 +38,7 @@ def test_every_command_answers_help_as_zoo_command_without_tensorflow():
     assert out.stdout.startswith("usage: zoo COMMAND")
     for cmd in COMMANDS:
         assert f"usage: zoo {cmd} " in out.stdout, cmd
-    assert set(COMMANDS) == {"train", "evaluate", "predict", "export", "list", "prepare"}
+    assert set(COMMANDS) == {"train", "evaluate", "predict", "export", "list", "prepare", "search"}
 
 
 def test_python_dash_m_zoo_and_zoo_train_alias_both_work(tmp_path):
