@@ -121,3 +121,24 @@ def test_tiny_search_resumes_retries_and_writes_results(tmp_path):
     again = run_cli("search", str(recipe), "--output-dir", str(study_dir), module="zoo")
     assert again.returncode == 0, again.stderr[-3000:]
     assert len(the_study.get_trials()) == len(trials)  # finished study: nothing new
+
+
+def test_fast_tiny_search_in_process(tmp_path, capsys):
+    """One one-epoch trial in this process: run folder, table and a loadable best.yaml."""
+    from zoo.cli.search import main
+    from zoo.config.loading import load_recipe
+
+    _data(tmp_path / "d.npz")
+    recipe = tmp_path / "tiny.yaml"
+    body = RECIPE.replace("epochs: 2", "epochs: 1").replace("trials: 3", "trials: 1")
+    recipe.write_text(body.format(path=tmp_path / "d.npz"))
+    study_dir = tmp_path / "study"
+    assert main([str(recipe), "--output-dir", str(study_dir)]) == 0
+    assert "trials: 1 complete" in capsys.readouterr().out
+    runs = sorted((study_dir / "trials").iterdir())
+    assert [r.name for r in runs] == ["trial-0000"]
+    for run in runs:
+        assert json.loads((run / "status.json").read_text())["stage"] == "finished"
+    assert len((study_dir / "trials.csv").read_text().splitlines()) == 2
+    best = load_recipe(study_dir / "best.yaml")
+    assert best.search is None and "validation" in best.evaluation.splits
