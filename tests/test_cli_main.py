@@ -47,6 +47,7 @@ def test_every_command_answers_help_as_zoo_command_without_tensorflow():
         "prepare",
         "publish",
         "results",
+        "search",
     }
 
 

@@ -19,6 +19,7 @@ COMMANDS: dict[str, str] = {
     "predict": "classify image/text files or .npy/.npz arrays with a saved model",
     "export": "re-export a finished run as saved_model, keras or tflite",
     "list": "the registered models and the built-in recipes (with where each reads its data)",
+    "search": "tune any recipe fields its search: section names (Optuna; resumable, --workers N)",
     "prepare": "make every dataset the recipes read ready; say what is missing and where it goes",
     "publish": "write a finished run as a preset (folder, hf://ORG/NAME, kaggle://...)",
     "results": "a CSV + Markdown table of runs and presets: scores, size, time, hardware",

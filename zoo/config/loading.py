@@ -452,9 +452,26 @@ def validate(
         raise RecipeError(source, problems)
     recipe = Recipe.model_validate(raw)
     problems = _rule_problems(recipe, origins, source)
+    if not problems and recipe.search is not None:
+        problems = _search_problems(raw, recipe, origins, source)
     if problems:
         raise RecipeError(source, problems)
     return recipe
+
+
+def _search_problems(
+    raw: dict[str, Any], recipe: Recipe, origins: Mapping[Key, str], source: str
+) -> list[Problem]:
+    """The `search:` section's problems (zoo.search.space): every sampled trial recipe
+    must validate like this one, so a search never starts a trial that cannot load."""
+    from zoo.search import space
+
+    def check(trial: dict[str, Any]) -> None:
+        validate(trial, source=source)
+
+    base = recipe.model_dump(mode="json", exclude={"search"})
+    found = space.problems(base, recipe, check)
+    return [Problem(p, m, _origin(("search",), origins, source)) for p, m in found]
 
 
 def _rule_problems(recipe: Recipe, origins: Mapping[Key, str], source: str) -> list[Problem]:

@@ -55,7 +55,20 @@ LOCK = ".zoo-lock"
 STATUS = "status.json"
 METRICS = "metrics.json"
 RECIPE = "recipe.yaml"
-STAGES = ("training", "fitted", "evaluated", "exported", "finished", "failed")
+STAGES = ("training", "fitted", "evaluated", "exported", "finished", "failed", "pruned")
+
+
+class RunStopped(Exception):
+    """Raised (e.g. by a search's pruning callback) to end a run on purpose: the run
+    folder is marked with `stage` (default "pruned") and `reason`, neither finished nor
+    failed, and the exception goes on to the caller."""
+
+    def __init__(self, reason: str, stage: str = "pruned"):
+        super().__init__(reason)
+        self.reason = reason
+        self.stage = stage
+
+
 _CONTROL = (MANIFEST, LOCK)  # zoo's bookkeeping: never "foreign", never a run's entry.
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 _SHOWN = 3  # Foreign files named in a refusal.
@@ -604,6 +617,9 @@ class RunDir:
         return self
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
-        if exc is not None and not isinstance(exc, (KeyboardInterrupt, SystemExit)):
+        if isinstance(exc, RunStopped) and self._started and self.chief:
+            with contextlib.suppress(ZooError):
+                self.set_status(exc.stage, exc.reason)
+        elif exc is not None and not isinstance(exc, (KeyboardInterrupt, SystemExit)):
             self.fail(f"{type(exc).__name__}: {exc}" if not isinstance(exc, ZooError) else str(exc))
         self.close()

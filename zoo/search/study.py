@@ -1,0 +1,121 @@
+"""The Optuna study behind a search: storage, sampler, pruner, stale trials.
+
+Optuna is imported here only (lazily, from `zoo search`); without it the user gets one
+ZooError naming the extra. The study is named after the recipe and lives in the storage
+(`sqlite:///<study folder>/study.db` by default, or any database URL Optuna accepts), so a
+rerun of the same command, another worker process or another machine all share it.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+from typing import Any
+
+from zoo.errors import ZooError
+from zoo.search.space import Search, direction
+from zoo.training.run_dir import _alive
+
+HOST = socket.gethostname()
+
+
+def optuna() -> Any:
+    """The optuna module, or a ZooError naming the extra to install."""
+    try:
+        import optuna as module
+    except ImportError as exc:
+        raise ZooError("zoo search needs Optuna: pip install 'keras-recipe-zoo[search]'") from exc
+    module.logging.set_verbosity(module.logging.WARNING)
+    return module
+
+
+def default_storage(study_dir: Path) -> str:
+    return f"sqlite:///{(study_dir / 'study.db').resolve()}"
+
+
+def open_storage(url: str) -> Any:
+    """The study store at `url`; unreachable or malformed → ZooError (exit 2) at once."""
+    opt = optuna()
+    try:
+        storage = opt.storages.RDBStorage(
+            url,
+            engine_kwargs={"connect_args": {"timeout": 30}} if url.startswith("sqlite") else {},
+        )
+        storage.get_all_studies()  # Touch the database now, not after the first trial.
+    except Exception as exc:  # SQLAlchemy/driver errors have many types.
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ZooError(
+            f"--storage {url}: cannot open the study database ({first[:300]}). Check the "
+            "URL, that the server is up and reachable, and that its driver is installed "
+            "(e.g. pip install psycopg2-binary for postgresql://, pymysql for mysql+pymysql://)."
+        ) from exc
+    return storage
+
+
+def _sampler(search: Search, seed: int) -> Any:
+    opt = optuna()
+    if search.sampler == "grid":
+        grid = {p: d.points() for p, d in search.parameters.items()}
+        return opt.samplers.GridSampler(grid, seed=seed)
+    if search.sampler == "random":
+        return opt.samplers.RandomSampler(seed=seed)
+    return opt.samplers.TPESampler(seed=seed, n_startup_trials=min(5, search.trials))
+
+
+def _pruner(search: Search) -> Any:
+    opt = optuna()
+    if search.pruner == "median":
+        return opt.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=0)
+    if search.pruner == "hyperband":
+        return opt.pruners.HyperbandPruner()
+    return opt.pruners.NopPruner()
+
+
+def load(search: Search, name: str, storage: Any, seed: int) -> Any:
+    """The study `name` in `storage` (created on first use) with the section's sampler
+    and pruner; each process gets a sampler seeded from `seed` and its pid."""
+    opt = optuna()
+    sampler_seed = seed + os.getpid() % 10_000
+    return opt.create_study(
+        study_name=name,
+        storage=storage,
+        direction=direction(search.objective),
+        sampler=_sampler(search, sampler_seed),
+        pruner=_pruner(search),
+        load_if_exists=True,
+    )
+
+
+def recover_stale(study: Any) -> list[int]:
+    """RUNNING trials whose process on this machine is dead: mark each FAIL and enqueue
+    its parameters again (once). A trial another machine left running stays RUNNING
+    until that machine's `zoo search` reruns (its host name and pid are recorded)."""
+    opt = optuna()
+    running = opt.trial.TrialState.RUNNING
+    retried = []
+    for trial in study.get_trials(deepcopy=False, states=(running,)):
+        attrs = trial.user_attrs
+        pid = int(attrs.get("pid", 0))
+        if attrs.get("host") != HOST or pid <= 0 or _alive(pid):
+            continue
+        study._storage.set_trial_user_attr(trial._trial_id, "interrupted", True)
+        study._storage.set_trial_state_values(trial._trial_id, opt.trial.TrialState.FAIL)
+        study.enqueue_trial(
+            trial.params, user_attrs={"retry_of": trial.number}, skip_if_exists=False
+        )
+        retried.append(trial.number)
+    return retried
+
+
+def counted(study: Any) -> int:
+    """Trials that count toward `trials`: complete, pruned, failed by an error (not by an
+    interrupted process), and those running now."""
+    opt = optuna()
+    states = opt.trial.TrialState
+    kept = (states.COMPLETE, states.PRUNED, states.RUNNING)
+
+    def counts(t: Any) -> bool:
+        return t.state in kept or (t.state == states.FAIL and not t.user_attrs.get("interrupted"))
+
+    return sum(1 for t in study.get_trials(deepcopy=False) if counts(t))
