@@ -345,3 +345,19 @@ RUNNABLE = [p for p in sorted((REPO / "recipes").glob("*.yaml")) if not p.stem.e
 @pytest.mark.parametrize("path", RUNNABLE, ids=lambda p: p.name)
 def test_shipped_recipes_pass_every_rule(path):
     assert "checkpoint" in resolve_monitors(load_recipe(path))
+
+
+@pytest.mark.parametrize("export", ["export.litert={quantize: none}", "export.tflite=true"])
+def test_litert_of_a_text_model_is_refused_at_load_time_not_after_training(tmp_path, export):
+    """LiteRT has no string ops: a text model's conversion could only fail after training."""
+    (folder := tmp_path / "reviews" / "train" / "pos").mkdir(parents=True)
+    extra = """
+    model: {name: text_rnn}
+    data: {source: directory, path: reviews, splits: {train: train, validation: null, test: null},
+           validation_fraction: 0.2}
+    evaluation: {splits: [validation]}
+    """
+    p = only(tmp_path, export, extra=extra)
+    assert p.path in ("export.litert", "export.tflite") and "export.onnx" in p.message
+    assert folder.is_dir()  # The recipe is refused before any data is read.
+    load_recipe(recipe_file(tmp_path, extra), ["export.onnx=true"])  # ONNX is fine.

@@ -176,6 +176,24 @@ def preprocessing_fits_data(recipe: Recipe) -> Found:
         yield "data.video", f"applies to clips, but this {data.source} data holds {kind}."
 
 
+def exports_fit_inputs(recipe: Recipe) -> Found:
+    """LiteRT has no string ops, so a model that takes raw text cannot be converted; found
+    here rather than after training. (ONNX exports the token-id part instead.)"""
+    data, export = recipe.data, recipe.export
+    text = (
+        data.text is not None
+        or (isinstance(data, DirectoryData) and data.kind == "text")
+        or (isinstance(data, CsvData) and data.text_column is not None)
+    )
+    if text and export.litert_quantizations():
+        field = "export.litert" if export.litert is not None else "export.tflite"
+        yield (
+            field,
+            "LiteRT cannot hold the text vectoriser (string ops), so this text model cannot be "
+            "converted; remove it, or use export.onnx (token-id model + vocabulary).",
+        )
+
+
 def fractions_leave_training_data(recipe: Recipe) -> Found:
     data = recipe.data
     if isinstance(data, CsvData) and data.validation_fraction + data.test_fraction >= 1:
@@ -244,6 +262,7 @@ RULES: tuple[Callable[[Recipe], Found], ...] = (
     steps_need_splits,
     learning_rate_plateau,
     preprocessing_fits_data,
+    exports_fit_inputs,
     fractions_leave_training_data,
     video_augment_fits,
     distribution_fits,
