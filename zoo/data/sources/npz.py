@@ -137,6 +137,12 @@ def _class_names(config: NpzData, num_classes: int) -> tuple[str, ...]:
     return tuple(str(c) for c in range(num_classes))
 
 
+def _version(path: Path) -> list[int]:
+    """The archive's size and mtime: a rewritten archive invalidates its disk caches."""
+    st = path.stat()
+    return [st.st_size, st.st_mtime_ns]
+
+
 def _input_name(images_key: str) -> str:
     """`{split}_images` → `images`: the export signature's input name."""
     name = re.sub(r"\W+", "_", images_key.replace("{split}", "")).strip("_")
@@ -186,7 +192,14 @@ def load(config: NpzData, *, batch_size: int, seed: int) -> DataBundle:
     for role, (images, labels) in arrays.items():
         ds = tf.data.Dataset.from_tensor_slices((images, labels.astype(np.int64)))
         pipelines[role] = finish_split(
-            ds, config, role, batch_size=batch_size, seed=seed, video=video
+            ds,
+            config,
+            role,
+            batch_size=batch_size,
+            seed=seed,
+            video=video,
+            size_bytes=int(images.nbytes + labels.nbytes),
+            version=_version(path),
         )
 
     info = DataInfo(
