@@ -90,12 +90,15 @@ def finish_split(
     video: Any = None,
     size_bytes: int | None = None,
     version: Any = None,
+    examples: int | None = None,
 ) -> tf.data.Dataset:
     """`finish` one split of a source with its data section's `cache` and `shuffle_buffer`.
 
     With a video plan (`zoo.data.preprocessing.video.plan`), clips that need sampling one
     by one are sampled before batching, and training batches are augmented after it.
-    `size_bytes` and `version` feed the cache choice and key (`cached`).
+    `size_bytes` and `version` feed the cache choice and key (`cached`); `examples`, the
+    split's known example count, is asserted so Keras sees the epoch length even where
+    filters (hash splits, the disk cache's sentinel) hide it from tf.data.
     """
     import tensorflow as tf
 
@@ -103,6 +106,8 @@ def finish_split(
     if video is not None and video.per_clip:
         ds = ds.map(video.per_clip, num_parallel_calls=tf.data.AUTOTUNE)
     ds = cached(ds, config, role, seed=seed, size_bytes=size_bytes, version=version)
+    if examples is not None:
+        ds = ds.apply(tf.data.experimental.assert_cardinality(examples))
     ds = finish(
         ds,
         batch_size=batch_size,

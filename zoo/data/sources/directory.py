@@ -224,6 +224,7 @@ def load(config: DirectoryData, *, batch_size: int, seed: int) -> DataBundle:
             batch_size=batch_size,
             seed=seed,
             size_bytes=_size(config, listing),
+            examples=len(listing),
             version=_version(listing),
         )
     if config.kind == "text":

@@ -199,6 +199,7 @@ def load(config: NpzData, *, batch_size: int, seed: int) -> DataBundle:
             seed=seed,
             video=video,
             size_bytes=int(images.nbytes + labels.nbytes),
+            examples=len(labels),
             version=_version(path),
         )
 
