@@ -102,13 +102,19 @@ def _write_and_check(run: Path, recipe: Any, fmt: str, target: str) -> dict[str,
     import numpy as np
 
     from zoo.data import load as load_data
+    from zoo.data.preprocessing.text import saved_vocabulary
     from zoo.evaluation import scoring
     from zoo.export import verify
     from zoo.export import writers as export
     from zoo.export.artifacts import load_keras_model
     from zoo.training.run_dir import writing
 
-    bundle = load_data(recipe.data, batch_size=recipe.training.batch_size, seed=recipe.seed)
+    bundle = load_data(
+        recipe.data,
+        batch_size=recipe.training.batch_size,
+        seed=recipe.seed,
+        vocabulary=saved_vocabulary(run),  # The run's own: never adapt again.
+    )
     model = load_keras_model(run / "model.keras")
     writers = {
         "saved_model": export.save_saved_model,
