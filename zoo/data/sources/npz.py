@@ -269,7 +269,6 @@ def ensure_ready(config: NpzData) -> str:
 
 def load(config: NpzData, *, batch_size: int, seed: int) -> DataBundle:
     import numpy as np
-    import tensorflow as tf
 
     path = resolve(config.path)
     names = {role: getattr(config.splits, role) for role in ROLES}
