@@ -347,7 +347,9 @@ class CsvData(FileData):
 class NpzData(DataCommon):
     """Arrays from one NumPy `.npz` archive, as MedMNIST ships them.
 
-    `path`: the archive (relative to the recipe's folder). Each split's inputs and labels
+    `path`: the archive (relative to the recipe's folder), or a folder of `<key>.npy`
+    files; uncompressed members are memory-mapped, so archives larger than RAM train.
+    Each split's inputs and labels
     are read from the keys `images_key` / `labels_key` with `{split}` replaced by the
     split's name in the archive; `splits` gives those names (e.g. `validation: val`).
     Labels are integer class indices, shape (N,) or (N, 1). `class_names` optional
