@@ -66,7 +66,8 @@ def read_vocabulary(path: Path) -> list[str]:
 
 
 def _sample(texts: Any, options: TextOptions, seed: int, total: int | None) -> Any:
-    """At most `adapt_sample` texts, picked uniformly by a seeded hash of their index."""
+    """At most `adapt_sample` texts, picked uniformly by a seeded hash of their index
+    (computed a block of texts at a time: per-text functions would dominate the cost)."""
     import tensorflow as tf
 
     if options.adapt_examples:
@@ -78,8 +79,13 @@ def _sample(texts: Any, options: TextOptions, seed: int, total: int | None) -> A
     from zoo.data.sources.csv_scan import unit_tf
 
     share = tf.constant(n / total if total else 1.0, tf.float64)
-    picked = texts.enumerate().filter(lambda i, _: unit_tf(i, seed) < share)
-    return picked.map(lambda _, t: t).take(n)
+    block = 4096
+
+    def pick(b, batch):
+        index = b * block + tf.range(tf.shape(batch, out_type=tf.int64)[0])
+        return tf.boolean_mask(batch, unit_tf(index, seed) < share)
+
+    return texts.batch(block).enumerate().map(pick).unbatch().take(n)
 
 
 def clean_text_layer() -> type:
@@ -145,7 +151,7 @@ def apply(
         )
     if bundle.preprocessor is not None:
         raise DataError("data.text cannot be combined with another preprocessor of the source.")
-    texts = bundle.train.unbatch().map(lambda x, y: x)
+    texts = bundle.train.map(lambda x, y: x).unbatch()
     pre = build(
         options,
         texts,

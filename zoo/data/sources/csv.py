@@ -44,32 +44,43 @@ def _label_mapping(labels: list[str]) -> dict[str, int]:
     return {v: i for i, v in enumerate(ordered)}
 
 
+ROWS = 1024  # Rows parsed, hashed and mapped together: per-row functions cost too much.
+
+
 def _rows(path: Path, config: CsvData, scan: FileScan, text: bool) -> tf.data.Dataset:
-    """(inputs, raw label string, row index) of every data row, streamed."""
+    """Blocks of (row indices, inputs, raw label strings) of every data row, streamed."""
     import tensorflow as tf
 
     wanted = [*scan.columns, scan.label_at]
     if scan.blank_lines:  # CsvDataset stops at blank lines; Python's reader skips them.
-        return _rows_python(path, config, scan, text)
-    select = sorted(set(wanted))
-    defaults = [
-        tf.constant("", tf.string) if (text or c == scan.label_at) else tf.float32 for c in select
-    ]
-    ds = tf.data.experimental.CsvDataset(
-        str(path),
-        defaults,
-        header=scan.header is not None,
-        field_delim=csv_scan.delimiter(path, config),
-        select_cols=select,
-    )
-    pos = [select.index(c) for c in scan.columns]
-    label_pos = select.index(scan.label_at)
+        ds = _rows_python(path, config, scan, text).batch(ROWS)
+    else:
+        select = sorted(set(wanted))
+        defaults = [
+            tf.constant("", tf.string) if (text or c == scan.label_at) else tf.float32
+            for c in select
+        ]
+        csv_rows = tf.data.experimental.CsvDataset(
+            str(path),
+            defaults,
+            header=scan.header is not None,
+            field_delim=csv_scan.delimiter(path, config),
+            select_cols=select,
+        )
+        pos = [select.index(c) for c in scan.columns]
+        label_pos = select.index(scan.label_at)
 
-    def arrange(*cells):
-        x = cells[pos[0]] if text else tf.stack([cells[p] for p in pos])
-        return x, cells[label_pos]
+        def arrange(*cells):
+            x = cells[pos[0]] if text else tf.stack([cells[p] for p in pos], axis=1)
+            return x, cells[label_pos]
 
-    return ds.map(arrange, num_parallel_calls=tf.data.AUTOTUNE).enumerate()
+        ds = csv_rows.batch(ROWS).map(arrange)
+
+    def number(b, xy):
+        x, label = xy
+        return b * ROWS + tf.range(tf.shape(label, out_type=tf.int64)[0]), x, label
+
+    return ds.enumerate().map(number)
 
 
 def _rows_python(path: Path, config: CsvData, scan: FileScan, text: bool) -> tf.data.Dataset:
@@ -81,7 +92,7 @@ def _rows_python(path: Path, config: CsvData, scan: FileScan, text: bool) -> tf.
     def rows():
         with path.open(newline="", encoding="utf-8") as f:
             reader = csv.reader(f, delimiter=csv_scan.delimiter(path, config))
-            n, first = 0, scan.header is not None
+            first = scan.header is not None
             for row in reader:
                 if not row:
                     continue
@@ -89,13 +100,12 @@ def _rows_python(path: Path, config: CsvData, scan: FileScan, text: bool) -> tf.
                     first = False
                     continue
                 x = row[scan.columns[0]] if text else [float(row[c]) for c in scan.columns]
-                yield n, (x, row[scan.label_at])
-                n += 1
+                yield x, row[scan.label_at]
 
     x_spec = (
         tf.TensorSpec((), tf.string) if text else tf.TensorSpec((len(scan.columns),), tf.float32)
     )
-    spec = (tf.TensorSpec((), tf.int64), (x_spec, tf.TensorSpec((), tf.string)))
+    spec = (x_spec, tf.TensorSpec((), tf.string))
     return tf.data.Dataset.from_generator(rows, output_signature=spec)
 
 
@@ -111,21 +121,14 @@ def _split(
     """One split's unbatched (input, int64 label), rows picked by the seeded row hash."""
     import tensorflow as tf
 
-    ds = _rows(path, config, scan, text)
+    lo_t = hi_t = None
     if scan.thresholds is not None:
         lo, hi = {
             "test": (-1.0, scan.thresholds[0]),
             "validation": (scan.thresholds[0], scan.thresholds[1]),
             "train": (scan.thresholds[1], 2.0),
         }[role]
-        lo_t = tf.constant(lo, tf.float64)
-        hi_t = tf.constant(hi, tf.float64)
-
-        def keep(i, _):
-            u = csv_scan.unit_tf(i, seed)
-            return tf.logical_and(u >= lo_t, u < hi_t) if role != "test" else u < hi_t
-
-        ds = ds.filter(keep)
+        lo_t, hi_t = tf.constant(lo, tf.float64), tf.constant(hi, tf.float64)
     keys = list(mapping)
     table = tf.lookup.StaticHashTable(
         tf.lookup.KeyValueTensorInitializer(
@@ -133,10 +136,17 @@ def _split(
         ),
         default_value=-1,
     )
-    return ds.map(
-        lambda i, xy: (xy[0], table.lookup(tf.strings.strip(xy[1]))),
-        num_parallel_calls=tf.data.AUTOTUNE,
-    )
+
+    def block(index, x, label):
+        y = table.lookup(tf.strings.strip(label))
+        if lo_t is None:
+            return x, y
+        u = csv_scan.unit_tf(index, seed)
+        keep = u < hi_t if role == "test" else tf.logical_and(u >= lo_t, u < hi_t)
+        return tf.boolean_mask(x, keep), tf.boolean_mask(y, keep)
+
+    ds = _rows(path, config, scan, text)
+    return ds.map(block, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).unbatch()
 
 
 def _plan(root: Path, config: CsvData, seed: int) -> dict[str, tuple[Path, FileScan]]:
