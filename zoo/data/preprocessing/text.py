@@ -151,7 +151,11 @@ def apply(
         )
     if bundle.preprocessor is not None:
         raise DataError("data.text cannot be combined with another preprocessor of the source.")
-    texts = bundle.train.map(lambda x, y: x).unbatch()
+    # The source's uncached examples when it gives them: sampling through the training
+    # pipeline would fill its memory cache with the whole split.
+    source = bundle.raw.get("train")
+    train = source if source is not None else bundle.train.unbatch()
+    texts = train.map(lambda x, y: x)
     pre = build(
         options,
         texts,

@@ -189,6 +189,7 @@ def load(config: CsvData, *, batch_size: int, seed: int) -> DataBundle:
     pipelines: dict[str, tf.data.Dataset | None] = {"validation": None, "test": None}
     sizes: dict[str, int] = {}
     stats: dict[str, SplitStats] = {}
+    raw: dict[str, tf.data.Dataset] = {}
     for role, (path, scan) in plan.items():
         counts = part(role)
         unknown = sorted(set(counts.labels) - set(mapping))
@@ -213,6 +214,7 @@ def load(config: CsvData, *, batch_size: int, seed: int) -> DataBundle:
             int(st.st_size * share) if text else counts.examples * 4 * (len(scan.columns) + 2)
         )
         ds = _split(path, config, scan, role, mapping, text, seed)
+        raw[role] = ds  # Uncached, in file order: what text adapting samples.
         pipelines[role] = finish_split(
             ds,
             config,
@@ -232,4 +234,4 @@ def load(config: CsvData, *, batch_size: int, seed: int) -> DataBundle:
         class_names=tuple(class_names),
         num_examples=sizes,
     )
-    return DataBundle(info=info, stats=stats, **pipelines)  # train/validation/test
+    return DataBundle(info=info, stats=stats, raw=raw, **pipelines)  # train/validation/test

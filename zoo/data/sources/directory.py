@@ -200,6 +200,7 @@ def load(config: DirectoryData, *, batch_size: int, seed: int) -> DataBundle:
     pipelines: dict[str, tf.data.Dataset | None] = {"validation": None, "test": None}
     sizes: dict[str, int] = {}
     stats: dict[str, SplitStats] = {}
+    raw: dict[str, tf.data.Dataset] = {}
     for role, listing in listings.items():
         if not listing:
             raise DataError(
@@ -217,8 +218,9 @@ def load(config: DirectoryData, *, batch_size: int, seed: int) -> DataBundle:
             order = list(listing)
             random.Random(seed).shuffle(order)  # A shuffled start, as Keras's reader gives.
             listing = order
+        raw[role] = _dataset(config, listing)  # Uncached: what text adapting samples.
         pipelines[role] = finish_split(
-            _dataset(config, listing),
+            raw[role],
             config,
             role,
             batch_size=batch_size,
@@ -241,4 +243,4 @@ def load(config: DirectoryData, *, batch_size: int, seed: int) -> DataBundle:
         class_names=tuple(classes),
         num_examples=sizes,
     )
-    return DataBundle(info=info, stats=stats, **pipelines)  # train/validation/test
+    return DataBundle(info=info, stats=stats, raw=raw, **pipelines)  # train/validation/test
