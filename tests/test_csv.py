@@ -145,3 +145,103 @@ def test_text_csv_run_learns_and_saves_the_label_mapping(reviews, tmp_path):
     serve = tf.saved_model.load(str(result.run_dir / "saved_model")).signatures["serving_default"]
     probs = serve(text=tf.constant(["great superb film", "awful dull plot"]))["probabilities"]
     assert np.argmax(probs.numpy(), axis=1).tolist() == [1, 0]
+
+
+# ------------------------------------------------------------------ streaming
+def _python_rows(path):
+    """The old in-memory reading: every data row through Python's csv reader."""
+    import csv
+
+    with open(path, newline="", encoding="utf-8") as f:
+        rows = [r for r in csv.reader(f) if r]
+    return rows[1:]
+
+
+def _all(ds):
+    xs, ys = [], []
+    for x, y in ds:
+        xs += [v.decode() if isinstance(v, bytes) else v for v in x.numpy().tolist()]
+        ys += y.numpy().tolist()
+    return xs, ys
+
+
+def test_streaming_csv_equals_the_in_memory_rows(tmp_path):
+    rows = [("plain text", "b"), ('quoted, with "comma"', "a"), ("two\nlines", "c")] * 5
+    body = "review,sentiment\n" + "".join(
+        '"' + t.replace('"', '""') + '",' + y + "\n" for t, y in rows
+    )
+    (tmp_path / "train.csv").write_text(body)
+    (tmp_path / "test.csv").write_text(body)
+    config = _config(tmp_path, shuffle_buffer=0, text={"max_tokens": 50})
+    bundle = load(config, batch_size=4, seed=0)
+    expected = _python_rows(tmp_path / "test.csv")
+    mapping = bundle.info.label_mapping()
+    assert _all(bundle.test) == ([t for t, _ in expected], [mapping[y] for _, y in expected])
+    assert bundle.info.num_examples == {"train": 15, "test": 15}
+
+
+def test_fraction_split_by_row_hash_is_exact_disjoint_and_seeded(tmp_path):
+    rows = [(f"{i}", f"{i % 4}") for i in range(101)]
+    _write(tmp_path / "one.csv", rows, header=("n", "y"))
+    config = CsvData(
+        source="csv",
+        path=str(tmp_path / "one.csv"),
+        feature_columns=["n"],
+        label_column="y",
+        validation_fraction=0.2,
+        test_fraction=0.1,
+        shuffle_buffer=0,
+    )
+    bundle = load(config, batch_size=8, seed=3)
+    assert bundle.info.num_examples == {"train": 71, "validation": 20, "test": 10}
+    parts = {r: _all(bundle.split(r)) for r in ("train", "validation", "test")}
+    seen = [int(x[0]) for r in parts for x in parts[r][0]]
+    assert sorted(seen) == list(range(101))  # Every row once, in one split.
+    for xs, ys in parts.values():  # Labels stay with their rows.
+        assert [int(x[0]) % 4 for x in xs] == ys
+    other = load(config, batch_size=8, seed=4)
+    assert _all(other.test)[0] != parts["test"][0]  # The seed picks the rows.
+
+
+def test_scan_is_saved_beside_the_file_and_reused(reviews, caplog):
+    import logging
+
+    load(_config(reviews), batch_size=8, seed=0)
+    assert (reviews / ".train.csv.zoo-scan.json").is_file()
+    with caplog.at_level(logging.INFO, logger="zoo"):
+        load(_config(reviews), batch_size=8, seed=0)
+    assert "train.csv: labels and counts from the saved scan" in caplog.text
+    _write(reviews / "train.csv", _rows(200, 5))  # Changed file: scanned again.
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="zoo"):
+        bundle = load(_config(reviews), batch_size=8, seed=0)
+    assert "train.csv: labels and counts from the saved" not in caplog.text
+    assert bundle.info.num_examples["train"] == 200
+
+
+def test_unwritable_scan_place_beside_the_data_falls_back_to_the_cache_dir(reviews, tmp_path):
+    # A folder where the scan file would go: writing beside the data fails, even as root.
+    (reviews / ".train.csv.zoo-scan.json").mkdir()
+    cache = tmp_path / "cache"
+    load(_config(reviews, cache_dir=str(cache)), batch_size=8, seed=0)
+    assert len(list((cache / "csv-scans").glob("*.json"))) == 1
+    assert (reviews / ".test.csv.zoo-scan.json").is_file()
+    assert not list(reviews.glob("*.tmp*"))
+
+
+def test_blank_lines_stream_through_the_python_reader(tmp_path):
+    (tmp_path / "train.csv").write_text("review,sentiment\ngood,p\n\nbad,n\n\n")
+    (tmp_path / "test.csv").write_text("review,sentiment\nbad,n\n")
+    bundle = load(_config(tmp_path, shuffle_buffer=0), batch_size=8, seed=0)
+    assert _all(bundle.train) == (["good", "bad"], [1, 0])
+
+
+def test_wrong_column_count_deep_in_a_file_names_its_line(tmp_path):
+    rows = [(f"w{i}", "p" if i % 2 else "n") for i in range(50)]
+    _write(tmp_path / "train.csv", rows)
+    text = (tmp_path / "train.csv").read_text().splitlines()
+    text[41] = "w,p,extra"
+    (tmp_path / "train.csv").write_text("\n".join(text) + "\n")
+    (tmp_path / "test.csv").write_text("review,sentiment\nw,p\n")
+    with pytest.raises(DataError, match=r"train\.csv line 42 has 3 columns"):
+        load(_config(tmp_path), batch_size=8, seed=0)

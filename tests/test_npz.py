@@ -165,3 +165,65 @@ def test_key_patterns_are_checked_before_loading():
 
     with pytest.raises(pydantic.ValidationError, match="only the placeholder"):
         NpzData(source="npz", path="x.npz", images_key="{splt}_images")
+
+
+# ------------------------------------------------------------------ larger than memory
+def test_uncompressed_members_are_memory_mapped_and_stream_in_chunks(tmp_path, monkeypatch):
+    from zoo.data.sources import npz as npz_source
+
+    monkeypatch.setattr(npz_source, "INLINE_BYTES", 0)  # Stream even this small archive.
+    monkeypatch.setattr(npz_source, "CHUNK_BYTES", 7 * 64)  # 7 examples a chunk.
+    rng = np.random.default_rng(1)
+    images = rng.integers(0, 256, (30, 8, 8), dtype=np.uint8)
+    labels = np.arange(30) % 3
+    path = _archive(tmp_path / "m.npz", train_images=images, train_labels=labels)
+    with np.load(path) as archive:
+        mapped = npz_source._mapped(archive, "train_images")
+    assert isinstance(mapped, np.memmap)
+    np.testing.assert_array_equal(mapped, images)
+    config = _config(path, splits={"train": "train", "test": None}, shuffle_buffer=0, cache="none")
+    bundle = load(config, batch_size=4, seed=0)
+    xs = np.concatenate([x.numpy() for x, _ in bundle.train])
+    ys = np.concatenate([y.numpy() for _, y in bundle.train])
+    np.testing.assert_array_equal(xs, images)
+    np.testing.assert_array_equal(ys, labels)
+
+
+def test_compressed_members_are_read_whole(tmp_path):
+    from zoo.data.sources import npz as npz_source
+
+    path = tmp_path / "c.npz"
+    np.savez_compressed(path, train_images=np.zeros((4, 2), np.uint8), train_labels=np.arange(4))
+    with np.load(path) as archive:
+        assert npz_source._mapped(archive, "train_images") is None
+
+
+def test_a_folder_of_npy_files_reads_like_an_archive(tmp_path):
+    images = np.arange(60, dtype=np.float32).reshape(20, 3)
+    np.save(tmp_path / "train_images.npy", images)
+    np.save(tmp_path / "train_labels.npy", np.arange(20) % 2)
+    config = _config(str(tmp_path), splits={"train": "train", "test": None}, shuffle_buffer=0)
+    bundle = load(config, batch_size=5, seed=0)
+    assert bundle.info.num_examples == {"train": 20} and bundle.info.num_classes == 2
+    np.testing.assert_array_equal(np.concatenate([x for x, _ in bundle.train]), images)
+
+
+@pytest.mark.parametrize("compression", ["stored", "deflated"])
+def test_truncated_member_is_named(tmp_path, compression):
+    """A member whose bytes end before its .npy header's shape says (a cut-short write)."""
+    import io
+    import zipfile
+
+    def npy(array, cut=0):
+        buffer = io.BytesIO()
+        np.save(buffer, array)
+        data = buffer.getvalue()
+        return data[: len(data) - cut]
+
+    method = zipfile.ZIP_STORED if compression == "stored" else zipfile.ZIP_DEFLATED
+    path = tmp_path / "t.npz"
+    with zipfile.ZipFile(path, "w", compression=method) as zf:
+        zf.writestr("train_labels.npy", npy(np.arange(50) % 2))
+        zf.writestr("train_images.npy", npy(np.ones((50, 16, 16), np.uint8), cut=3000))
+    with pytest.raises(DataError, match=r"member 'train_images' of .*t\.npz cannot be read"):
+        load(_config(str(path), splits={"train": "train", "test": None}), batch_size=4, seed=0)

@@ -267,3 +267,86 @@ def test_recipe_errors_for_sources_and_text_options(tmp_path):
         "data.text.max_tokenz: unknown key 'max_tokenz'. Did you mean 'max_tokens'?" in out.stderr
     )
     assert "data.text.sequence_length: Input should be greater than 0" in out.stderr
+
+
+# ------------------------------------------------------------------ adapt sample, saved vocabulary
+def _unique_words_tree(root: Path, n: int = 40) -> Path:
+    """Each training document holds its own word w<i>, so the vocabulary shows the sample."""
+    texts = {
+        "train": {"neg": [f"bad w{i}" for i in range(n)], "pos": [f"good v{i}" for i in range(n)]},
+        "test": {"neg": ["bad"], "pos": ["good"]},
+    }
+    return _tree(root, texts)
+
+
+def test_adapt_sample_bounds_and_seeds_the_documents_adapted_on(tmp_path):
+    from zoo.data.preprocessing import text as text_pre
+
+    root = _unique_words_tree(tmp_path)
+    config = _config(root, text={"adapt_sample": 10, "max_tokens": 1000})
+    before = text_pre.adapt_calls
+    vocab = load(config, batch_size=8, seed=0).preprocessor.get_layer("vectorize")
+    words = [w for w in vocab.get_vocabulary() if w[:1] in "wv" and w[1:].isdigit()]
+    assert 1 <= len(words) <= 10  # One unique word per sampled document, at most 10.
+    assert text_pre.adapt_calls == before + 1
+    again = load(config, batch_size=8, seed=0).preprocessor.get_layer("vectorize")
+    assert again.get_vocabulary() == vocab.get_vocabulary()  # Seeded: the same sample.
+    full = load(
+        _config(root, text={"adapt_sample": None, "max_tokens": 1000}), batch_size=8, seed=0
+    )
+    assert len(full.preprocessor.get_layer("vectorize").get_vocabulary()) == 2 + 2 + 80
+
+
+def test_saved_vocabulary_rebuilds_the_vectoriser_without_adapting(tmp_path):
+    from zoo.data.preprocessing import text as text_pre
+
+    root = _unique_words_tree(tmp_path)
+    config = _config(root, text={"max_tokens": 1000, "sequence_length": 6})
+    adapted = load(config, batch_size=8, seed=0)
+    saved = tmp_path / "vocabulary.txt"
+    saved.write_text(text_pre.vocabulary_text(adapted.preprocessor))
+    before = text_pre.adapt_calls
+    rebuilt = load(config, batch_size=8, seed=0, vocabulary=saved)
+    assert text_pre.adapt_calls == before  # No adapting.
+    sample = tf_strings(["good w3 v7 unknownword", "bad"])
+    np.testing.assert_array_equal(adapted.preprocessor(sample), rebuilt.preprocessor(sample))
+    assert rebuilt.info.model_inputs == adapted.info.model_inputs
+    saved.write_text("not\na vocabulary\n")
+    with pytest.raises(DataError, match="not a vocabulary zoo wrote"):
+        load(config, batch_size=8, seed=0, vocabulary=saved)
+
+
+def tf_strings(values):
+    import tensorflow as tf
+
+    return tf.constant(values)
+
+
+@pytest.mark.slow  # A whole run (training, export, evaluation): ~15 s on 2 shared cores.
+def test_text_run_saves_its_vocabulary_and_evaluation_never_adapts(tmp_path):
+    from zoo import train_recipe
+    from zoo.cli.evaluate import evaluate
+    from zoo.config.loading import validate
+    from zoo.data.preprocessing import text as text_pre
+
+    root = _unique_words_tree(tmp_path / "data", n=12)
+    recipe = validate(
+        {
+            "name": "vocab_run",
+            "model": {"name": "text_rnn", "params": {"embedding_dim": 4, "units": [4]}},
+            "data": {
+                **_config(root).model_dump(),
+                "text": {"max_tokens": 100, "sequence_length": 4},
+            },
+            "training": {"epochs": 1, "batch_size": 8},
+            "evaluation": {"splits": ["test"], "metrics": ["accuracy"]},
+            "export": {"saved_model": False},  # model.keras only: no fresh-process check.
+        }
+    )
+    result = train_recipe(recipe, output_dir=tmp_path / "run", verbose=0)
+    saved = result.run_dir / "vocabulary.txt"
+    assert saved.is_file() and "good" in saved.read_text().splitlines()
+    before = text_pre.adapt_calls
+    scores = evaluate(result.run_dir, split="test")
+    assert text_pre.adapt_calls == before  # Rebuilt from vocabulary.txt: no adapting.
+    assert scores["test"]["accuracy"] == pytest.approx(result.metrics["test"]["accuracy"])

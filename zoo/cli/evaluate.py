@@ -226,7 +226,14 @@ def evaluate(
     from zoo.evaluation import report, scoring
 
     loaded = artifacts.load(artifact)
-    bundle = load_data(config.data, batch_size=config.training.batch_size, seed=config.seed)
+    from zoo.data.preprocessing.text import saved_vocabulary
+
+    bundle = load_data(
+        config.data,
+        batch_size=config.training.batch_size,
+        seed=config.seed,
+        vocabulary=saved_vocabulary(run),  # The run's own: never adapt again.
+    )
     dataset = bundle.split(split)
     if dataset is None:
         raise ZooError(

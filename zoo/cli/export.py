@@ -96,7 +96,7 @@ def reexport(
                 "did not write. Move it away, or re-export from a copy of the run."
             )
     recipe = load_recipe(run / "recipe.yaml")
-    bundle = _load_data(recipe, needs_training_sample=("litert", "int8") in items)
+    bundle = _load_data(recipe, run, needs_training_sample=("litert", "int8") in items)
     lock = RunLock(run)
     lock.acquire()  # A trainer (or another export) at work on this run: refused.
     try:
@@ -144,13 +144,20 @@ def _items(fmt: str, quantize: str | None) -> list[tuple[str, str | None]]:
     return [("litert", q) for q in dict.fromkeys(chosen)]
 
 
-def _load_data(recipe: Any, *, needs_training_sample: bool) -> Any:
-    """The recipe's data; unreadable data is a ZooError saying what needed it."""
+def _load_data(recipe: Any, run: Path, *, needs_training_sample: bool) -> Any:
+    """The recipe's data, with the run's saved vocabulary (never adapted again); unreadable
+    data is a ZooError saying what needed it."""
     from zoo.data import load as load_data
+    from zoo.data.preprocessing.text import saved_vocabulary
     from zoo.errors import ZooError
 
     try:
-        return load_data(recipe.data, batch_size=recipe.training.batch_size, seed=recipe.seed)
+        return load_data(
+            recipe.data,
+            batch_size=recipe.training.batch_size,
+            seed=recipe.seed,
+            vocabulary=saved_vocabulary(run),
+        )
     except ZooError as exc:
         if not needs_training_sample:
             raise

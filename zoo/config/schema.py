@@ -141,7 +141,11 @@ class TextOptions(Section):
     and/or strips punctuation. `max_tokens` caps the vocabulary (padding and
     out-of-vocabulary tokens included); `sequence_length` pads/truncates token ids (null:
     pad to the longest text of each batch); `ngrams` adds n-grams up to that n as tokens.
-    `adapt_examples` caps how many training texts the vocabulary is learnt from (null: all).
+    `adapt_examples` caps how many training texts the vocabulary is learnt from (the first
+    ones; null: all); `adapt_sample` (default 100,000) learns it from a bounded, seeded
+    random sample of the training texts instead (null: all), so adapting costs the same
+    on any dataset size. The learnt vocabulary is saved as `vocabulary.txt` in the run
+    folder and reused by evaluation and export, which never adapt again.
     The builder receives `vocabulary_size` and `sequence_length`.
     """
 
@@ -153,6 +157,7 @@ class TextOptions(Section):
     strip_markup: bool = True
     ngrams: Annotated[int, Field(ge=1, le=5)] | None = None
     adapt_examples: PositiveInt | None = None
+    adapt_sample: PositiveInt | None = 100_000
 
 
 class Augment(Section):
@@ -217,6 +222,18 @@ class VideoOptions(Section):
     augment: VideoAugment | None = None
 
 
+def _cache_alias(value: Any) -> Any:
+    """Old recipes' `cache: true/false` mean memory/none."""
+    if value is True:
+        return "memory"
+    if value is False:
+        return "none"
+    return value
+
+
+CacheMode = Annotated[Literal["auto", "memory", "disk", "none"], BeforeValidator(_cache_alias)]
+
+
 class DataCommon(Section):
     """Fields every data source shares: which splits to read and how to feed them.
 
@@ -225,12 +242,20 @@ class DataCommon(Section):
     options (text, image, video) live here too, so any source can use them. `check` runs
     the data check (labels, class count, finite inputs, files that decode) before any
     model is built; `false` skips it, and the log says so.
+
+    `cache` keeps decoded examples after the first epoch: `memory`, `disk` (under
+    `cache_dir`, else ZOO_CACHE_DIR, else ~/.cache/zoo/tfdata, keyed by this section, the
+    seed and the data version; a cache is trusted only once a full pass completed it),
+    `none` (data read once), or `auto` (memory when the split's estimated size is under
+    1/8 of the available RAM, else disk). `true`/`false` still mean memory/none.
+    `shuffle_buffer` examples are held at once: memory, not the dataset, bounds it.
     """
 
     splits: Splits = Splits()
     check: bool = True
     shuffle_buffer: NonNegativeInt = 10_000
-    cache: bool = True
+    cache: CacheMode = "auto"
+    cache_dir: str | None = None
     text: TextOptions | None = None
     image: ImageOptions | None = None
     video: VideoOptions | None = None
@@ -336,7 +361,9 @@ class CsvData(FileData):
 class NpzData(DataCommon):
     """Arrays from one NumPy `.npz` archive, as MedMNIST ships them.
 
-    `path`: the archive (relative to the recipe's folder). Each split's inputs and labels
+    `path`: the archive (relative to the recipe's folder), or a folder of `<key>.npy`
+    files; uncompressed members are memory-mapped, so archives larger than RAM train.
+    Each split's inputs and labels
     are read from the keys `images_key` / `labels_key` with `{split}` replaced by the
     split's name in the archive; `splits` gives those names (e.g. `validation: val`).
     Labels are integer class indices, shape (N,) or (N, 1). `class_names` optional

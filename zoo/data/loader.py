@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from zoo.data import archive
@@ -46,14 +47,17 @@ def ensure_ready(config: DataSection) -> str:
     return _READY[config.source](config)
 
 
-def load(config: DataSection, *, batch_size: int, seed: int) -> DataBundle:
+def load(
+    config: DataSection, *, batch_size: int, seed: int, vocabulary: Path | None = None
+) -> DataBundle:
     """Build the train/validation/test pipelines described by a recipe's `data` section.
 
     Preprocessing options apply the same way to every source: `data.image` adds resizing,
     rescaling and training-only augmentation; text inputs (raw strings) are vectorised
     with `data.text`, or with its defaults when the recipe leaves it out, since no model
     eats raw strings. The data check (`zoo.data.check`) runs first, on the source's
-    splits, unless `data.check` is false; it logs one line per split.
+    splits, unless `data.check` is false; it logs one line per split. `vocabulary` (a
+    run's saved `vocabulary.txt`) rebuilds the text vectoriser without adapting.
     """
     if config.video is not None and config.source not in _VIDEO_SOURCES:
         raise DataError(
@@ -75,5 +79,5 @@ def load(config: DataSection, *, batch_size: int, seed: int) -> DataBundle:
 
         text = TextOptions()
     if text is not None:
-        bundle = preprocess_text.apply(text, bundle)
+        bundle = preprocess_text.apply(text, bundle, seed=seed, vocabulary=vocabulary)
     return bundle

@@ -114,7 +114,7 @@ def _run(
     set_stage("loading the data and building the model")
     strategy, bundle, model, origin = _prepare(recipe, weights_source)
     run_dir.start(recipe, source)
-    _write_environment(run_dir, recipe, strategy, bundle.info)
+    _write_environment(run_dir, recipe, strategy, bundle.info, bundle.preprocessor)
     set_stage("training")
     fitted = _fit(recipe, run_dir, model, bundle, strategy, verbose, callbacks)
     # From here on the model takes raw input, as users and exports see it.
@@ -209,7 +209,14 @@ def _start_weights(
     return origin
 
 
-def _write_environment(run_dir: RunDir, recipe: Recipe, strategy: Any, info: Any) -> None:
+def _write_environment(
+    run_dir: RunDir, recipe: Recipe, strategy: Any, info: Any, preprocessor: Any = None
+) -> None:
+    from zoo.data.preprocessing import text as text_preprocessing
+
+    vocabulary = text_preprocessing.vocabulary_text(preprocessor)
+    if vocabulary is not None:  # Evaluation and re-export rebuild the vectoriser from it.
+        run_dir.write_text(text_preprocessing.VOCABULARY_FILE, vocabulary)
     run_dir.write_json(
         "environment.json",
         {"versions": _versions(), "seed": recipe.seed, "replicas": strategy.num_replicas_in_sync},

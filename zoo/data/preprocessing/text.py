@@ -4,11 +4,19 @@ The vectoriser is adapted on the training split only (never validation or test, 
 would leak their vocabulary), then becomes the bundle's preprocessor: mapped over the
 splits in tf.data for training, and placed in front of the model for evaluation and
 export, so exported models take raw strings.
+
+Adapting reads a bounded, seeded sample (`data.text.adapt_sample` documents, picked by a
+hash of the example index, so the cost does not grow with the dataset). The trainer saves
+the learnt vocabulary as `vocabulary.txt` in the run folder (one token per line, padding
+first); evaluation and re-export pass it back (`vocabulary=`), and the vectoriser is then
+rebuilt from it without adapting. `adapt_calls` counts adaptations in this process.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import logging
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from zoo.data.bundle import DataBundle
@@ -16,6 +24,68 @@ from zoo.errors import DataError
 
 if TYPE_CHECKING:
     from zoo.config.schema import TextOptions
+
+log = logging.getLogger("zoo")
+
+VOCABULARY_FILE = "vocabulary.txt"
+adapt_calls = 0  # Adaptations in this process (tests and benchmarks read it).
+
+
+def saved_vocabulary(run_folder: Path | None) -> Path | None:
+    """The run's saved vocabulary file, if it has one."""
+    if run_folder is None:
+        return None
+    path = Path(run_folder) / VOCABULARY_FILE
+    return path if path.is_file() else None
+
+
+def vocabulary_text(preprocessor: Any) -> str | None:
+    """The vectoriser's vocabulary as file text (one token per line), or None."""
+    try:
+        vectorizer = preprocessor.get_layer("vectorize")
+    except (AttributeError, ValueError):
+        return None
+    return "".join(f"{token}\n" for token in vectorizer.get_vocabulary())
+
+
+def read_vocabulary(path: Path) -> list[str]:
+    """Tokens of a saved `vocabulary.txt`, in order (the first line is the padding '')."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DataError(f"Cannot read the saved vocabulary {path} ({exc}).") from None
+    tokens = text.split("\n")
+    if tokens and tokens[-1] == "":
+        tokens.pop()
+    if len(tokens) < 2 or tokens[0] != "":
+        raise DataError(
+            f"{path} is not a vocabulary zoo wrote (the first line must be the empty padding "
+            "token, the second the out-of-vocabulary token). Train the run again."
+        )
+    return tokens
+
+
+def _sample(texts: Any, options: TextOptions, seed: int, total: int | None) -> Any:
+    """At most `adapt_sample` texts, picked uniformly by a seeded hash of their index
+    (computed a block of texts at a time: per-text functions would dominate the cost)."""
+    import tensorflow as tf
+
+    if options.adapt_examples:
+        texts = texts.take(options.adapt_examples)
+        total = min(total, options.adapt_examples) if total else options.adapt_examples
+    n = options.adapt_sample
+    if n is None or (total is not None and total <= n):
+        return texts
+    from zoo.data.sources.csv_scan import unit_tf
+
+    share = tf.constant(n / total if total else 1.0, tf.float64)
+    block = 4096
+
+    def pick(b, batch):
+        index = b * block + tf.range(tf.shape(batch, out_type=tf.int64)[0])
+        return tf.boolean_mask(batch, unit_tf(index, seed) < share)
+
+    return texts.batch(block).enumerate().map(pick).unbatch().take(n)
 
 
 def clean_text_layer() -> type:
@@ -25,9 +95,19 @@ def clean_text_layer() -> type:
     return CleanText
 
 
-def build(options: TextOptions, texts: Any, input_name: str = "text") -> Any:
+def build(
+    options: TextOptions,
+    texts: Any,
+    input_name: str = "text",
+    *,
+    vocabulary: list[str] | None = None,
+    seed: int = 0,
+    total: int | None = None,
+) -> Any:
     """A keras.Model from a batch of raw strings to int64 token ids, its vocabulary
-    learnt from `texts` (a tf.data.Dataset of string scalars)."""
+    learnt from a sample of `texts` (a tf.data.Dataset of string scalars, `total` long),
+    or set from a saved `vocabulary` (no adapting)."""
+    global adapt_calls
     import keras
     import tensorflow as tf
 
@@ -40,17 +120,28 @@ def build(options: TextOptions, texts: Any, input_name: str = "text") -> Any:
         output_sequence_length=options.sequence_length,
         name="vectorize",
     )
-    if options.adapt_examples:
-        texts = texts.take(options.adapt_examples)
-    vectorizer.adapt(texts.batch(512).map(clean, num_parallel_calls=tf.data.AUTOTUNE))
+    if vocabulary is not None:
+        vectorizer.set_vocabulary(vocabulary)
+        log.info("text: vocabulary of %d tokens from the saved run (no adapting)", len(vocabulary))
+    else:
+        texts = _sample(texts, options, seed, total)
+        vectorizer.adapt(texts.batch(512).map(clean, num_parallel_calls=tf.data.AUTOTUNE))
+        adapt_calls += 1
     raw = keras.Input(shape=(), dtype="string", name=input_name)
     tokens = vectorizer(clean(raw))
     return keras.Model(raw, tokens, name="text_preprocessor")
 
 
-def apply(options: TextOptions, bundle: DataBundle) -> DataBundle:
-    """`bundle` with a vectoriser adapted on its training texts as its preprocessor, and
-    `vocabulary_size` / `sequence_length` among the builder's data parameters."""
+def apply(
+    options: TextOptions,
+    bundle: DataBundle,
+    *,
+    seed: int = 0,
+    vocabulary: Path | None = None,
+) -> DataBundle:
+    """`bundle` with a vectoriser adapted on a sample of its training texts (or built from
+    a saved `vocabulary` file) as its preprocessor, and `vocabulary_size` /
+    `sequence_length` among the builder's data parameters."""
     info = bundle.info
     if info.input_dtype != "string" or info.input_shape != ():
         raise DataError(
@@ -60,8 +151,19 @@ def apply(options: TextOptions, bundle: DataBundle) -> DataBundle:
         )
     if bundle.preprocessor is not None:
         raise DataError("data.text cannot be combined with another preprocessor of the source.")
-    texts = bundle.train.unbatch().map(lambda x, y: x)
-    pre = build(options, texts, info.input_name)
+    # The source's uncached examples when it gives them: sampling through the training
+    # pipeline would fill its memory cache with the whole split.
+    source = bundle.raw.get("train")
+    train = source if source is not None else bundle.train.unbatch()
+    texts = train.map(lambda x, y: x)
+    pre = build(
+        options,
+        texts,
+        info.input_name,
+        vocabulary=read_vocabulary(vocabulary) if vocabulary is not None else None,
+        seed=seed,
+        total=info.num_examples.get("train"),
+    )
     vectorizer = pre.get_layer("vectorize")
     vocabulary_size = int(vectorizer.vocabulary_size())
     if vocabulary_size <= 2:

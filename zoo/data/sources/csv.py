@@ -1,120 +1,31 @@
 """CSV/TSV files: a text column or numeric feature columns, and a label column.
 
 One file per split (`data.splits` name files below `data.path`), or `data.path` a single
-file cut into train/validation/test by fractions with the recipe's seed. Labels that are
-not the integers 0..N-1 are mapped to them in sorted order of the training labels; the
-names become the run's class names (written to `classes.json` in the run directory).
+file cut into train/validation/test by fractions with a seeded hash of the row index.
+Labels that are not the integers 0..N-1 are mapped to them in sorted order of the
+training labels; the names become the run's class names (`classes.json` in the run
+directory). Files stream: one checked pass (`csv_scan`, saved for the next run) learns
+labels and counts, then `tf.data`'s CsvDataset reads the rows during training, so memory
+does not grow with the file.
 """
 
 from __future__ import annotations
 
-import csv
-import random
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from zoo.data.archive import locate
 from zoo.data.bundle import DataBundle, DataInfo
-from zoo.data.check import SplitStats, scan_arrays
+from zoo.data.check import SplitStats
 from zoo.data.pipeline import finish_split
-from zoo.errors import DataError, did_you_mean
+from zoo.data.sources import csv_scan
+from zoo.data.sources.csv_scan import FileScan
+from zoo.errors import DataError
 
 if TYPE_CHECKING:
+    import tensorflow as tf
+
     from zoo.config.schema import CsvData
-
-# Each data row with the 1-based line of the file it starts on, for messages.
-Rows = list[tuple[int, list[str]]]
-
-
-def _read(path: Path, config: CsvData, role: str) -> tuple[list[str] | None, Rows]:
-    """(header or None, data rows with their line numbers) of one file; every row must
-    have as many cells as the header (or the first row), else its line is named."""
-    if not path.is_file():
-        raise DataError(
-            f"data.splits.{role}: {path} is not a file. Name a CSV/TSV file below data.path."
-        )
-    delimiter = config.delimiter or ("\t" if path.suffix.lower() == ".tsv" else ",")
-    rows: Rows = []
-    try:
-        with path.open(newline="", encoding="utf-8") as f:
-            reader = csv.reader(f, delimiter=delimiter)
-            line = 1
-            for row in reader:
-                if row:
-                    rows.append((line, row))
-                line = reader.line_num + 1
-    except (UnicodeDecodeError, csv.Error) as exc:
-        raise DataError(f"Cannot read {path} as CSV (data.splits.{role}): {exc}") from None
-    header = [h.strip() for h in rows.pop(0)[1]] if config.header and rows else None
-    width = len(header) if header is not None else len(rows[0][1]) if rows else 0
-    for line, row in rows:
-        if len(row) != width:
-            raise DataError(
-                f"{path} line {line} has {len(row)} columns, but "
-                + ("the header has" if header is not None else "the first row has")
-                + f" {width} (data.splits.{role}). Fix that row (a text cell holding the "
-                "delimiter must be quoted), or check data.delimiter."
-            )
-    return header, rows
-
-
-def _index(column: str | int, header: list[str] | None, path: Path, field: str) -> int:
-    if isinstance(column, int):
-        return column
-    if header is None:
-        raise DataError(
-            f"data.{field} is the name {column!r}, but data.header is false; give the "
-            "column's 0-based index instead, or set data.header: true."
-        )
-    if column not in header:
-        raise DataError(
-            f"data.{field}: {path} has no column {column!r}.{did_you_mean(column, header)} "
-            f"Its columns: {', '.join(header)}."
-        )
-    return header.index(column)
-
-
-def _columns(rows: Rows, indices: list[int], path: Path, role: str) -> list[list[str]]:
-    width = max(indices) + 1
-    for line, row in rows:
-        if len(row) < width:
-            raise DataError(
-                f"{path} (data.splits.{role}) line {line} has {len(row)} columns; the "
-                f"recipe's columns need at least {width}. Check data.delimiter and the "
-                "column names."
-            )
-    return [[row[i] for i in indices] for _, row in rows]
-
-
-def _numbers(cells: list[list[str]], rows: Rows, path: Path, role: str, names: list[str]):
-    """The feature cells as float32 (N, F); a blank or non-numeric cell names its line."""
-    import numpy as np
-
-    out = np.empty((len(cells), len(names)), np.float32)
-    for n, row in enumerate(cells):
-        for j, value in enumerate(row):
-            try:
-                out[n, j] = float(value)
-            except ValueError:
-                what = "is blank" if not value.strip() else f"holds {value[:40]!r}"
-                raise DataError(
-                    f"{path} (data.splits.{role}) line {rows[n][0]}: the feature column "
-                    f"{names[j]!r} {what}, not a number. Fill or drop that row; "
-                    "data.feature_columns must name numeric columns."
-                ) from None
-    return out
-
-
-def _split_rows(rows: Rows, config: CsvData, seed: int) -> dict[str, Rows]:
-    rows = list(rows)
-    random.Random(seed).shuffle(rows)
-    n_val = round(len(rows) * config.validation_fraction)
-    n_test = round(len(rows) * config.test_fraction)
-    return {
-        "test": rows[:n_test],
-        "validation": rows[n_test : n_test + n_val],
-        "train": rows[n_test + n_val :],
-    }
 
 
 def _label_mapping(labels: list[str]) -> dict[str, int]:
@@ -133,81 +44,188 @@ def _label_mapping(labels: list[str]) -> dict[str, int]:
     return {v: i for i, v in enumerate(ordered)}
 
 
-def load(config: CsvData, *, batch_size: int, seed: int) -> DataBundle:
-    import numpy as np
+ROWS = 1024  # Rows parsed, hashed and mapped together: per-row functions cost too much.
+
+
+def _rows(path: Path, config: CsvData, scan: FileScan, text: bool) -> tf.data.Dataset:
+    """Blocks of (row indices, inputs, raw label strings) of every data row, streamed."""
     import tensorflow as tf
 
-    root = locate(config.path, config.extract_dir)
-    split_rows: dict[str, Rows] = {}
-    headers: dict[str, tuple[list[str] | None, Path]] = {}
-    if root.is_file():
-        header, rows = _read(root, config, "train")
-        for role, part in _split_rows(rows, config, seed).items():
-            if role == "train" or part:
-                split_rows[role], headers[role] = part, (header, root)
+    wanted = [*scan.columns, scan.label_at]
+    if scan.blank_lines:  # CsvDataset stops at blank lines; Python's reader skips them.
+        ds = _rows_python(path, config, scan, text).batch(ROWS)
     else:
+        select = sorted(set(wanted))
+        defaults = [
+            tf.constant("", tf.string) if (text or c == scan.label_at) else tf.float32
+            for c in select
+        ]
+        csv_rows = tf.data.experimental.CsvDataset(
+            str(path),
+            defaults,
+            header=scan.header is not None,
+            field_delim=csv_scan.delimiter(path, config),
+            select_cols=select,
+        )
+        pos = [select.index(c) for c in scan.columns]
+        label_pos = select.index(scan.label_at)
+
+        def arrange(*cells):
+            x = cells[pos[0]] if text else tf.stack([cells[p] for p in pos], axis=1)
+            return x, cells[label_pos]
+
+        ds = csv_rows.batch(ROWS).map(arrange)
+
+    def number(b, xy):
+        x, label = xy
+        return b * ROWS + tf.range(tf.shape(label, out_type=tf.int64)[0]), x, label
+
+    return ds.enumerate().map(number)
+
+
+def _rows_python(path: Path, config: CsvData, scan: FileScan, text: bool) -> tf.data.Dataset:
+    """The same rows from Python's csv reader, for files with blank lines."""
+    import csv
+
+    import tensorflow as tf
+
+    def rows():
+        with path.open(newline="", encoding="utf-8") as f:
+            reader = csv.reader(f, delimiter=csv_scan.delimiter(path, config))
+            first = scan.header is not None
+            for row in reader:
+                if not row:
+                    continue
+                if first:
+                    first = False
+                    continue
+                x = row[scan.columns[0]] if text else [float(row[c]) for c in scan.columns]
+                yield x, row[scan.label_at]
+
+    x_spec = (
+        tf.TensorSpec((), tf.string) if text else tf.TensorSpec((len(scan.columns),), tf.float32)
+    )
+    spec = (x_spec, tf.TensorSpec((), tf.string))
+    return tf.data.Dataset.from_generator(rows, output_signature=spec)
+
+
+def _split(
+    path: Path,
+    config: CsvData,
+    scan: FileScan,
+    role: str,
+    mapping: dict[str, int],
+    text: bool,
+    seed: int,
+) -> tf.data.Dataset:
+    """One split's unbatched (input, int64 label), rows picked by the seeded row hash."""
+    import tensorflow as tf
+
+    lo_t = hi_t = None
+    if scan.thresholds is not None:
+        lo, hi = {
+            "test": (-1.0, scan.thresholds[0]),
+            "validation": (scan.thresholds[0], scan.thresholds[1]),
+            "train": (scan.thresholds[1], 2.0),
+        }[role]
+        lo_t, hi_t = tf.constant(lo, tf.float64), tf.constant(hi, tf.float64)
+    keys = list(mapping)
+    table = tf.lookup.StaticHashTable(
+        tf.lookup.KeyValueTensorInitializer(
+            tf.constant(keys, tf.string), tf.constant([mapping[k] for k in keys], tf.int64)
+        ),
+        default_value=-1,
+    )
+
+    def block(index, x, label):
+        y = table.lookup(tf.strings.strip(label))
+        if lo_t is None:
+            return x, y
+        u = csv_scan.unit_tf(index, seed)
+        keep = u < hi_t if role == "test" else tf.logical_and(u >= lo_t, u < hi_t)
+        return tf.boolean_mask(x, keep), tf.boolean_mask(y, keep)
+
+    ds = _rows(path, config, scan, text)
+    return ds.map(block, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).unbatch()
+
+
+def _plan(root: Path, config: CsvData, seed: int) -> dict[str, tuple[Path, FileScan]]:
+    """role → (file, its scan) for every split the recipe gives."""
+    plan: dict[str, tuple[Path, FileScan]] = {}
+    if root.is_file():
+        fractions = (config.test_fraction, config.validation_fraction)
+        scan = csv_scan.scan(root, config, "train", fractions=fractions, seed=seed)
         for role in ("train", "validation", "test"):
-            name = getattr(config.splits, role)
-            if name is not None:
-                header, rows = _read(root / name, config, role)
-                split_rows[role], headers[role] = rows, (header, root / name)
-        if "validation" not in split_rows and config.validation_fraction > 0:
-            parts = _split_rows(
-                split_rows["train"], config.model_copy(update={"test_fraction": 0}), seed
-            )
-            split_rows["train"], split_rows["validation"] = parts["train"], parts["validation"]
-            headers["validation"] = headers["train"]
+            if role == "train" or (scan.thresholds and scan.splits[role].examples):
+                plan[role] = (root, scan)
+        return plan
+    for role in ("train", "validation", "test"):
+        name = getattr(config.splits, role)
+        if name is None:
+            continue
+        fractions = (0.0, 0.0)
+        if role == "train" and config.splits.validation is None:
+            fractions = (0.0, config.validation_fraction)
+        path = root / name
+        plan[role] = (path, csv_scan.scan(path, config, role, fractions=fractions, seed=seed))
+        if fractions[1] and plan[role][1].thresholds is not None:
+            plan["validation"] = plan[role]
+    return plan
 
-    inputs: dict[str, Any] = {}
-    labels: dict[str, list[str]] = {}
-    lines: dict[str, list[int]] = {}
-    for role, rows in split_rows.items():
-        header, path = headers[role]
-        if not rows:
+
+def load(config: CsvData, *, batch_size: int, seed: int) -> DataBundle:
+
+    root = locate(config.path, config.extract_dir)
+    plan = _plan(root, config, seed)
+    text = config.text_column is not None
+
+    def part(role: str) -> csv_scan.SplitScan:
+        return plan[role][1].splits[role]
+
+    for role, (path, _) in plan.items():
+        if part(role).examples == 0:
             raise DataError(f"data.splits.{role}: {path} holds no data rows.")
-        label_at = _index(config.label_column, header, path, "label_column")
-        if config.text_column is not None:
-            at = [_index(config.text_column, header, path, "text_column")]
-        else:
-            at = [_index(c, header, path, "feature_columns") for c in config.feature_columns]
-        cells = _columns(rows, [*at, label_at], path, role)
-        labels[role] = [c[-1].strip() for c in cells]
-        lines[role] = [line for line, _ in rows]
-        if config.check and "" in labels[role]:
-            line = rows[labels[role].index("")][0]
-            raise DataError(
-                f"{path} (data.splits.{role}) line {line}: the label cell (data.label_column "
-                f"{config.label_column!r}) is blank; a blank is not a class. Fill in the "
-                "label or drop the row."
-            )
-        if config.text_column is not None:
-            inputs[role] = np.array([c[0] for c in cells], dtype=object)
-        else:
-            names = [str(c) for c in config.feature_columns]
-            inputs[role] = _numbers([c[:-1] for c in cells], rows, path, role, names)
-
-    mapping = _label_mapping(labels["train"])
+    mapping = _label_mapping(list(part("train").labels))
     pipelines: dict[str, tf.data.Dataset | None] = {"validation": None, "test": None}
     sizes: dict[str, int] = {}
     stats: dict[str, SplitStats] = {}
-    for role, values in labels.items():
-        unknown = sorted(set(values) - set(mapping))
+    raw: dict[str, tf.data.Dataset] = {}
+    for role, (path, scan) in plan.items():
+        counts = part(role)
+        unknown = sorted(set(counts.labels) - set(mapping))
         if unknown:
             raise DataError(
-                f"{headers[role][1]} (data.splits.{role}) has labels {unknown[:5]} that the "
-                f"training split never uses; known labels: {', '.join(sorted(mapping))}."
+                f"{path} (data.splits.{role}) has labels {unknown[:5]} that the training "
+                f"split never uses (line {counts.first_line[unknown[0]]}); known labels: "
+                f"{', '.join(sorted(mapping))}."
             )
-        y = np.array([mapping[v] for v in values], np.int64)
-        if config.check:  # Complete: NaN/Inf features and label counts, by file line.
-            path, at = headers[role][1], lines[role]
-            stats[role] = scan_arrays(
-                role, inputs[role], y, lambda i, path=path, at=at: f"line {at[i]} of {path}"
+        if config.check:  # Complete: the scan read every row of the file.
+            stats[role] = SplitStats(
+                role=role,
+                examples=counts.examples,
+                label_counts={mapping[k]: v for k, v in counts.labels.items()},
+                first_at={mapping[k]: v for k, v in counts.first_line.items()},
+                locate=lambda line, path=path: f"line {line} of {path}",
             )
-        ds = tf.data.Dataset.from_tensor_slices((inputs[role], y))
-        sizes[role] = len(y)
-        pipelines[role] = finish_split(ds, config, role, batch_size=batch_size, seed=seed)
+        sizes[role] = counts.examples
+        st = path.stat()
+        share = counts.examples / max(scan.rows, 1)
+        estimate = (
+            int(st.st_size * share) if text else counts.examples * 4 * (len(scan.columns) + 2)
+        )
+        ds = _split(path, config, scan, role, mapping, text, seed)
+        raw[role] = ds  # Uncached, in file order: what text adapting samples.
+        pipelines[role] = finish_split(
+            ds,
+            config,
+            role,
+            batch_size=batch_size,
+            seed=seed,
+            size_bytes=estimate,
+            examples=counts.examples,
+            version=[str(path), st.st_size, st.st_mtime_ns],
+        )
     class_names = [name for name, _ in sorted(mapping.items(), key=lambda kv: kv[1])]
-    text = config.text_column is not None
     info = DataInfo(
         input_name="text" if text else "features",
         input_shape=() if text else (len(config.feature_columns),),
@@ -216,4 +234,4 @@ def load(config: CsvData, *, batch_size: int, seed: int) -> DataBundle:
         class_names=tuple(class_names),
         num_examples=sizes,
     )
-    return DataBundle(info=info, stats=stats, **pipelines)  # train/validation/test
+    return DataBundle(info=info, stats=stats, raw=raw, **pipelines)  # train/validation/test

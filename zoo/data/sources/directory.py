@@ -145,6 +145,25 @@ def _dataset(config: DirectoryData, listing: Listing) -> tf.data.Dataset:
 _CHANNELS = {"grayscale": 1, "rgb": 3, "rgba": 4}
 
 
+def _size(config: DirectoryData, listing: Listing) -> int:
+    """Decoded bytes of a split: float32 pixels per image, or the text files' bytes."""
+    if config.kind == "image":
+        h, w = config.image_size
+        return len(listing) * h * w * _CHANNELS[config.color_mode] * 4
+    return sum(os.stat(p).st_size for p, _ in listing)
+
+
+def _version(listing: Listing) -> str:
+    """A digest of every listed file's path, size and mtime (stat only, no reads)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for path, label in listing:
+        st = os.stat(path)
+        digest.update(f"{path}\0{label}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
+
+
 def load(config: DirectoryData, *, batch_size: int, seed: int) -> DataBundle:
     root = locate(config.path, config.extract_dir)
     if not root.is_dir():
@@ -181,6 +200,7 @@ def load(config: DirectoryData, *, batch_size: int, seed: int) -> DataBundle:
     pipelines: dict[str, tf.data.Dataset | None] = {"validation": None, "test": None}
     sizes: dict[str, int] = {}
     stats: dict[str, SplitStats] = {}
+    raw: dict[str, tf.data.Dataset] = {}
     for role, listing in listings.items():
         if not listing:
             raise DataError(
@@ -198,8 +218,16 @@ def load(config: DirectoryData, *, batch_size: int, seed: int) -> DataBundle:
             order = list(listing)
             random.Random(seed).shuffle(order)  # A shuffled start, as Keras's reader gives.
             listing = order
+        raw[role] = _dataset(config, listing)  # Uncached: what text adapting samples.
         pipelines[role] = finish_split(
-            _dataset(config, listing), config, role, batch_size=batch_size, seed=seed
+            raw[role],
+            config,
+            role,
+            batch_size=batch_size,
+            seed=seed,
+            size_bytes=_size(config, listing),
+            examples=len(listing),
+            version=_version(listing),
         )
     if config.kind == "text":
         shape: tuple[int, ...] = ()
@@ -215,4 +243,4 @@ def load(config: DirectoryData, *, batch_size: int, seed: int) -> DataBundle:
         class_names=tuple(classes),
         num_examples=sizes,
     )
-    return DataBundle(info=info, stats=stats, **pipelines)  # train/validation/test
+    return DataBundle(info=info, stats=stats, raw=raw, **pipelines)  # train/validation/test

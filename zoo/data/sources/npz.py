@@ -5,6 +5,13 @@ The archive is read in place with `allow_pickle=False` (object arrays are refuse
 file cannot run code), checked whole before any pipeline is built, and every problem
 (missing file or key, empty split, counts or shapes that disagree) is a DataError that
 names the recipe field to fix.
+
+Data larger than memory: members stored uncompressed (`numpy.savez`) are memory-mapped in
+place (their offset inside the zip found from the member's local header), and `data.path`
+may also be a folder of `<key>.npy` files, opened with `mmap_mode="r"`. Mapped splits
+stream into tf.data a chunk at a time (`CHUNK_BYTES`), so an archive bigger than RAM
+trains; a member whose bytes end early (a truncated file) is named. Compressed members
+(`numpy.savez_compressed`) cannot be mapped and are read whole.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ from zoo.errors import DataError
 
 if TYPE_CHECKING:
     import numpy as np
+    import tensorflow as tf
 
     from zoo.config.schema import NpzData
 
@@ -33,11 +41,20 @@ ZIP_MAGIC = b"PK"
 
 
 def _open(path: Path):
-    """The opened archive; a `.npy` file, a special file or a non-archive gets a message."""
+    """The opened archive (or `.npy` folder); a `.npy` file, a special file or a
+    non-archive gets a message."""
     import stat
 
     import numpy as np
 
+    if path.is_dir():
+        folder = NpyFolder(path)
+        if not folder.files:
+            raise DataError(
+                f"data.path: the folder {path} holds no .npy files; give an .npz archive or a "
+                "folder of <key>.npy arrays (e.g. train_images.npy, train_labels.npy)."
+            )
+        return folder
     if not path.is_file():
         kind = "" if not path.exists() else " (it is not a regular file)"
         raise DataError(
@@ -72,12 +89,82 @@ def _open(path: Path):
     return archive
 
 
+# Arrays up to this size are copied into the graph (fastest); larger ones stream.
+INLINE_BYTES = 64 << 20
+CHUNK_BYTES = 16 << 20
+
+
+class NpyFolder:
+    """A folder of `<key>.npy` files, read like an npz archive (each memory-mapped)."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.files = sorted(p.stem for p in folder.glob("*.npy"))
+
+    def __getitem__(self, key: str):
+        import numpy as np
+
+        return np.load(self.folder / f"{key}.npy", mmap_mode="r", allow_pickle=False)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        return None
+
+
+def _mapped(archive, key: str):
+    """The member `key` memory-mapped in place when stored uncompressed, else None."""
+    import struct
+
+    import numpy as np
+
+    zf = getattr(archive, "zip", None)
+    if zf is None or not getattr(archive, "fid", None):
+        return None
+    info = zf.getinfo(f"{key}.npy")
+    if info.compress_type != zipfile.ZIP_STORED:
+        return None
+    path = archive.fid.name
+    with open(path, "rb") as f:
+        f.seek(info.header_offset)
+        local = f.read(30)
+        if len(local) < 30 or local[:4] != b"PK\x03\x04":
+            raise zipfile.BadZipFile("bad local file header")
+        name_len, extra_len = struct.unpack("<HH", local[26:30])
+        start = info.header_offset + 30 + name_len + extra_len
+        f.seek(start)
+        version = np.lib.format.read_magic(f)
+        read_header = (
+            np.lib.format.read_array_header_1_0
+            if version == (1, 0)
+            else np.lib.format.read_array_header_2_0
+        )
+        shape, fortran, dtype = read_header(f)
+        offset = f.tell()
+        size = f.seek(0, 2)
+    if dtype.hasobject:
+        raise ValueError("Object arrays cannot be loaded when allow_pickle=False")
+    nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    if offset + nbytes > size or info.file_size < offset - start + nbytes:
+        raise EOFError(
+            f"the member holds {max(0, min(size, start + info.file_size) - offset):,} of the "
+            f"{nbytes:,} bytes its header announces"
+        )
+    if nbytes == 0:
+        return np.zeros(shape, dtype)
+    order = "F" if fortran else "C"
+    return np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=shape, order=order)
+
+
 def _member(config: NpzData, archive, key: str) -> np.ndarray:
-    """One array of the archive, read whole; damaged or pickled members are named."""
+    """One array of the archive, memory-mapped when it can be, else read whole; damaged
+    (truncated) or pickled members are named."""
     import zlib
 
     try:
-        return archive[key]
+        mapped = _mapped(archive, key)
+        return mapped if mapped is not None else archive[key]
     except ValueError as exc:  # Object arrays need pickle, which stays off.
         detail = f"{exc}"
     except (zipfile.BadZipFile, EOFError, OSError, zlib.error, KeyError) as exc:
@@ -137,6 +224,35 @@ def _class_names(config: NpzData, num_classes: int) -> tuple[str, ...]:
     return tuple(str(c) for c in range(num_classes))
 
 
+def _slices(images: np.ndarray, labels: np.ndarray) -> tf.data.Dataset:
+    """Examples of a split: small arrays inline, large (mapped) ones a chunk at a time,
+    so only the chunks in flight are in memory."""
+    import numpy as np
+    import tensorflow as tf
+
+    if images.nbytes <= INLINE_BYTES:
+        return tf.data.Dataset.from_tensor_slices((np.asarray(images), labels))
+    per = max(1, CHUNK_BYTES // max(1, images[:1].nbytes))
+    n = len(labels)
+
+    def chunks():
+        for start in range(0, n, per):
+            yield np.asarray(images[start : start + per]), labels[start : start + per]
+
+    spec = (
+        tf.TensorSpec((None, *images.shape[1:]), tf.as_dtype(images.dtype)),
+        tf.TensorSpec((None,), tf.int64),
+    )
+    return tf.data.Dataset.from_generator(chunks, output_signature=spec).unbatch()
+
+
+def _version(path: Path) -> list[int]:
+    """The archive's (or each .npy file's) size and mtime: rewritten data invalidates its
+    disk caches."""
+    files = sorted(path.glob("*.npy")) if path.is_dir() else [path]
+    return [v for f in files for v in (f.stat().st_size, f.stat().st_mtime_ns)]
+
+
 def _input_name(images_key: str) -> str:
     """`{split}_images` → `images`: the export signature's input name."""
     name = re.sub(r"\W+", "_", images_key.replace("{split}", "")).strip("_")
@@ -153,7 +269,6 @@ def ensure_ready(config: NpzData) -> str:
 
 def load(config: NpzData, *, batch_size: int, seed: int) -> DataBundle:
     import numpy as np
-    import tensorflow as tf
 
     path = resolve(config.path)
     names = {role: getattr(config.splits, role) for role in ROLES}
@@ -184,9 +299,17 @@ def load(config: NpzData, *, batch_size: int, seed: int) -> DataBundle:
 
     pipelines: dict[str, tf.data.Dataset | None] = dict.fromkeys(ROLES)
     for role, (images, labels) in arrays.items():
-        ds = tf.data.Dataset.from_tensor_slices((images, labels.astype(np.int64)))
+        ds = _slices(images, np.asarray(labels).astype(np.int64))
         pipelines[role] = finish_split(
-            ds, config, role, batch_size=batch_size, seed=seed, video=video
+            ds,
+            config,
+            role,
+            batch_size=batch_size,
+            seed=seed,
+            video=video,
+            size_bytes=int(images.nbytes + labels.nbytes),
+            examples=len(labels),
+            version=_version(path),
         )
 
     info = DataInfo(

@@ -1,0 +1,331 @@
+"""One streaming pass over a CSV/TSV file: the data check, the labels and the split sizes.
+
+The pass reads rows with Python's `csv` reader (so line numbers count quoted multi-line
+cells the way a user's editor does) and keeps only per-row integers (label id, line,
+split hash), never the rows: it refuses a row with the wrong number of columns, a blank
+label, a feature cell that is not a number or (with the check on) NaN/Inf, naming the
+line; and it counts each split's labels. Its result is saved beside the file (or, when
+that folder is read-only, under the data cache folder) keyed by the file's size and
+mtime and the reading options, so a second run starts at once.
+
+Single-file fraction splits use a seeded hash of the row index (`unit`): the rows whose
+hash falls below a threshold form the test split, the next ones validation. The
+thresholds are picked from all N hashes so the sizes are exactly round(N × fraction), as
+before; the pipeline recomputes the same hash in TensorFlow, so the file is never held
+in memory.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import logging
+import math
+import os
+from array import array
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from zoo.errors import DataError, did_you_mean
+
+log = logging.getLogger("zoo")
+
+MASK = (1 << 64) - 1
+GOLDEN = 0x9E3779B97F4A7C15
+MIX1 = 0xBF58476D1CE4E5B9
+MIX2 = 0x94D049BB133111EB
+SCAN_VERSION = 1
+
+
+def unit(index: Any, seed: int) -> Any:
+    """A seeded hash of row indices in [0, 1): numpy uint64 arrays (or ints)."""
+    import numpy as np
+
+    x = np.asarray(index, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        h = (x + np.uint64(1)) * np.uint64(GOLDEN) + np.uint64((seed * MIX1) & MASK)
+        h = h ^ (h >> np.uint64(30))
+        h = h * np.uint64(MIX1)
+        h = h ^ (h >> np.uint64(27))
+        h = h * np.uint64(MIX2)
+        h = h ^ (h >> np.uint64(31))
+    return (h >> np.uint64(11)).astype(np.float64) / float(1 << 53)
+
+
+def unit_tf(index: Any, seed: int) -> Any:
+    """`unit` in TensorFlow, for the pipeline's split filter (same bits)."""
+    import tensorflow as tf
+
+    def c(v: int):
+        return tf.constant(v & MASK, tf.uint64)
+
+    x = tf.cast(index, tf.uint64)
+    h = (x + c(1)) * c(GOLDEN) + c(seed * MIX1)
+    h = tf.bitwise.bitwise_xor(h, tf.bitwise.right_shift(h, c(30)))
+    h = h * c(MIX1)
+    h = tf.bitwise.bitwise_xor(h, tf.bitwise.right_shift(h, c(27)))
+    h = h * c(MIX2)
+    h = tf.bitwise.bitwise_xor(h, tf.bitwise.right_shift(h, c(31)))
+    return tf.cast(tf.bitwise.right_shift(h, c(11)), tf.float64) / float(1 << 53)
+
+
+@dataclass
+class SplitScan:
+    """One split's share of a file: examples, raw label → count and first line."""
+
+    examples: int = 0
+    labels: dict[str, int] = field(default_factory=dict)
+    first_line: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class FileScan:
+    """What the pass learnt about one file (JSON-serialisable)."""
+
+    header: list[str] | None
+    columns: list[int]  # Input columns (text or features), in the recipe's order.
+    label_at: int
+    rows: int
+    blank_lines: bool
+    # (test, validation) hash thresholds: unit < t0 is test, t0 <= unit < t1 validation.
+    thresholds: list[float] | None
+    splits: dict[str, SplitScan]
+
+
+def delimiter(path: Path, config: Any) -> str:
+    return config.delimiter or ("\t" if path.suffix.lower() == ".tsv" else ",")
+
+
+def _index(column: str | int, header: list[str] | None, path: Path, name: str) -> int:
+    if isinstance(column, int):
+        return column
+    if header is None:
+        raise DataError(
+            f"data.{name} is the name {column!r}, but data.header is false; give the "
+            "column's 0-based index instead, or set data.header: true."
+        )
+    if column not in header:
+        raise DataError(
+            f"data.{name}: {path} has no column {column!r}.{did_you_mean(column, header)} "
+            f"Its columns: {', '.join(header)}."
+        )
+    return header.index(column)
+
+
+def _thresholds(n: int, fractions: tuple[float, float], seed: int) -> list[float] | None:
+    """Hash cut points giving exactly round(n × test) test rows, round(n × val) validation."""
+    import numpy as np
+
+    test, val = fractions
+    if not test and not val:
+        return None
+    n_test, n_val = round(n * test), round(n * val)
+    u = np.sort(unit(np.arange(n), seed))
+    cut = [float(u[k]) if k < n else math.inf for k in (n_test, n_test + n_val)]
+    return cut
+
+
+def _key(path: Path, config: Any, role: str, fractions: tuple[float, float], seed: int) -> str:
+    st = path.stat()
+    blob = json.dumps(
+        {
+            "v": SCAN_VERSION,
+            "file": [st.st_size, st.st_mtime_ns],
+            "role": role,
+            "fractions": fractions if any(fractions) else None,
+            "seed": seed if any(fractions) else None,
+            "options": config.model_dump(
+                mode="json",
+                include={
+                    "text_column",
+                    "feature_columns",
+                    "label_column",
+                    "header",
+                    "delimiter",
+                    "check",
+                },
+            ),
+        },
+        sort_keys=True,
+    )
+    return hashlib.sha256(blob.encode()).hexdigest()[:24]
+
+
+def _store(path: Path, config: Any) -> list[Path]:
+    """Where a scan may be saved: beside the file, else under the data cache folder."""
+    from zoo.data.cache import cache_root
+
+    digest = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:20]
+    return [
+        path.with_name(f".{path.name}.zoo-scan.json"),
+        cache_root(config) / "csv-scans" / f"{digest}.json",
+    ]
+
+
+def _load_saved(path: Path, config: Any, key: str) -> FileScan | None:
+    for place in _store(path, config):
+        try:
+            saved = json.loads(place.read_text())
+        except (OSError, ValueError):
+            continue
+        if not isinstance(saved, dict) or saved.get("key") != key:
+            continue
+        scan = saved["scan"]
+        scan["splits"] = {r: SplitScan(**s) for r, s in scan["splits"].items()}
+        return FileScan(**scan)
+    return None
+
+
+def _save(path: Path, config: Any, key: str, scan: FileScan) -> None:
+    text = json.dumps({"key": key, "scan": asdict(scan)})
+    for place in _store(path, config):
+        tmp = place.with_name(place.name + f".tmp{os.getpid()}")
+        try:
+            place.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_text(text)
+            os.replace(tmp, place)
+            return
+        except OSError:
+            tmp.unlink(missing_ok=True)
+    log.info("csv: could not save the scan of %s; the next run scans it again", path)
+
+
+def scan(
+    path: Path,
+    config: Any,
+    role: str,
+    *,
+    fractions: tuple[float, float] = (0.0, 0.0),
+    seed: int = 0,
+) -> FileScan:
+    """The file's scan, from the saved one when the file and options are unchanged."""
+    if not path.is_file():
+        raise DataError(
+            f"data.splits.{role}: {path} is not a file. Name a CSV/TSV file below data.path."
+        )
+    key = _key(path, config, role, fractions, seed)
+    saved = _load_saved(path, config, key)
+    if saved is not None:
+        log.info("csv: %s: labels and counts from the saved scan (file unchanged)", path.name)
+        return saved
+    result = _scan(path, config, role, fractions, seed)
+    _save(path, config, key, result)
+    return result
+
+
+def _scan(
+    path: Path, config: Any, role: str, fractions: tuple[float, float], seed: int
+) -> FileScan:
+    import numpy as np
+
+    text = config.text_column is not None
+    names = [str(config.text_column)] if text else [str(c) for c in config.feature_columns]
+    header: list[str] | None = None
+    columns: list[int] = []
+    label_at = width = need = 0
+    label_ids: dict[str, int] = {}
+    ids, lines = array("i"), array("q")
+    blank_lines = False
+    try:
+        with path.open(newline="", encoding="utf-8") as f:
+            reader = csv.reader(f, delimiter=delimiter(path, config))
+            line = 1
+            for row in reader:
+                at, line = line, reader.line_num + 1
+                if not row:
+                    blank_lines = True
+                    continue
+                if not width:  # The first row: the header, or the first data row.
+                    width = len(row)
+                    if config.header:
+                        header = [h.strip() for h in row]
+                    names_in = header
+                    label_at = _index(config.label_column, names_in, path, "label_column")
+                    field_name = "text_column" if text else "feature_columns"
+                    wanted = [config.text_column] if text else config.feature_columns
+                    columns = [_index(c, names_in, path, field_name) for c in wanted]
+                    need = max([*columns, label_at]) + 1
+                    if config.header:
+                        continue
+                if len(row) != width:
+                    raise DataError(
+                        f"{path} line {at} has {len(row)} columns, but "
+                        + ("the header has" if header is not None else "the first row has")
+                        + f" {width} (data.splits.{role}). Fix that row (a text cell holding "
+                        "the delimiter must be quoted), or check data.delimiter."
+                    )
+                if width < need:
+                    raise DataError(
+                        f"{path} (data.splits.{role}) line {at} has {len(row)} columns; the "
+                        f"recipe's columns need at least {need}. Check data.delimiter and the "
+                        "column names."
+                    )
+                label = row[label_at].strip()
+                if config.check and not label:
+                    raise DataError(
+                        f"{path} (data.splits.{role}) line {at}: the label cell (data."
+                        f"label_column {config.label_column!r}) is blank; a blank is not a "
+                        "class. Fill in the label or drop the row."
+                    )
+                if not text:
+                    _numbers(row, columns, names, path, role, at, config.check)
+                ids.append(label_ids.setdefault(label, len(label_ids)))
+                lines.append(at)
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise DataError(f"Cannot read {path} as CSV (data.splits.{role}): {exc}") from None
+    n = len(ids)
+    thresholds = _thresholds(n, fractions, seed)
+    label_arr = np.frombuffer(ids, dtype=np.int32) if n else np.zeros(0, np.int32)
+    line_arr = np.frombuffer(lines, dtype=np.int64) if n else np.zeros(0, np.int64)
+    names_by_id = {i: v for v, i in label_ids.items()}
+    roles = {role: np.ones(n, bool)}
+    if thresholds is not None:
+        u = unit(np.arange(n), seed)
+        roles = {
+            "test": u < thresholds[0],
+            "validation": (u >= thresholds[0]) & (u < thresholds[1]),
+            "train": u >= thresholds[1],
+        }
+    splits = {}
+    for name, mask in roles.items():
+        values, first, counts = np.unique(label_arr[mask], return_index=True, return_counts=True)
+        at = line_arr[mask]
+        splits[name] = SplitScan(
+            examples=int(mask.sum()),
+            labels={names_by_id[int(v)]: int(c) for v, c in zip(values, counts, strict=True)},
+            first_line={
+                names_by_id[int(v)]: int(at[i]) for v, i in zip(values, first, strict=True)
+            },
+        )
+    return FileScan(header, columns, label_at, n, blank_lines, thresholds, splits)
+
+
+def _numbers(
+    row: list[str],
+    columns: list[int],
+    names: list[str],
+    path: Path,
+    role: str,
+    at: int,
+    check: bool,
+) -> None:
+    """Every feature cell must be a number (and, with the check on, finite)."""
+    for j, c in enumerate(columns):
+        value = row[c]
+        try:
+            number = float(value)
+        except ValueError:
+            what = "is blank" if not value.strip() else f"holds {value[:40]!r}"
+            raise DataError(
+                f"{path} (data.splits.{role}) line {at}: the feature column {names[j]!r} "
+                f"{what}, not a number. Fill or drop that row; data.feature_columns must "
+                "name numeric columns."
+            ) from None
+        if check and not math.isfinite(number):
+            raise DataError(
+                f"data.splits.{role}: the input at line {at} of {path} holds NaN or "
+                "infinite values; a model trained on it gets NaN weights. Clean or drop "
+                "those examples (or set data.check: false to train anyway)."
+            )
