@@ -45,6 +45,7 @@ def test_lists_models_and_builtin_recipes_with_their_data_without_tensorflow(tmp
     expected = {"mnist_base", "mnist_cnn", "mnist_mlp", "cifar10_cnn"}
     expected |= {"imdb_base", "imdb_lstm", "imdb_reviews_tfds"}
     expected |= {"moving_shapes_video_cnn", "adrenalmnist3d_video_cnn", "ucf101_video_cnn"}
+    expected |= {"mnist_mod5_transfer"}  # fine-tuning example (issue 13)
     assert set(recipes) == expected
     assert recipes["mnist_cnn"].split()[1] == "tfds:mnist"
     assert "Adam with cosine decay" in recipes["mnist_cnn"]

@@ -305,8 +305,8 @@ def _undecodable(path: str, role: str) -> None:
 def _class_count(
     bundle: DataBundle, config: Any, stats: Mapping[str, SplitStats]
 ) -> tuple[int, bool]:
-    """(the class count the model will get, whether the data or recipe names the classes),
-    refusing a stray-looking inferred count."""
+    """(the class count the model will get, whether the dataset's own metadata declares
+    the classes), refusing a stray-looking inferred count."""
     info = bundle.info
     top_role, top = None, -1
     for role, s in stats.items():
@@ -332,7 +332,10 @@ def _class_count(
             f"more than {MAX_INFERRED_CLASSES:,} looks like a stray label). Fix that label, "
             "or give data.class_names to name every class."
         )
-    return num, bool(named)
+    # A TFDS dataset declares its classes in its metadata, and a slice of it (train[:1000])
+    # may lack some. In files the user made, a class with no training example is a mistake.
+    declared = config.source == "tfds"
+    return num, declared
 
 
 def check_bundle(bundle: DataBundle, config: Any) -> CheckReport:
@@ -359,7 +362,7 @@ def check_bundle(bundle: DataBundle, config: Any) -> CheckReport:
                 f"data.splits.{role} holds no examples. Point data.splits.{role} at data, "
                 "or remove the split."
             )
-    num, named = _class_count(bundle, config, stats)
+    num, declared = _class_count(bundle, config, stats)
     train = stats["train"]
     if train.complete and len(train.label_counts) == 1:
         (only,) = train.label_counts
@@ -378,12 +381,12 @@ def check_bundle(bundle: DataBundle, config: Any) -> CheckReport:
                 f"data.splits.train holds no example of class {shown}{more} (of {num} "
                 "classes): the model would have outputs it never learns."
             )
-            if named:  # Declared classes (a slice of a big dataset may lack some): a warning.
+            if declared:  # A slice of a TFDS dataset: a warning.
                 log.warning("data check: %s", message)
-            else:  # Inferred as the largest label + 1: the gap means a stray label.
+            else:  # A stray label, an empty class folder or a class_names typo.
                 raise DataError(
-                    f"{message} The class count is inferred as the largest label + 1; fix "
-                    "the stray label, or name every class in data.class_names."
+                    f"{message} Fix the stray label or fill the empty class folder, or name "
+                    "every class in data.class_names."
                 )
     return CheckReport(splits=stats, num_classes=num, seconds=time.perf_counter() - start)
 
