@@ -77,6 +77,7 @@ def test_directory_of_images(tmp_path):
         np.testing.assert_allclose(reds, y.numpy().astype(float), atol=1e-6)  # red → 1
 
 
+@pytest.mark.slow  # Two whole recipes (train, evaluate, export): about 35 s.
 @pytest.mark.parametrize(
     ("recipe", "input_name", "dtype", "shape"),
     [
