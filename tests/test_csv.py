@@ -113,6 +113,7 @@ def test_csv_errors_name_the_field_and_fix(reviews, tmp_path):
         CsvData(source="csv", path="x.csv", label_column=0)
 
 
+@pytest.mark.slow  # A whole text run (train, evaluate, export): about 20 s.
 def test_text_csv_run_learns_and_saves_the_label_mapping(reviews, tmp_path):
     import tensorflow as tf
 
