@@ -14,6 +14,7 @@ abrupt: zoo writes files through temporary names.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import logging
 import os
@@ -89,3 +90,11 @@ def guarded(body: Callable[[], int]) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+
+
+def add_overrides(parser: argparse.ArgumentParser, help: str) -> None:
+    """The `--set KEY=VALUE` option (repeatable, into `args.overrides`) that every command
+    reading a recipe takes, spelt the same everywhere."""
+    parser.add_argument(
+        "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help=help
+    )

@@ -21,6 +21,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from zoo.cli.common import add_overrides
+
 log = logging.getLogger("zoo")
 
 SPLITS = ("train", "validation", "test")
@@ -39,13 +41,9 @@ def parser() -> argparse.ArgumentParser:
         "file://, hf://ORG/NAME, kaggle://OWNER/MODEL/keras/VARIANT)",
     )
     p.add_argument("--recipe", help="recipe YAML (default: recipe.yaml in the run directory)")
-    p.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a field of the recipe (e.g. data.path=my.npz for a preset's data)",
+    add_overrides(
+        p,
+        "override a field of the recipe (e.g. data.path=my.npz for a preset's data)",
     )
     p.add_argument("--split", default="test", choices=SPLITS, help="split to score")
     p.add_argument(

@@ -20,6 +20,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from zoo.cli.common import add_overrides
+
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
@@ -28,13 +30,9 @@ def parser() -> argparse.ArgumentParser:
         epilog="Example: zoo search my_search.yaml --workers 2",
     )
     p.add_argument("recipe", help="a recipe YAML file (or built-in name) with a search: section")
-    p.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a recipe field, as for zoo train (repeatable)",
+    add_overrides(
+        p,
+        "override a recipe field, as for zoo train (repeatable)",
     )
     p.add_argument(
         "--workers",

@@ -20,6 +20,8 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from zoo.cli.common import add_overrides
+
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
@@ -30,13 +32,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "recipe", help="a built-in recipe's name (see `zoo list`) or a recipe YAML file's path"
     )
-    p.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a recipe field, e.g. --set training.epochs=1 (repeatable; "
+    add_overrides(
+        p,
+        "override a recipe field, e.g. --set training.epochs=1 (repeatable; "
         "the value is read as YAML)",
     )
     p.add_argument(
