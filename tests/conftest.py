@@ -2,7 +2,7 @@
 
 The raw files are read in place (never copied into the repo). ZOO_SHARED_DATA overrides
 their location; ZOO_DATA_DIR (the data root of `zoo-data://` paths in recipes) is pointed
-at it. TFDS prepares MNIST into a temporary data directory for the session. Tests that
+at it. Caches go to a session folder (ZOO_CACHE_DIR). TFDS prepares MNIST into a temporary data directory for the session. Tests that
 read the shared data carry the `shared_data` marker (set here for every test using the
 MNIST fixtures) and are skipped, saying why, when the folder is absent.
 """
@@ -31,6 +31,11 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ["TFDS_DATA_DIR"] = data_dir
     os.environ["ZOO_TFDS_MANUAL_DIR"] = str(MANUAL_DIR)
     os.environ["ZOO_DATA_DIR"] = str(SHARED_DATA)
+    # Disk caches and cached vocabularies of this session only: never the user's, and
+    # never a vocabulary an earlier session learnt (tests count adaptations).
+    cache_dir = tempfile.mkdtemp(prefix="zoo-cache-")
+    _session_dirs.append(cache_dir)
+    os.environ["ZOO_CACHE_DIR"] = cache_dir
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 

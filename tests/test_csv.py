@@ -246,3 +246,75 @@ def test_wrong_column_count_deep_in_a_file_names_its_line(tmp_path):
     (tmp_path / "test.csv").write_text("review,sentiment\nw,p\n")
     with pytest.raises(DataError, match=r"train\.csv line 42 has 3 columns"):
         load(_config(tmp_path), batch_size=8, seed=0)
+
+
+def _docs_file(path, n):
+    _write(path, [(f"doc{i}", f"c{i % 3}") for i in range(n)], header=("text", "y"))
+    return path
+
+
+def test_scan_picks_the_vocabulary_sample_and_a_saved_scan_streams_the_same(
+    tmp_path, monkeypatch
+):
+    from zoo.data.sources import csv as csv_source
+    from zoo.data.sources import csv_scan
+
+    monkeypatch.setattr(csv_scan._Sampler, "BLOCK", 64)  # Prune often: a bounded sample.
+    path = _docs_file(tmp_path / "one.csv", 5000)
+    config = CsvData(source="csv", path=str(path), text_column="text", label_column="y")
+    fractions, seed = (0.1, 0.2), 5
+    fresh = csv_scan.scan(path, config, "train", fractions=fractions, seed=seed, sample=100)
+    # Expected: the 100 training rows with the smallest sample hash, in file order.
+    rows = np.arange(5000)
+    train = rows[csv_scan.unit(rows, seed) >= fresh.thresholds[1]]
+    h = csv_scan.unit(train, csv_scan.sample_seed(seed))
+    expected = [f"doc{i}" for i in np.sort(train[np.argsort(h)[:100]])]
+    assert fresh.sample_texts == expected
+    saved = csv_scan.scan(path, config, "train", fractions=fractions, seed=seed, sample=100)
+    assert saved.sample_texts is None and saved.sample_cutoff == fresh.sample_cutoff
+    streamed = csv_source._sampled_texts(path, config, saved, seed)
+    assert [t.decode() for t in streamed.as_numpy_iterator()] == expected
+    everything = csv_scan.scan(path, config, "train", fractions=fractions, seed=seed, sample=9999)
+    assert everything.sample_texts == [f"doc{i}" for i in train]
+
+
+def test_first_lines_count_multi_line_cells(tmp_path):
+    (tmp_path / "train.csv").write_text('review,sentiment\n"two\nlines",p\nok,n\n')
+    (tmp_path / "test.csv").write_text('review,sentiment\n"a\nb\nc",p\nfine,x\n')
+    with pytest.raises(DataError, match=r"labels \['x'\] that the training split never uses "):
+        load(_config(tmp_path), batch_size=8, seed=0)
+    with pytest.raises(DataError, match=r"\(line 5\)"):
+        load(_config(tmp_path), batch_size=8, seed=0)
+
+
+def test_learnt_vocabulary_is_cached_per_data_version_and_options(tmp_path):
+    from zoo.data.preprocessing import text as text_prep
+
+    path = _docs_file(tmp_path / "one.csv", 300)
+    cache = tmp_path / "cache"
+
+    def vocabulary(**text):
+        config = CsvData(
+            source="csv",
+            path=str(path),
+            text_column="text",
+            label_column="y",
+            cache_dir=str(cache),
+            text={"max_tokens": 400, **text},
+        )
+        bundle = load(config, batch_size=8, seed=0)
+        return bundle.preprocessor.get_layer("vectorize").get_vocabulary()
+
+    before = text_prep.adapt_calls
+    first = vocabulary()
+    assert vocabulary() == first  # Read from the cache:
+    assert text_prep.adapt_calls == before + 1  # learnt once.
+    (saved,) = (cache / "vocabularies").glob("*.txt")
+    saved.write_text("not a vocabulary\n")  # Damaged: never trusted, learnt again.
+    assert vocabulary() == first
+    assert text_prep.adapt_calls == before + 2
+    assert len(vocabulary(max_tokens=50)) == 50  # Other options: another entry.
+    assert text_prep.adapt_calls == before + 3
+    _docs_file(path, 200)  # Other data: learnt again from it.
+    assert "doc250" not in vocabulary()
+    assert text_prep.adapt_calls == before + 4

@@ -60,6 +60,11 @@ class DataBundle:
     For the data check (`zoo.data.check`): `stats` holds per-split statistics a source
     computed completely while reading (in-memory arrays, file listings); `raw` holds
     unbatched, unshuffled per-split examples to sample where it did not (TFDS).
+
+    For text vocabularies: `text_sample` holds the training texts to learn from when the
+    source picked its own bounded sample while reading (a list of strings, or a
+    tf.data.Dataset of them); `version` identifies the data read (file sizes and mtimes),
+    so what is learnt from it can be cached across runs (None: never cached).
     """
 
     info: DataInfo
@@ -69,6 +74,8 @@ class DataBundle:
     preprocessor: keras.Layer | None = None
     stats: dict[str, SplitStats] = field(default_factory=dict)
     raw: dict[str, tf.data.Dataset] = field(default_factory=dict)
+    text_sample: list[str] | tf.data.Dataset | None = None
+    version: Any = None
 
     def split(self, name: str) -> tf.data.Dataset | None:
         """A split's raw (input, label) batches."""

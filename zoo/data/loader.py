@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from zoo.data import archive
+from zoo.data import cache as data_cache
 from zoo.data.bundle import DataBundle
 from zoo.data.check import check_bundle
 from zoo.data.preprocessing import image as preprocess_image
@@ -79,5 +80,11 @@ def load(
 
         text = TextOptions()
     if text is not None:
-        bundle = preprocess_text.apply(text, bundle, seed=seed, vocabulary=vocabulary)
+        cache_file = None
+        if bundle.version is not None:  # Learnt once per data version and options.
+            key = data_cache.data_key(config, seed, [bundle.version, text.model_dump()])
+            cache_file = data_cache.cache_root(config) / "vocabularies" / f"{key}.txt"
+        bundle = preprocess_text.apply(
+            text, bundle, seed=seed, vocabulary=vocabulary, cache_file=cache_file
+        )
     return bundle

@@ -9,13 +9,17 @@ Adapting reads a bounded, seeded sample (`data.text.adapt_sample` documents, pic
 hash of the example index, so the cost does not grow with the dataset). The trainer saves
 the learnt vocabulary as `vocabulary.txt` in the run folder (one token per line, padding
 first); evaluation and re-export pass it back (`vocabulary=`), and the vectoriser is then
-rebuilt from it without adapting. `adapt_calls` counts adaptations in this process.
+rebuilt from it without adapting. A vocabulary learnt from data a source can identify
+(`DataBundle.version`: file sizes and mtimes) is also cached under the data cache folder,
+keyed by that version, the data section and the seed, so the next run on unchanged data
+starts without reading a sample again. `adapt_calls` counts adaptations in this process.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -88,6 +92,40 @@ def _sample(texts: Any, options: TextOptions, seed: int, total: int | None) -> A
     return texts.batch(block).enumerate().map(pick).unbatch().take(n)
 
 
+def _as_dataset(texts: Any) -> Any:
+    import tensorflow as tf
+
+    if isinstance(texts, tf.data.Dataset):
+        return texts
+    return tf.data.Dataset.from_tensor_slices(tf.constant(list(texts), tf.string))
+
+
+def _cached(cache_file: Path | None) -> list[str] | None:
+    """The vocabulary an earlier run learnt from the same data and options, if intact."""
+    if cache_file is None or not cache_file.is_file():
+        return None
+    try:
+        tokens = read_vocabulary(cache_file)
+    except DataError:
+        log.info("text: the cached vocabulary %s is damaged; learning it again", cache_file)
+        return None
+    log.info("text: vocabulary from the cache %s (same data and options)", cache_file)
+    return tokens
+
+
+def _keep(cache_file: Path, text: str) -> None:
+    """Save a learnt vocabulary for the next run (through a temporary name: a reader never
+    sees half a file). A cache that cannot be written only costs the next run time."""
+    tmp = cache_file.with_name(f".{cache_file.name}.{os.getpid()}.tmp")
+    try:
+        cache_file.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, cache_file)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        log.info("text: could not cache the vocabulary in %s (%s)", cache_file.parent, exc)
+
+
 def clean_text_layer() -> type:
     """The `CleanText` layer class (zoo/models/layers.py, registered with Keras there)."""
     from zoo.models.layers import CleanText
@@ -103,10 +141,12 @@ def build(
     vocabulary: list[str] | None = None,
     seed: int = 0,
     total: int | None = None,
+    presampled: bool = False,
 ) -> Any:
     """A keras.Model from a batch of raw strings to int64 token ids, its vocabulary
-    learnt from a sample of `texts` (a tf.data.Dataset of string scalars, `total` long),
-    or set from a saved `vocabulary` (no adapting)."""
+    learnt from a sample of `texts` (a tf.data.Dataset of string scalars, `total` long;
+    `presampled`: already the sample to learn from), or set from a saved `vocabulary`
+    (no adapting)."""
     global adapt_calls
     import keras
     import tensorflow as tf
@@ -122,9 +162,10 @@ def build(
     )
     if vocabulary is not None:
         vectorizer.set_vocabulary(vocabulary)
-        log.info("text: vocabulary of %d tokens from the saved run (no adapting)", len(vocabulary))
+        log.info("text: vocabulary of %d tokens set, not learnt (no adapting)", len(vocabulary))
     else:
-        texts = _sample(texts, options, seed, total)
+        if not presampled:
+            texts = _sample(texts, options, seed, total)
         vectorizer.adapt(texts.batch(512).map(clean, num_parallel_calls=tf.data.AUTOTUNE))
         adapt_calls += 1
     raw = keras.Input(shape=(), dtype="string", name=input_name)
@@ -138,10 +179,15 @@ def apply(
     *,
     seed: int = 0,
     vocabulary: Path | None = None,
+    cache_file: Path | None = None,
 ) -> DataBundle:
     """`bundle` with a vectoriser adapted on a sample of its training texts (or built from
     a saved `vocabulary` file) as its preprocessor, and `vocabulary_size` /
-    `sequence_length` among the builder's data parameters."""
+    `sequence_length` among the builder's data parameters.
+
+    `cache_file` names where the vocabulary learnt from this very data (version) and
+    these options is kept between runs: read instead of adapting when present and valid,
+    written after adapting. A run's own `vocabulary` always wins."""
     info = bundle.info
     if info.input_dtype != "string" or info.input_shape != ():
         raise DataError(
@@ -151,19 +197,27 @@ def apply(
         )
     if bundle.preprocessor is not None:
         raise DataError("data.text cannot be combined with another preprocessor of the source.")
-    # The source's uncached examples when it gives them: sampling through the training
-    # pipeline would fill its memory cache with the whole split.
-    source = bundle.raw.get("train")
-    train = source if source is not None else bundle.train.unbatch()
-    texts = train.map(lambda x, y: x)
+    tokens = read_vocabulary(vocabulary) if vocabulary is not None else _cached(cache_file)
+    presampled = bundle.text_sample is not None and not options.adapt_examples
+    if presampled:  # The source picked the sample while reading (e.g. the CSV scan).
+        texts = _as_dataset(bundle.text_sample)
+    else:
+        # The source's uncached examples when it gives them: sampling through the training
+        # pipeline would fill its memory cache with the whole split.
+        source = bundle.raw.get("train")
+        train = source if source is not None else bundle.train.unbatch()
+        texts = train.map(lambda x, y: x)
     pre = build(
         options,
         texts,
         info.input_name,
-        vocabulary=read_vocabulary(vocabulary) if vocabulary is not None else None,
+        vocabulary=tokens,
         seed=seed,
         total=info.num_examples.get("train"),
+        presampled=presampled,
     )
+    if tokens is None and cache_file is not None:
+        _keep(cache_file, vocabulary_text(pre) or "")
     vectorizer = pre.get_layer("vectorize")
     vocabulary_size = int(vectorizer.vocabulary_size())
     if vocabulary_size <= 2:

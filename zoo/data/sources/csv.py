@@ -149,12 +149,41 @@ def _split(
     return ds.map(block, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).unbatch()
 
 
+def _sample_size(config: CsvData) -> int | None:
+    """How many training texts the vocabulary is learnt from when the scan picks them
+    (`data.text.adapt_sample`); None where it does not (features, `adapt_examples`)."""
+    if config.text_column is None:
+        return None
+    from zoo.config.schema import TextOptions
+
+    options = config.text or TextOptions()
+    return None if options.adapt_examples else options.adapt_sample
+
+
+def _sampled_texts(path: Path, config: CsvData, scan: FileScan, seed: int) -> tf.data.Dataset:
+    """The training texts the scan picked (hash below `sample_cutoff`), streamed from the
+    file in file order: the same texts a fresh scan hands over in `sample_texts`."""
+    import tensorflow as tf
+
+    cutoff = tf.constant(scan.sample_cutoff, tf.float64)
+    train_from = None if scan.thresholds is None else tf.constant(scan.thresholds[1], tf.float64)
+
+    def pick(index, x, label):
+        keep = csv_scan.unit_tf(index, csv_scan.sample_seed(seed)) < cutoff
+        if train_from is not None:
+            keep = tf.logical_and(keep, csv_scan.unit_tf(index, seed) >= train_from)
+        return tf.boolean_mask(x, keep)
+
+    return _rows(path, config, scan, True).map(pick).unbatch()
+
+
 def _plan(root: Path, config: CsvData, seed: int) -> dict[str, tuple[Path, FileScan]]:
     """role → (file, its scan) for every split the recipe gives."""
     plan: dict[str, tuple[Path, FileScan]] = {}
+    sample = _sample_size(config)
     if root.is_file():
         fractions = (config.test_fraction, config.validation_fraction)
-        scan = csv_scan.scan(root, config, "train", fractions=fractions, seed=seed)
+        scan = csv_scan.scan(root, config, "train", fractions=fractions, seed=seed, sample=sample)
         for role in ("train", "validation", "test"):
             if role == "train" or (scan.thresholds and scan.splits[role].examples):
                 plan[role] = (root, scan)
@@ -167,7 +196,17 @@ def _plan(root: Path, config: CsvData, seed: int) -> dict[str, tuple[Path, FileS
         if role == "train" and config.splits.validation is None:
             fractions = (0.0, config.validation_fraction)
         path = root / name
-        plan[role] = (path, csv_scan.scan(path, config, role, fractions=fractions, seed=seed))
+        plan[role] = (
+            path,
+            csv_scan.scan(
+                path,
+                config,
+                role,
+                fractions=fractions,
+                seed=seed,
+                sample=sample if role == "train" else None,
+            ),
+        )
         if fractions[1] and plan[role][1].thresholds is not None:
             plan["validation"] = plan[role]
     return plan
@@ -190,6 +229,7 @@ def load(config: CsvData, *, batch_size: int, seed: int) -> DataBundle:
     sizes: dict[str, int] = {}
     stats: dict[str, SplitStats] = {}
     raw: dict[str, tf.data.Dataset] = {}
+    versions: dict[str, list] = {}
     for role, (path, scan) in plan.items():
         counts = part(role)
         unknown = sorted(set(counts.labels) - set(mapping))
@@ -209,6 +249,7 @@ def load(config: CsvData, *, batch_size: int, seed: int) -> DataBundle:
             )
         sizes[role] = counts.examples
         st = path.stat()
+        versions[role] = [str(path), st.st_size, st.st_mtime_ns]
         share = counts.examples / max(scan.rows, 1)
         estimate = (
             int(st.st_size * share) if text else counts.examples * 4 * (len(scan.columns) + 2)
@@ -223,8 +264,12 @@ def load(config: CsvData, *, batch_size: int, seed: int) -> DataBundle:
             seed=seed,
             size_bytes=estimate,
             examples=counts.examples,
-            version=[str(path), st.st_size, st.st_mtime_ns],
+            version=versions[role],
         )
+    train_path, train_scan = plan["train"]
+    text_sample = train_scan.sample_texts
+    if text_sample is None and train_scan.sample_cutoff is not None:
+        text_sample = _sampled_texts(train_path, config, train_scan, seed)
     class_names = [name for name, _ in sorted(mapping.items(), key=lambda kv: kv[1])]
     info = DataInfo(
         input_name="text" if text else "features",
@@ -234,4 +279,11 @@ def load(config: CsvData, *, batch_size: int, seed: int) -> DataBundle:
         class_names=tuple(class_names),
         num_examples=sizes,
     )
-    return DataBundle(info=info, stats=stats, raw=raw, **pipelines)  # train/validation/test
+    return DataBundle(
+        info=info,
+        stats=stats,
+        raw=raw,
+        text_sample=text_sample,
+        version=versions,
+        **pipelines,  # train/validation/test
+    )

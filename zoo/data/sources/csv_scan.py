@@ -36,7 +36,7 @@ MASK = (1 << 64) - 1
 GOLDEN = 0x9E3779B97F4A7C15
 MIX1 = 0xBF58476D1CE4E5B9
 MIX2 = 0x94D049BB133111EB
-SCAN_VERSION = 1
+SCAN_VERSION = 2
 
 
 def unit(index: Any, seed: int) -> Any:
@@ -82,7 +82,7 @@ class SplitScan:
 
 @dataclass
 class FileScan:
-    """What the pass learnt about one file (JSON-serialisable)."""
+    """What the pass learnt about one file (JSON-serialisable but for `sample_texts`)."""
 
     header: list[str] | None
     columns: list[int]  # Input columns (text or features), in the recipe's order.
@@ -92,6 +92,93 @@ class FileScan:
     # (test, validation) hash thresholds: unit < t0 is test, t0 <= unit < t1 validation.
     thresholds: list[float] | None
     splits: dict[str, SplitScan]
+    # The text sample to learn a vocabulary from: the training rows whose `sample_unit`
+    # is below `sample_cutoff` (None: no sample asked for). The texts themselves are only
+    # held by the scan that just read them, never saved.
+    sample_cutoff: float | None = None
+    sample_texts: list[str] | None = field(default=None, repr=False, compare=False)
+
+
+def sample_seed(seed: int) -> int:
+    """The hash seed that picks text samples: never a split seed (those are < 2**32), so
+    the sample is independent of the split."""
+    return seed + (1 << 32)
+
+
+class _Sampler:
+    """The `want` smallest-hash rows' texts, kept while the file streams past (a bounded
+    bottom-k sample: memory ~2 × `keep` texts, whatever the file's size)."""
+
+    BLOCK = 8192
+
+    def __init__(self, want: int, share: float, seed: int):
+        # Enough candidates that `want` of them are still training rows once the split
+        # thresholds are known (train is `share` of the rows), with a wide margin.
+        self.keep = math.ceil(want / max(share, 1e-6) * 1.25) + 1024
+        self.want = want
+        self.seed = sample_seed(seed)
+        self.cutoff = math.inf
+        self.pending: list[str] = []
+        self.start = 0  # Row index of pending[0].
+        self.hashes: list[Any] = []
+        self.rows: list[Any] = []
+        self.texts: list[str] = []
+
+    def add(self, text: str) -> None:
+        self.pending.append(text)
+        if len(self.pending) >= self.BLOCK:
+            self.flush()
+
+    def flush(self) -> None:
+        import numpy as np
+
+        if not self.pending:
+            return
+        index = np.arange(self.start, self.start + len(self.pending))
+        h = unit(index, self.seed)
+        picked = np.flatnonzero(h < self.cutoff)
+        self.hashes.append(h[picked])
+        self.rows.append(index[picked])
+        self.texts.extend(self.pending[i] for i in picked)
+        self.start += len(self.pending)
+        self.pending = []
+        if len(self.texts) > 2 * self.keep:
+            self._prune(self.keep)
+
+    def _prune(self, keep: int) -> None:
+        import numpy as np
+
+        h, rows = np.concatenate(self.hashes), np.concatenate(self.rows)
+        order = np.argsort(h, kind="stable")[:keep]
+        order.sort()  # File order, as the streamed fallback reads them.
+        self.texts = [self.texts[i] for i in order]
+        self.hashes, self.rows = [h[order]], [rows[order]]
+        self.cutoff = float(h[order].max()) if len(order) == keep else self.cutoff
+
+    def finish(self, is_train: Any) -> tuple[float, list[str]]:
+        """(cutoff, texts): the training rows (`is_train(rows)` → bool mask) with the
+        smallest hashes, at most `want`, in file order; exactly the training rows whose
+        hash is below the cutoff."""
+        import numpy as np
+
+        self.flush()
+        if not self.texts:
+            return 2.0, []
+        h, rows = np.concatenate(self.hashes), np.concatenate(self.rows)
+        train = np.flatnonzero(is_train(rows))
+        h_train = h[train]
+        if len(train) > self.want:
+            chosen = np.sort(train[np.argsort(h_train, kind="stable")[: self.want]])
+        else:
+            chosen = train
+        if math.isinf(self.cutoff) and len(chosen) == len(train) and len(train) <= self.want:
+            return 2.0, [self.texts[i] for i in chosen]  # Never pruned: every training row.
+        if not len(chosen):
+            return 0.0, []
+        # Rows dropped along the way hash above every chosen one, so "hash below the
+        # cutoff" selects exactly the chosen rows.
+        cutoff = float(np.nextafter(h[chosen].max(), 2.0))
+        return cutoff, [self.texts[i] for i in chosen]
 
 
 def delimiter(path: Path, config: Any) -> str:
@@ -114,20 +201,39 @@ def _index(column: str | int, header: list[str] | None, path: Path, name: str) -
     return header.index(column)
 
 
+def _units(n: int, seed: int, chunk: int = 1 << 20) -> Any:
+    """`unit` of rows 0..n-1 as one float64 array, computed a chunk at a time (the
+    temporaries of a whole-array hash would cost several times the result's memory)."""
+    import numpy as np
+
+    out = np.empty(n, np.float64)
+    for lo in range(0, n, chunk):
+        out[lo : lo + chunk] = unit(np.arange(lo, min(n, lo + chunk)), seed)
+    return out
+
+
 def _thresholds(n: int, fractions: tuple[float, float], seed: int) -> list[float] | None:
     """Hash cut points giving exactly round(n × test) test rows, round(n × val) validation."""
-    import numpy as np
 
     test, val = fractions
     if not test and not val:
         return None
     n_test, n_val = round(n * test), round(n * val)
-    u = np.sort(unit(np.arange(n), seed))
-    cut = [float(u[k]) if k < n else math.inf for k in (n_test, n_test + n_val)]
-    return cut
+    ks = [k for k in (n_test, n_test + n_val) if k < n]
+    u = _units(n, seed)
+    if ks:
+        u.partition(ks)  # In place: only the two order statistics are needed.
+    return [float(u[k]) if k < n else math.inf for k in (n_test, n_test + n_val)]
 
 
-def _key(path: Path, config: Any, role: str, fractions: tuple[float, float], seed: int) -> str:
+def _key(
+    path: Path,
+    config: Any,
+    role: str,
+    fractions: tuple[float, float],
+    seed: int,
+    sample: int | None,
+) -> str:
     st = path.stat()
     blob = json.dumps(
         {
@@ -135,7 +241,8 @@ def _key(path: Path, config: Any, role: str, fractions: tuple[float, float], see
             "file": [st.st_size, st.st_mtime_ns],
             "role": role,
             "fractions": fractions if any(fractions) else None,
-            "seed": seed if any(fractions) else None,
+            "seed": seed if any(fractions) or sample else None,
+            "sample": sample,
             "options": config.model_dump(
                 mode="json",
                 include={
@@ -179,7 +286,9 @@ def _load_saved(path: Path, config: Any, key: str) -> FileScan | None:
 
 
 def _save(path: Path, config: Any, key: str, scan: FileScan) -> None:
-    text = json.dumps({"key": key, "scan": asdict(scan)})
+    saved = asdict(scan)
+    saved.pop("sample_texts")
+    text = json.dumps({"key": key, "scan": saved})
     for place in _store(path, config):
         tmp = place.with_name(place.name + f".tmp{os.getpid()}")
         try:
@@ -199,35 +308,49 @@ def scan(
     *,
     fractions: tuple[float, float] = (0.0, 0.0),
     seed: int = 0,
+    sample: int | None = None,
 ) -> FileScan:
-    """The file's scan, from the saved one when the file and options are unchanged."""
+    """The file's scan, from the saved one when the file and options are unchanged.
+
+    `sample` (text files' training rows only) also picks that many training texts by a
+    seeded hash for the vocabulary (`FileScan.sample_cutoff`); a fresh scan hands them
+    over in `sample_texts`, so adapting never reads the file again."""
     if not path.is_file():
         raise DataError(
             f"data.splits.{role}: {path} is not a file. Name a CSV/TSV file below data.path."
         )
-    key = _key(path, config, role, fractions, seed)
+    key = _key(path, config, role, fractions, seed, sample)
     saved = _load_saved(path, config, key)
     if saved is not None:
         log.info("csv: %s: labels and counts from the saved scan (file unchanged)", path.name)
         return saved
-    result = _scan(path, config, role, fractions, seed)
+    result = _scan(path, config, role, fractions, seed, sample)
     _save(path, config, key, result)
     return result
 
 
 def _scan(
-    path: Path, config: Any, role: str, fractions: tuple[float, float], seed: int
+    path: Path,
+    config: Any,
+    role: str,
+    fractions: tuple[float, float],
+    seed: int,
+    sample: int | None = None,
 ) -> FileScan:
-    import numpy as np
-
     text = config.text_column is not None
     names = [str(config.text_column)] if text else [str(c) for c in config.feature_columns]
     header: list[str] | None = None
     columns: list[int] = []
     label_at = width = need = 0
     label_ids: dict[str, int] = {}
-    ids, lines = array("i"), array("q")
+    ids = array("i")
+    # Line numbers kept compactly: row i starts on line i + shift, and `shifts` records
+    # (row, shift) each time the shift changes (quoted multi-line cells, blank lines).
+    shifts: list[tuple[int, int]] = []
+    shift = None
     blank_lines = False
+    train_share = 1.0 - sum(fractions) if role == "train" else 1.0
+    sampler = _Sampler(sample, train_share, seed) if sample and text else None
     try:
         with path.open(newline="", encoding="utf-8") as f:
             reader = csv.reader(f, delimiter=delimiter(path, config))
@@ -271,35 +394,93 @@ def _scan(
                     )
                 if not text:
                     _numbers(row, columns, names, path, role, at, config.check)
+                elif sampler is not None:
+                    sampler.add(row[columns[0]])
+                if at - len(ids) != shift:
+                    shift = at - len(ids)
+                    shifts.append((len(ids), shift))
                 ids.append(label_ids.setdefault(label, len(label_ids)))
-                lines.append(at)
     except (UnicodeDecodeError, csv.Error) as exc:
         raise DataError(f"Cannot read {path} as CSV (data.splits.{role}): {exc}") from None
+    return _summarise(
+        path,
+        role,
+        fractions,
+        seed,
+        sampler,
+        header,
+        columns,
+        label_at,
+        ids,
+        label_ids,
+        shifts,
+        blank_lines,
+    )
+
+
+def _summarise(
+    path: Path,
+    role: str,
+    fractions: tuple[float, float],
+    seed: int,
+    sampler: _Sampler | None,
+    header: list[str] | None,
+    columns: list[int],
+    label_at: int,
+    ids: array,
+    label_ids: dict[str, int],
+    shifts: list[tuple[int, int]],
+    blank_lines: bool,
+) -> FileScan:
+    """Split sizes, label counts and first lines from the per-row label ids, a chunk of
+    rows at a time (memory: the ids and one float per row for the split thresholds)."""
+    import numpy as np
+
     n = len(ids)
     thresholds = _thresholds(n, fractions, seed)
     label_arr = np.frombuffer(ids, dtype=np.int32) if n else np.zeros(0, np.int32)
-    line_arr = np.frombuffer(lines, dtype=np.int64) if n else np.zeros(0, np.int64)
     names_by_id = {i: v for v, i in label_ids.items()}
-    roles = {role: np.ones(n, bool)}
-    if thresholds is not None:
-        u = unit(np.arange(n), seed)
-        roles = {
+    shift_rows = np.array([r for r, _ in shifts], np.int64)
+    shift_by = np.array([s for _, s in shifts], np.int64)
+
+    def roles_of(index: Any) -> dict[str, Any]:
+        if thresholds is None:
+            return {role: np.ones(len(index), bool)}
+        u = unit(index, seed)
+        return {
             "test": u < thresholds[0],
             "validation": (u >= thresholds[0]) & (u < thresholds[1]),
             "train": u >= thresholds[1],
         }
+
+    names = [role] if thresholds is None else ["test", "validation", "train"]
+    counts = {r: np.zeros(len(label_ids), np.int64) for r in names}
+    first = {r: np.full(len(label_ids), -1, np.int64) for r in names}
+    chunk = 1 << 20
+    for lo in range(0, n, chunk):
+        index = np.arange(lo, min(n, lo + chunk))
+        block = label_arr[lo : lo + chunk]
+        for name, mask in roles_of(index).items():
+            values, at = np.unique(block[mask], return_index=True)
+            counts[name] += np.bincount(block[mask], minlength=len(label_ids))
+            fresh = first[name][values] < 0
+            first[name][values[fresh]] = index[mask][at[fresh]]
     splits = {}
-    for name, mask in roles.items():
-        values, first, counts = np.unique(label_arr[mask], return_index=True, return_counts=True)
-        at = line_arr[mask]
+    for name in names:
+        seen = np.flatnonzero(counts[name])
+        rows_first = first[name][seen]
+        lines = rows_first + shift_by[np.searchsorted(shift_rows, rows_first, "right") - 1]
         splits[name] = SplitScan(
-            examples=int(mask.sum()),
-            labels={names_by_id[int(v)]: int(c) for v, c in zip(values, counts, strict=True)},
-            first_line={
-                names_by_id[int(v)]: int(at[i]) for v, i in zip(values, first, strict=True)
-            },
+            examples=int(counts[name].sum()),
+            labels={names_by_id[int(v)]: int(counts[name][v]) for v in seen},
+            first_line={names_by_id[int(v)]: int(x) for v, x in zip(seen, lines, strict=True)},
         )
-    return FileScan(header, columns, label_at, n, blank_lines, thresholds, splits)
+    cutoff, texts = None, None
+    if sampler is not None:
+        cutoff, texts = sampler.finish(
+            lambda rows: roles_of(rows)["train" if thresholds is not None else role]
+        )
+    return FileScan(header, columns, label_at, n, blank_lines, thresholds, splits, cutoff, texts)
 
 
 def _numbers(
