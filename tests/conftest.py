@@ -1,10 +1,11 @@
 """Shared test set-up: real data from ../shared/data, MNIST prepared once per session.
 
 The raw files are read in place (never copied into the repo). ZOO_SHARED_DATA overrides
-their location; ZOO_DATA_DIR (the data root of `zoo-data://` paths in recipes) is pointed
-at it. Caches go to a session folder (ZOO_CACHE_DIR). TFDS prepares MNIST into a temporary data directory for the session. Tests that
-read the shared data carry the `shared_data` marker (set here for every test using the
-MNIST fixtures) and are skipped, saying why, when the folder is absent.
+their location; ZOO_DATA_DIR (the data root of `zoo-data://` paths in recipes) is
+pointed at it. Caches go to a session folder (ZOO_CACHE_DIR). TFDS prepares MNIST into a
+temporary data directory for the session. Tests that read the shared data carry the
+`shared_data` marker (set here for every test using the MNIST fixtures) and are skipped,
+saying why, when the folder is absent.
 """
 
 from __future__ import annotations

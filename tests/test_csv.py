@@ -253,9 +253,7 @@ def _docs_file(path, n):
     return path
 
 
-def test_scan_picks_the_vocabulary_sample_and_a_saved_scan_streams_the_same(
-    tmp_path, monkeypatch
-):
+def test_scan_picks_the_vocabulary_sample_and_a_saved_scan_streams_the_same(tmp_path, monkeypatch):
     from zoo.data.sources import csv as csv_source
     from zoo.data.sources import csv_scan
 

@@ -1,18 +1,24 @@
 """One streaming pass over a CSV/TSV file: the data check, the labels and the split sizes.
 
 The pass reads rows with Python's `csv` reader (so line numbers count quoted multi-line
-cells the way a user's editor does) and keeps only per-row integers (label id, line,
-split hash), never the rows: it refuses a row with the wrong number of columns, a blank
-label, a feature cell that is not a number or (with the check on) NaN/Inf, naming the
-line; and it counts each split's labels. Its result is saved beside the file (or, when
-that folder is read-only, under the data cache folder) keyed by the file's size and
-mtime and the reading options, so a second run starts at once.
+cells the way a user's editor does) and keeps one integer per row (its label id; line
+numbers only where they stop following the row index), never the rows: it refuses a row
+with the wrong number of columns, a blank label, a feature cell that is not a number or
+(with the check on) NaN/Inf, naming the line; and it counts each split's labels. Its
+result is saved beside the file (or, when that folder is read-only, under the data cache
+folder) keyed by the file's size and mtime and the reading options, so a second run
+starts at once.
 
 Single-file fraction splits use a seeded hash of the row index (`unit`): the rows whose
 hash falls below a threshold form the test split, the next ones validation. The
 thresholds are picked from all N hashes so the sizes are exactly round(N × fraction), as
 before; the pipeline recomputes the same hash in TensorFlow, so the file is never held
 in memory.
+
+For a text file's training rows the pass also picks the vocabulary's sample: the
+`adapt_sample` rows with the smallest hash under another seed (`sample_seed`), kept as a
+bounded bottom-k while the file streams past. The saved scan keeps only the hash cutoff,
+which selects the same rows again when the texts are needed without a fresh pass.
 """
 
 from __future__ import annotations
