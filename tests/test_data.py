@@ -171,3 +171,32 @@ def test_unwritable_extract_folder_is_one_message(tmp_path):
     with pytest.raises(DataError, match=r"extraction folder .*afile/sub cannot be written") as e:
         extract(archive, tmp_path / "afile" / "sub")
     assert "data.extract_dir" in str(e.value)
+
+
+def test_tfds_splits_estimate_their_decoded_size_and_carry_the_data_version(mnist_ready):
+    from zoo.data import cache as data_cache
+
+    config = TfdsData(
+        name="mnist",
+        splits={"train": "train[:256]", "validation": None, "test": "test[:100]"},
+        cache="auto",
+    )
+    data_cache.decisions.clear()
+    bundle = load(config, batch_size=32, seed=0)
+    assert data_cache.decisions == [("train", "memory"), ("test", "memory")]
+    name, _folder, files = bundle.version
+    assert name.startswith("mnist/") and any(
+        f[0].endswith(".tfrecord-00000-of-00001") for f in files
+    )
+    builder = prepare(config)
+    from zoo.data.sources.tfds import _decoded_bytes
+
+    image = builder.info.features["image"]
+    assert _decoded_bytes(image, 256, None) == 256 * (28 * 28 + 8)
+    # A split of unknown shape falls back to its stored bytes; unknown stays unknown.
+    text = type("Text", (), {"shape": (), "np_dtype": object})()
+    assert (
+        _decoded_bytes(text, 10, builder.info.splits["test"])
+        == 4 * builder.info.splits["test"].num_bytes
+    )
+    assert _decoded_bytes(text, 10, None) is None

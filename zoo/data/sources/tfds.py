@@ -46,6 +46,32 @@ def _expected_files(builder) -> list[tuple[str, int]]:
     return sorted((info.filename, int(info.size)) for info in infos.values() if info.filename)
 
 
+def _version(builder) -> list:
+    """The prepared data's identity for caches: full name, folder, and each prepared
+    file's size and mtime (re-prepared data is other data)."""
+    folder = Path(builder.data_dir)
+    files = sorted(folder.iterdir()) if folder.is_dir() else []
+    stats = [(f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in files if f.is_file()]
+    return [builder.info.full_name, str(folder), stats]
+
+
+def _decoded_bytes(feature, examples: int, split_info) -> int | None:
+    """A split's decoded size for `data.cache: auto`: exact for fixed-shape inputs, else
+    4× its stored bytes (decoded images and clips are larger than their encodings)."""
+    import numpy as np
+
+    shape = tuple(getattr(feature, "shape", ()) or ())
+    try:
+        dtype = np.dtype(feature.np_dtype)
+    except TypeError:
+        dtype = np.dtype(object)
+    fixed = dtype.kind not in "OSU" and all(isinstance(d, int) and d > 0 for d in shape)
+    if examples > 0 and fixed:
+        return examples * (int(np.prod(shape, dtype=np.int64)) * dtype.itemsize + 8)
+    stored = int(getattr(split_info, "num_bytes", 0) or 0)
+    return stored * 4 if stored else None
+
+
 def _describe(files: list[tuple[str, int]]) -> str:
     return ", ".join(f"{name} ({size:,} bytes)" for name, size in files)
 
@@ -123,6 +149,7 @@ def load(config: TfdsData, *, batch_size: int, seed: int) -> DataBundle:
     pipelines: dict[str, tf.data.Dataset | None] = {}
     sizes: dict[str, int] = {}
     raw: dict[str, tf.data.Dataset] = {}  # In file order, for the data check's sample.
+    version = _version(builder)
     for role, expression in splits.items():
         if expression is None:
             pipelines[role] = None
@@ -151,8 +178,16 @@ def load(config: TfdsData, *, batch_size: int, seed: int) -> DataBundle:
                 split=expression, shuffle_files=False, read_config=plain
             ).map(pick)
         ds = ds.map(pick, num_parallel_calls=tf.data.AUTOTUNE)
+        split_info = builder.info.splits[expression] if known else None
         pipelines[role] = finish_split(
-            ds, config, role, batch_size=batch_size, seed=seed, video=video
+            ds,
+            config,
+            role,
+            batch_size=batch_size,
+            seed=seed,
+            video=video,
+            size_bytes=_decoded_bytes(features[input_key], sizes[role], split_info),
+            version=version,
         )
 
     label = features[label_key]
@@ -168,4 +203,4 @@ def load(config: TfdsData, *, batch_size: int, seed: int) -> DataBundle:
     )
     preprocessor = video.preprocessor if video else None
     # train/validation/test
-    return DataBundle(info=info, preprocessor=preprocessor, raw=raw, **pipelines)
+    return DataBundle(info=info, preprocessor=preprocessor, raw=raw, version=version, **pipelines)
