@@ -181,12 +181,28 @@ def test_uncompressed_members_are_memory_mapped_and_stream_in_chunks(tmp_path, m
         mapped = npz_source._mapped(archive, "train_images")
     assert isinstance(mapped, np.memmap)
     np.testing.assert_array_equal(mapped, images)
-    config = _config(path, splits={"train": "train", "test": None}, shuffle_buffer=0, cache="none")
+    np.savez(path, train_images=images, train_labels=labels, test_images=images, test_labels=labels)
+    config = _config(
+        path, splits={"train": "train", "test": "test"}, shuffle_buffer=0, cache="none"
+    )
     bundle = load(config, batch_size=4, seed=0)
-    xs = np.concatenate([x.numpy() for x, _ in bundle.train])
-    ys = np.concatenate([y.numpy() for _, y in bundle.train])
+    xs = np.concatenate([x.numpy() for x, _ in bundle.test])  # Evaluation: file order.
+    ys = np.concatenate([y.numpy() for _, y in bundle.test])
     np.testing.assert_array_equal(xs, images)
     np.testing.assert_array_equal(ys, labels)
+
+    def train_order(bundle):  # Which row each training example is (rows are distinct).
+        xs = np.concatenate([x.numpy() for x, _ in bundle.train])
+        return [int(np.flatnonzero((images == x).all(axis=(1, 2)))[0]) for x in xs]
+
+    epoch1, epoch2 = train_order(bundle), train_order(bundle)
+    chunks = [tuple(range(s, min(30, s + 7))) for s in range(0, 30, 7)]
+    for order in (epoch1, epoch2):  # Whole chunks, in a shuffled order:
+        assert sorted(order) == list(range(30)) and order != list(range(30))
+        starts = [i for i in order if i % 7 == 0]
+        assert [i for s in starts for i in chunks[s // 7]] == order
+    assert epoch1 != epoch2  # reshuffled each epoch,
+    assert train_order(load(config, batch_size=4, seed=0)) == epoch1  # reproducibly.
 
 
 def test_compressed_members_are_read_whole(tmp_path):

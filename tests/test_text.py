@@ -15,6 +15,7 @@ from tests.conftest import SHARED_DATA
 from zoo.config.schema import DirectoryData
 from zoo.data import load
 from zoo.data.archive import extract
+from zoo.data.preprocessing import text as text_prep
 from zoo.errors import DataError
 
 IMDB = SHARED_DATA / "imdb" / "aclImdb.tar.gz"
@@ -73,7 +74,11 @@ def test_directory_text_bundle_vectorises_with_training_vocabulary(toy_tree):
     assert raw.dtype.name == "string"
     # The validation part is held out of train, reproducibly with the seed.
     val = sorted(x for b, _ in bundle.validation for x in b.numpy().tolist())
+    adapted = text_prep.adapt_calls
     again = load(config, batch_size=8, seed=0)
+    # Same files and options: the cached vocabulary, not a second adapt.
+    assert text_prep.adapt_calls == adapted
+    assert again.preprocessor.get_layer("vectorize").get_vocabulary() == vocabulary
     assert val == sorted(x for b, _ in again.validation for x in b.numpy().tolist())
     train = {x for b, _ in bundle.train for x in b.numpy().tolist()}
     assert not train & set(val)

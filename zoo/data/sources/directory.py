@@ -201,6 +201,7 @@ def load(config: DirectoryData, *, batch_size: int, seed: int) -> DataBundle:
     sizes: dict[str, int] = {}
     stats: dict[str, SplitStats] = {}
     raw: dict[str, tf.data.Dataset] = {}
+    versions: dict[str, str] = {}
     for role, listing in listings.items():
         if not listing:
             raise DataError(
@@ -219,6 +220,7 @@ def load(config: DirectoryData, *, batch_size: int, seed: int) -> DataBundle:
             random.Random(seed).shuffle(order)  # A shuffled start, as Keras's reader gives.
             listing = order
         raw[role] = _dataset(config, listing)  # Uncached: what text adapting samples.
+        versions[role] = _version(listing)
         pipelines[role] = finish_split(
             raw[role],
             config,
@@ -227,7 +229,7 @@ def load(config: DirectoryData, *, batch_size: int, seed: int) -> DataBundle:
             seed=seed,
             size_bytes=_size(config, listing),
             examples=len(listing),
-            version=_version(listing),
+            version=versions[role],
         )
     if config.kind == "text":
         shape: tuple[int, ...] = ()
@@ -243,4 +245,6 @@ def load(config: DirectoryData, *, batch_size: int, seed: int) -> DataBundle:
         class_names=tuple(classes),
         num_examples=sizes,
     )
-    return DataBundle(info=info, stats=stats, raw=raw, **pipelines)  # train/validation/test
+    return DataBundle(
+        info=info, stats=stats, raw=raw, version=versions, **pipelines
+    )  # train/validation/test

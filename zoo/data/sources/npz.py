@@ -6,11 +6,12 @@ file cannot run code), checked whole before any pipeline is built, and every pro
 (missing file or key, empty split, counts or shapes that disagree) is a DataError that
 names the recipe field to fix.
 
-Data larger than memory: members stored uncompressed (`numpy.savez`) are memory-mapped in
-place (their offset inside the zip found from the member's local header), and `data.path`
-may also be a folder of `<key>.npy` files, opened with `mmap_mode="r"`. Mapped splits
-stream into tf.data a chunk at a time (`CHUNK_BYTES`), so an archive bigger than RAM
-trains; a member whose bytes end early (a truncated file) is named. Compressed members
+Data larger than memory: members stored uncompressed (`numpy.savez`) are memory-mapped
+in place (their offset inside the zip found from the member's local header), and
+`data.path` may also be a folder of `<key>.npy` files, opened with `mmap_mode="r"`.
+Mapped splits stream into tf.data a chunk at a time (`CHUNK_BYTES`; training chunks in a
+seeded order that changes every epoch), so an archive bigger than RAM trains; a member
+whose bytes end early (a truncated file) is named. Compressed members
 (`numpy.savez_compressed`) cannot be mapped and are read whole.
 """
 
@@ -224,19 +225,38 @@ def _class_names(config: NpzData, num_classes: int) -> tuple[str, ...]:
     return tuple(str(c) for c in range(num_classes))
 
 
-def _slices(images: np.ndarray, labels: np.ndarray) -> tf.data.Dataset:
+def _slices(
+    images: np.ndarray,
+    labels: np.ndarray,
+    *,
+    order_seed: int | None = None,
+    shuffle_buffer: int = 0,
+) -> tf.data.Dataset:
     """Examples of a split: small arrays inline, large (mapped) ones a chunk at a time,
-    so only the chunks in flight are in memory."""
+    so only the chunks in flight are in memory.
+
+    With an `order_seed` (the training split) the chunks come in a seeded order that
+    changes every epoch, and each holds at most 1/16 of the shuffle buffer, so the buffer
+    mixes examples from at least 16 places of the file: an archive sorted by class still
+    trains on mixed batches (the multi-file sources shuffle their file order the same way).
+    """
     import numpy as np
     import tensorflow as tf
 
     if images.nbytes <= INLINE_BYTES:
         return tf.data.Dataset.from_tensor_slices((np.asarray(images), labels))
     per = max(1, CHUNK_BYTES // max(1, images[:1].nbytes))
+    if order_seed is not None and shuffle_buffer > 1:
+        per = max(1, min(per, shuffle_buffer // 16))
     n = len(labels)
+    starts = np.arange(0, n, per)
+    epochs = iter(range(1 << 62))
 
     def chunks():
-        for start in range(0, n, per):
+        order = starts
+        if order_seed is not None:
+            order = np.random.default_rng([order_seed, next(epochs)]).permutation(starts)
+        for start in order.tolist():
             yield np.asarray(images[start : start + per]), labels[start : start + per]
 
     spec = (
@@ -299,7 +319,12 @@ def load(config: NpzData, *, batch_size: int, seed: int) -> DataBundle:
 
     pipelines: dict[str, tf.data.Dataset | None] = dict.fromkeys(ROLES)
     for role, (images, labels) in arrays.items():
-        ds = _slices(images, np.asarray(labels).astype(np.int64))
+        ds = _slices(
+            images,
+            np.asarray(labels).astype(np.int64),
+            order_seed=seed if role == "train" else None,
+            shuffle_buffer=config.shuffle_buffer,
+        )
         pipelines[role] = finish_split(
             ds,
             config,
