@@ -316,3 +316,24 @@ def test_learnt_vocabulary_is_cached_per_data_version_and_options(tmp_path):
     _docs_file(path, 200)  # Other data: learnt again from it.
     assert "doc250" not in vocabulary()
     assert text_prep.adapt_calls == before + 4
+
+
+@pytest.mark.parametrize("header", [True, False])
+def test_excel_csv_with_byte_order_mark_and_crlf_reads_cleanly(tmp_path, header):
+    bom = b"\xef\xbb\xbf"
+    rows = b"1.5,a\r\n2.5,b\r\n3.5,a\r\n"
+    (tmp_path / "one.csv").write_bytes(bom + (b"x,y\r\n" if header else b"") + rows)
+    config = CsvData(
+        source="csv",
+        path=str(tmp_path / "one.csv"),
+        header=header,
+        feature_columns=["x"] if header else [0],
+        label_column="y" if header else 1,
+        validation_fraction=0,
+        test_fraction=0,
+        shuffle_buffer=0,
+    )
+    bundle = load(config, batch_size=8, seed=0)
+    xs, ys = _all(bundle.train)
+    assert xs == [[1.5], [2.5], [3.5]] and ys == [0, 1, 0]
+    assert bundle.info.class_names == ("a", "b")

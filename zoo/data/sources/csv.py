@@ -52,7 +52,9 @@ def _rows(path: Path, config: CsvData, scan: FileScan, text: bool) -> tf.data.Da
     import tensorflow as tf
 
     wanted = [*scan.columns, scan.label_at]
-    if scan.blank_lines:  # CsvDataset stops at blank lines; Python's reader skips them.
+    # CsvDataset stops at blank lines (Python's reader skips them) and would read a byte
+    # order mark into the first cell when there is no header row to skip.
+    if scan.blank_lines or (scan.bom and scan.header is None):
         ds = _rows_python(path, config, scan, text).batch(ROWS)
     else:
         select = sorted(set(wanted))
@@ -84,13 +86,13 @@ def _rows(path: Path, config: CsvData, scan: FileScan, text: bool) -> tf.data.Da
 
 
 def _rows_python(path: Path, config: CsvData, scan: FileScan, text: bool) -> tf.data.Dataset:
-    """The same rows from Python's csv reader, for files with blank lines."""
+    """The same rows from Python's csv reader, for files CsvDataset misreads."""
     import csv
 
     import tensorflow as tf
 
     def rows():
-        with path.open(newline="", encoding="utf-8") as f:
+        with path.open(newline="", encoding="utf-8-sig") as f:
             reader = csv.reader(f, delimiter=csv_scan.delimiter(path, config))
             first = scan.header is not None
             for row in reader:

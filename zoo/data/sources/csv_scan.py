@@ -23,6 +23,7 @@ which selects the same rows again when the texts are needed without a fresh pass
 
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
 import json
@@ -102,6 +103,8 @@ class FileScan:
     # is below `sample_cutoff` (None: no sample asked for). The texts themselves are only
     # held by the scan that just read them, never saved.
     sample_cutoff: float | None = None
+    # The file starts with a UTF-8 byte order mark (Excel's "CSV UTF-8"): read past it.
+    bom: bool = False
     sample_texts: list[str] | None = field(default=None, repr=False, compare=False)
 
 
@@ -357,8 +360,10 @@ def _scan(
     blank_lines = False
     train_share = 1.0 - sum(fractions) if role == "train" else 1.0
     sampler = _Sampler(sample, train_share, seed) if sample and text else None
+    with path.open("rb") as raw:
+        bom = raw.read(3) == codecs.BOM_UTF8
     try:
-        with path.open(newline="", encoding="utf-8") as f:
+        with path.open(newline="", encoding="utf-8-sig") as f:
             reader = csv.reader(f, delimiter=delimiter(path, config))
             line = 1
             for row in reader:
@@ -409,6 +414,7 @@ def _scan(
     except (UnicodeDecodeError, csv.Error) as exc:
         raise DataError(f"Cannot read {path} as CSV (data.splits.{role}): {exc}") from None
     return _summarise(
+        bom,
         path,
         role,
         fractions,
@@ -425,6 +431,7 @@ def _scan(
 
 
 def _summarise(
+    bom: bool,
     path: Path,
     role: str,
     fractions: tuple[float, float],
@@ -486,7 +493,9 @@ def _summarise(
         cutoff, texts = sampler.finish(
             lambda rows: roles_of(rows)["train" if thresholds is not None else role]
         )
-    return FileScan(header, columns, label_at, n, blank_lines, thresholds, splits, cutoff, texts)
+    return FileScan(
+        header, columns, label_at, n, blank_lines, thresholds, splits, cutoff, bom, texts
+    )
 
 
 def _numbers(
