@@ -82,7 +82,10 @@ def load(
     if text is not None:
         cache_file = None
         if bundle.version is not None:  # Learnt once per data version and options.
-            key = data_cache.data_key(config, seed, [bundle.version, text.model_dump()])
+            import keras  # Its TextVectorization learns the vocabulary: part of the key.
+
+            learner = [preprocess_text.VOCABULARY_FORMAT, keras.__version__]
+            key = data_cache.data_key(config, seed, [bundle.version, text.model_dump(), learner])
             cache_file = data_cache.cache_root(config) / "vocabularies" / f"{key}.txt"
         bundle = preprocess_text.apply(
             text, bundle, seed=seed, vocabulary=vocabulary, cache_file=cache_file

@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("zoo")
 
 VOCABULARY_FILE = "vocabulary.txt"
+# Raise when zoo's text cleaning changes: cached vocabularies of older code are not reused.
+VOCABULARY_FORMAT = 1
 adapt_calls = 0  # Adaptations in this process (tests and benchmarks read it).
 
 
