@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -10,6 +11,10 @@ if TYPE_CHECKING:
     import tensorflow as tf
 
     from zoo.data.check import SplitStats
+    from zoo.errors import ZooError
+
+# A source's account of an error its pipelines raised mid-run (see `DataBundle.explain`).
+Explain = Callable[[BaseException], "ZooError | None"]
 
 
 @dataclass(frozen=True)
@@ -60,6 +65,11 @@ class DataBundle:
     For the data check (`zoo.data.check`): `stats` holds per-split statistics a source
     computed completely while reading (in-memory arrays, file listings); `raw` holds
     unbatched, unshuffled per-split examples to sample where it did not (TFDS).
+
+    Some bad input is only met while the pipelines run (an image the check's time budget
+    left undecoded, a file truncated after loading): `explain`, when a source sets it,
+    turns such an error raised from tf.data into the ZooError naming the file and the fix,
+    or returns None when the source has no account of it (`zoo.data.pipeline_errors`).
     """
 
     info: DataInfo
@@ -69,6 +79,7 @@ class DataBundle:
     preprocessor: keras.Layer | None = None
     stats: dict[str, SplitStats] = field(default_factory=dict)
     raw: dict[str, tf.data.Dataset] = field(default_factory=dict)
+    explain: Explain | None = None
 
     def split(self, name: str) -> tf.data.Dataset | None:
         """A split's raw (input, label) batches."""
