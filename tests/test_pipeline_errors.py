@@ -86,15 +86,11 @@ def _png(path: Path, colour) -> None:
     path.write_bytes(tf.io.encode_png(image).numpy())
 
 
-def test_an_undecodable_image_past_the_check_budget_is_named(tmp_path, monkeypatch, caplog):
-    from zoo import train_recipe
-
+def _image_recipe(tmp_path: Path) -> Path:
+    """Ten 6x6 PNGs in two class folders, and a one-epoch MLP recipe reading them."""
     for cls, colour in (("blue", [0, 0, 255]), ("red", [255, 0, 0])):
         for i in range(5):
             _png(tmp_path / "images" / "train" / cls / f"{i}.png", colour)
-    bad = tmp_path / "images" / "train" / "red" / "3.png"
-    bad.write_bytes(b"this is no image at all")
-    monkeypatch.setattr(check, "DECODE_SECONDS", 0.0)  # The check decodes nothing.
     (tmp_path / "r.yaml").write_text(
         "name: bad_png\nmodel: {name: mlp, params: {hidden_units: [4]}}\n"
         "data: {source: directory, kind: image, path: images, image_size: [6, 6],"
@@ -102,8 +98,18 @@ def test_an_undecodable_image_past_the_check_budget_is_named(tmp_path, monkeypat
         "evaluation: {splits: [train]}\n"
         "training: {batch_size: 4, epochs: 1}\nexport: {keras: true, saved_model: false}\n"
     )
+    return tmp_path / "r.yaml"
+
+
+def test_an_undecodable_image_past_the_check_budget_is_named(tmp_path, monkeypatch, caplog):
+    from zoo import train_recipe
+
+    recipe = _image_recipe(tmp_path)
+    bad = tmp_path / "images" / "train" / "red" / "3.png"
+    bad.write_bytes(b"this is no image at all")
+    monkeypatch.setattr(check, "DECODE_SECONDS", 0.0)  # The check decodes nothing.
     with caplog.at_level("INFO", logger="zoo"), pytest.raises(DataError) as raised:
-        train_recipe(tmp_path / "r.yaml", output_dir=tmp_path / "run", verbose=0)
+        train_recipe(recipe, output_dir=tmp_path / "run", verbose=0)
     message = str(raised.value)
     assert f"the image {bad} cannot be decoded" in message and "Replace or remove it" in message
     assert "the rest unchecked" in caplog.text
@@ -111,6 +117,19 @@ def test_an_undecodable_image_past_the_check_budget_is_named(tmp_path, monkeypat
     status = _status(tmp_path / "run")
     assert status["stage"] == "failed" and str(bad) in status["reason"]
     assert not (tmp_path / "run" / "metrics.json").exists()
+
+
+def test_zoo_evaluate_names_an_undecodable_image_too(tmp_path, monkeypatch):
+    from zoo import train_recipe
+    from zoo.cli.evaluate import evaluate
+
+    run = train_recipe(_image_recipe(tmp_path), output_dir=tmp_path / "run", verbose=0).run_dir
+    bad = tmp_path / "images" / "train" / "blue" / "0.png"
+    bad.write_bytes(b"\x89PNG but cut short")
+    monkeypatch.setattr(check, "DECODE_SECONDS", 0.0)
+    with pytest.raises(DataError, match=f"the image {re.escape(str(bad))} cannot be decoded"):
+        evaluate(run, split="train", output_dir=tmp_path / "e")
+    assert not (tmp_path / "e" / "metrics.json").exists()
 
 
 def test_the_check_still_names_a_bad_image_within_its_budget(tmp_path):
