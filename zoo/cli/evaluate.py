@@ -221,6 +221,7 @@ def evaluate(
     config = load_recipe(recipe_path, overrides)
 
     from zoo.data import load as load_data
+    from zoo.data.pipeline_errors import explained
     from zoo.evaluation import report, scoring
 
     loaded = artifacts.load(artifact)
@@ -238,8 +239,9 @@ def evaluate(
             f"The recipe {recipe_path} gives no {split!r} split (data.splits); choose another "
             "--split."
         )
-    _check_fits(loaded, dataset, bundle.info, artifact, str(recipe_path))
-    labels, probs = scoring.collect(loaded.predict, dataset)
+    with explained(bundle, config.data, out, f"the evaluation of the {split} split"):
+        _check_fits(loaded, dataset, bundle.info, artifact, str(recipe_path))
+        labels, probs = scoring.collect(loaded.predict, dataset)
     metrics = config.evaluation.metrics
     scores, split_report = scoring.score(
         labels,

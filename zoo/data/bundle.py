@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -10,6 +11,10 @@ if TYPE_CHECKING:
     import tensorflow as tf
 
     from zoo.data.check import SplitStats
+    from zoo.errors import ZooError
+
+# A source's account of an error its pipelines raised mid-run (see `DataBundle.explain`).
+Explain = Callable[[BaseException], "ZooError | None"]
 
 
 @dataclass(frozen=True)
@@ -65,6 +70,11 @@ class DataBundle:
     source picked its own bounded sample while reading (a list of strings, or a
     tf.data.Dataset of them); `version` identifies the data read (file sizes and mtimes),
     so what is learnt from it can be cached across runs (None: never cached).
+
+    Some bad input is only met while the pipelines run (an image the check's time budget
+    left undecoded, a file truncated after loading): `explain`, when a source sets it,
+    turns such an error raised from tf.data into the ZooError naming the file and the fix,
+    or returns None when the source has no account of it (`zoo.data.pipeline_errors`).
     """
 
     info: DataInfo
@@ -76,6 +86,7 @@ class DataBundle:
     raw: dict[str, tf.data.Dataset] = field(default_factory=dict)
     text_sample: list[str] | tf.data.Dataset | None = None
     version: Any = None
+    explain: Explain | None = None
 
     def split(self, name: str) -> tf.data.Dataset | None:
         """A split's raw (input, label) batches."""

@@ -243,18 +243,23 @@ def scan_dataset(
 
 # ------------------------------------------------------------------ files
 def decode_images(
-    paths: list[str], channels: int, role: str, *, max_seconds: float = DECODE_SECONDS
+    paths: list[str], channels: int, role: str, *, max_seconds: float | None = None
 ) -> int:
     """Decode every image as the directory reader will; a file that does not decode is
-    named. Returns how many were decoded (fewer than all once `max_seconds` is spent).
+    named. Returns how many were decoded (fewer than all once `max_seconds`, by default
+    `DECODE_SECONDS`, is spent): the rest are met unchecked during training, where the
+    source's `explain` hook names a bad one (zoo.data.pipeline_errors).
 
     Decoding runs in parallel in tf.data; `ignore_errors` drops the files that fail, so
     the missing paths in the (ordered) output are exactly the bad ones.
     """
     import tensorflow as tf
 
+    budget = DECODE_SECONDS if max_seconds is None else max_seconds
     if not paths:
         return 0
+    if budget <= 0:
+        return _unchecked(role, 0, len(paths), budget)
 
     def decode(path):
         image = tf.image.decode_image(
@@ -273,17 +278,22 @@ def decode_images(
             if i != done:
                 _undecodable(paths[done], role)
             done = i + 1
-        if time.perf_counter() - start > max_seconds:
-            log.info(
-                "data check: %s: decoded %d of %d images within %.0f s; the rest unchecked",
-                role,
-                done,
-                len(paths),
-                max_seconds,
-            )
-            return done
+        if time.perf_counter() - start > budget:
+            return _unchecked(role, done, len(paths), budget)
     if done != len(paths):
         _undecodable(paths[done], role)
+    return done
+
+
+def _unchecked(role: str, done: int, total: int, budget: float) -> int:
+    log.info(
+        "data check: %s: decoded %d of %d images within %.0f s; the rest unchecked (a bad "
+        "one is named when training meets it)",
+        role,
+        done,
+        total,
+        budget,
+    )
     return done
 
 
@@ -294,7 +304,9 @@ def _undecodable(path: str, role: str) -> None:
         tf.image.decode_image(tf.io.read_file(path), expand_animations=False)
         reason = "it does not decode"
     except Exception as exc:  # TF raises several error types; all mean "cannot decode".
-        reason = str(getattr(exc, "message", exc)).strip().splitlines()[0][:200]
+        from zoo.data.pipeline_errors import message
+
+        reason = message(exc)
     raise DataError(
         f"data.splits.{role}: the image {path} cannot be decoded ({reason}); it is corrupt, "
         "truncated or not an image. Replace or remove it."

@@ -20,6 +20,7 @@ from typing import Any
 
 from zoo.config.monitors import resolve_monitors
 from zoo.config.schema import Recipe
+from zoo.data.pipeline_errors import explained
 from zoo.errors import ZooError
 from zoo.evaluation import card, report, scoring
 from zoo.export import writers as export
@@ -313,7 +314,10 @@ def _fit(
             ),
         )
     start = time.perf_counter()
-    with compat_multi_worker.patched(model, strategy):
+    # Bad input met inside tf.data mid-fit (a full disk cache, an unchecked image): one
+    # ZooError naming the file, so the run ends failed with it (RunDir's exit).
+    fitting = explained(bundle, recipe.data, run_dir.path, "training")
+    with compat_multi_worker.patched(model, strategy), fitting:
         history = model.fit(
             fit_train,
             epochs=recipe.training.epochs,
@@ -401,7 +405,8 @@ def _evaluate(recipe: Recipe, model: Any, bundle: Any) -> tuple[dict[str, Any], 
     metrics: dict[str, Any] = {}
     reports: dict[str, Any] = {}
     for split in recipe.evaluation.splits:
-        labels, probs = scoring.collect(scoring.predictor(model), bundle.split(split))
+        with explained(bundle, recipe.data, None, f"the evaluation of the {split} split"):
+            labels, probs = scoring.collect(scoring.predictor(model), bundle.split(split))
         metrics[split], split_report = scoring.score(
             labels,
             probs,

@@ -14,6 +14,8 @@ training files (picked with the recipe's seed) is held out for validation.
 
 from __future__ import annotations
 
+import logging
+import math
 import os
 import random
 import stat
@@ -21,10 +23,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from zoo.data.archive import locate
-from zoo.data.bundle import DataBundle, DataInfo
+from zoo.data.bundle import DataBundle, DataInfo, Explain
 from zoo.data.check import SplitStats, decode_images, label_stats
 from zoo.data.pipeline import finish_split
-from zoo.errors import DataError, did_you_mean
+from zoo.data.pipeline_errors import message
+from zoo.errors import DataError, ZooError, did_you_mean
 
 if TYPE_CHECKING:
     import tensorflow as tf
@@ -144,6 +147,46 @@ def _dataset(config: DirectoryData, listing: Listing) -> tf.data.Dataset:
 
 _CHANNELS = {"grayscale": 1, "rgb": 3, "rgba": 4}
 
+log = logging.getLogger("zoo")
+
+
+def _explainer(config: DirectoryData, listings: dict[str, Listing], unchecked: dict) -> Explain:
+    """The bundle's `explain` hook: names the file behind an error tf.data raised mid-run.
+
+    A read error names its file (one removed or replaced after listing); a decode error
+    does not, so the images the data check did not decode (`unchecked`, per split, in
+    listing order) are decoded now, in order, and the first that fails is named.
+    """
+
+    def explain(exc: BaseException) -> ZooError | None:
+        text = str(getattr(exc, "message", None) or exc)
+        for role, listing in listings.items():
+            for path, _ in listing:
+                if path in text:
+                    return DataError(
+                        f"data.splits.{role}: reading {path} failed during the run "
+                        f"({message(exc)}); it was removed, moved or changed after the data "
+                        "was listed. Restore it, or remove it from the class folder."
+                    )
+        if config.kind != "image" or not any(unchecked.values()):
+            return None
+        log.info(
+            "locating the image that failed to decode (decoding the %d images the data "
+            "check did not reach; this may take a while)",
+            sum(len(paths) for paths in unchecked.values()),
+        )
+        for role, paths in unchecked.items():
+            try:
+                decode_images(paths, _CHANNELS[config.color_mode], role, max_seconds=math.inf)
+            except DataError as err:
+                return DataError(
+                    f"{err} (Met during the run: the data check had not decoded it before "
+                    "training, within its time budget.)"
+                )
+        return None
+
+    return explain
+
 
 def _size(config: DirectoryData, listing: Listing) -> int:
     """Decoded bytes of a split: float32 pixels per image, or the text files' bytes."""
@@ -202,6 +245,7 @@ def load(config: DirectoryData, *, batch_size: int, seed: int) -> DataBundle:
     stats: dict[str, SplitStats] = {}
     raw: dict[str, tf.data.Dataset] = {}
     versions: dict[str, str] = {}
+    unchecked: dict[str, list[str]] = {}  # Images not decoded up front, in listing order.
     for role, listing in listings.items():
         if not listing:
             raise DataError(
@@ -210,11 +254,13 @@ def load(config: DirectoryData, *, batch_size: int, seed: int) -> DataBundle:
                 "data.splits / data.kind."
             )
         sizes[role] = len(listing)
+        paths, decoded = [p for p, _ in listing], 0
         if config.check:  # Complete: every file is listed, so labels are known exactly.
             labels = np.array([c for _, c in listing], np.int64)
             stats[role] = label_stats(role, labels, lambda i, lst=listing: f"file {lst[i][0]}")
             if config.kind == "image":
-                decode_images([p for p, _ in listing], _CHANNELS[config.color_mode], role)
+                decoded = decode_images(paths, _CHANNELS[config.color_mode], role)
+        unchecked[role] = paths[decoded:] if config.kind == "image" else []
         if role == "train":
             order = list(listing)
             random.Random(seed).shuffle(order)  # A shuffled start, as Keras's reader gives.
@@ -246,5 +292,10 @@ def load(config: DirectoryData, *, batch_size: int, seed: int) -> DataBundle:
         num_examples=sizes,
     )
     return DataBundle(
-        info=info, stats=stats, raw=raw, version=versions, **pipelines
-    )  # train/validation/test
+        info=info,
+        stats=stats,
+        raw=raw,
+        version=versions,
+        explain=_explainer(config, listings, unchecked),
+        **pipelines,  # train/validation/test
+    )

@@ -11,20 +11,25 @@ in place (their offset inside the zip found from the member's local header), and
 `data.path` may also be a folder of `<key>.npy` files, opened with `mmap_mode="r"`.
 Mapped splits stream into tf.data a chunk at a time (`CHUNK_BYTES`; training chunks in a
 seeded order that changes every epoch), so an archive bigger than RAM trains; a member
-whose bytes end early (a truncated file) is named. Compressed members
-(`numpy.savez_compressed`) cannot be mapped and are read whole.
+whose bytes end early (a truncated file) is named, at load and, should the file be
+truncated or rewritten while the run reads it, mid-run (the bundle's `explain` returns
+that error). Compressed members (`numpy.savez_compressed`) cannot be mapped and are read
+whole.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from zoo.data.bundle import DataBundle, DataInfo
 from zoo.data.check import MAX_INFERRED_CLASSES, SplitStats, refuse_bad_kind, scan_arrays
 from zoo.data.pipeline import finish_split
+from zoo.data.pipeline_errors import Recorder
 from zoo.data.root import resolve
 from zoo.errors import DataError
 
@@ -225,15 +230,54 @@ def _class_names(config: NpzData, num_classes: int) -> tuple[str, ...]:
     return tuple(str(c) for c in range(num_classes))
 
 
+def _guard(array: np.ndarray, what: str, recorder: Recorder) -> Callable[[], None] | None:
+    """For a memory-mapped array, a check run before each chunk is read: its file still
+    holds the array's bytes, unchanged. Reading a mapping past the end of a file truncated
+    meanwhile would kill the process (SIGBUS) with no message; a file rewritten in place
+    would silently mix two versions of the data. A file replaced (a new inode) is fine:
+    the mapping keeps the old one's bytes."""
+    filename = getattr(array, "filename", None)
+    if filename is None:
+        return None
+    end = int(getattr(array, "offset", 0)) + int(array.nbytes)
+    then = os.stat(filename)
+
+    def check() -> None:
+        try:
+            now = os.stat(filename)
+        except FileNotFoundError:  # Removed: the mapping still holds the old file.
+            return
+        if (now.st_ino, now.st_dev) != (then.st_ino, then.st_dev):
+            return
+        if now.st_size < end:
+            detail = f"now holds {now.st_size:,} bytes, but the member ends at byte {end:,}"
+        elif now.st_mtime_ns != then.st_mtime_ns:
+            detail = "was modified after the run loaded it"
+        else:
+            return
+        recorder.fail(
+            DataError(
+                f"data.path: {what} changed while the run read it: the file {detail} "
+                "(truncated or rewritten in place). Leave the file unchanged while a run "
+                "reads it (write a new file and point data.path at it), restore it, and run "
+                "again."
+            )
+        )
+
+    return check
+
+
 def _slices(
     images: np.ndarray,
     labels: np.ndarray,
+    what: str,
+    recorder: Recorder,
     *,
     order_seed: int | None = None,
     shuffle_buffer: int = 0,
 ) -> tf.data.Dataset:
     """Examples of a split: small arrays inline, large (mapped) ones a chunk at a time,
-    so only the chunks in flight are in memory.
+    so only the chunks in flight are in memory. `what` names the inputs' member.
 
     With an `order_seed` (the training split) the chunks come in a seeded order that
     changes every epoch, and each holds at most 1/16 of the shuffle buffer, so the buffer
@@ -251,12 +295,15 @@ def _slices(
     n = len(labels)
     starts = np.arange(0, n, per)
     epochs = iter(range(1 << 62))
+    guard = _guard(images, what, recorder)
 
     def chunks():
         order = starts
         if order_seed is not None:
             order = np.random.default_rng([order_seed, next(epochs)]).permutation(starts)
         for start in order.tolist():
+            if guard is not None:
+                guard()
             yield np.asarray(images[start : start + per]), labels[start : start + per]
 
     spec = (
@@ -318,10 +365,14 @@ def load(config: NpzData, *, batch_size: int, seed: int) -> DataBundle:
         video = plan(config.video, raw_shape, seed=seed)
 
     pipelines: dict[str, tf.data.Dataset | None] = dict.fromkeys(ROLES)
+    recorder = Recorder()  # Errors met mid-run by the chunk readers: the bundle's explain.
     for role, (images, labels) in arrays.items():
+        key = config.images_key.format(split=names[role])
         ds = _slices(
             images,
             np.asarray(labels).astype(np.int64),
+            f"the member {key!r} of {path}",
+            recorder,
             order_seed=seed if role == "train" else None,
             shuffle_buffer=config.shuffle_buffer,
         )
@@ -348,5 +399,9 @@ def load(config: NpzData, *, batch_size: int, seed: int) -> DataBundle:
     )
     preprocessor = video.preprocessor if video else None
     return DataBundle(
-        info=info, preprocessor=preprocessor, stats=stats, **pipelines
-    )  # train/validation/test
+        info=info,
+        preprocessor=preprocessor,
+        stats=stats,
+        explain=recorder.explain,
+        **pipelines,  # train/validation/test
+    )
