@@ -131,3 +131,45 @@ def test_too_little_free_space_is_refused_before_writing(tmp_path):
     store = data_cache.DiskCache(tmp_path, "k", "train")
     with pytest.raises(DataError, match="MiB free"):
         store.prepare(1 << 60)
+
+
+def test_a_cache_another_run_is_writing_is_left_alone(archive, tmp_path, caplog):
+    """Two runs of the same data at once: the second neither deletes nor writes the
+    folder the first holds the lock of; it reads without a cache, and correctly."""
+    import os
+    import subprocess
+    import sys
+
+    path, arrays = archive
+    config = _config(path, tmp_path)
+    load(config, batch_size=5, seed=0)  # Creates <key>/train.lock, held by this process.
+    (lock,) = (tmp_path / "cache").glob("*/train.lock")
+    os.close(data_cache._held.pop(str(lock)))  # As if this process were another run...
+    holder = subprocess.Popen(  # ...and another process is writing the cache now.
+        [
+            sys.executable,
+            "-c",
+            "import fcntl, os, sys, time; fd = os.open(sys.argv[1], os.O_RDWR); "
+            "fcntl.flock(fd, fcntl.LOCK_EX); print('held', flush=True); time.sleep(60)",
+            str(lock),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        partial = lock.with_name("train") / "examples_0.lockfile"
+        partial.parent.mkdir(exist_ok=True)
+        partial.write_text("the other run's")
+        with caplog.at_level(logging.INFO, logger="zoo"):
+            bundle = load(config, batch_size=5, seed=0)
+            np.testing.assert_array_equal(_epoch(bundle.train), arrays["train_images"])
+        assert "another run is writing the disk cache" in caplog.text
+        assert partial.read_text() == "the other run's"  # Untouched.
+        assert _marker(tmp_path, "train") is None
+    finally:
+        holder.kill()
+        holder.wait()
+    bundle = load(config, batch_size=5, seed=0)  # The lock died with its process.
+    np.testing.assert_array_equal(_epoch(bundle.train), arrays["train_images"])
+    assert _marker(tmp_path, "train") is not None

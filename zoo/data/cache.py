@@ -11,7 +11,10 @@ split caches under its own folder `<cache root>/<key>/<role>/`, where the key ha
 recipe's data section, the seed and the data version (file sizes and mtimes); a
 `complete.json` marker holding that key is written only when the pipeline has read the
 split to its end, i.e. after `tf.data` wrote the index. A folder without the marker, or
-whose marker holds another key, is deleted and rebuilt, never trusted.
+whose marker holds another key, is deleted and rebuilt, never trusted. Only the process
+holding the folder's lock (`<key>/<role>.lock`, an flock the system releases when the
+process dies) writes or deletes it; a second run of the same data meanwhile reads without
+a cache rather than racing the first.
 """
 
 from __future__ import annotations
@@ -34,6 +37,8 @@ MARKER = "complete.json"
 # Free disk space wanted beyond the estimated cache size (tf.data's bundle overhead).
 DISK_MARGIN = 1.25
 
+# Cache folders this process holds the write lock of (path → open descriptor).
+_held: dict[str, int] = {}
 # Counters a test (or a benchmark) can read: which mode each split ended with.
 decisions: list[tuple[str, str]] = []
 
@@ -123,14 +128,23 @@ class DiskCache:
         except (OSError, ValueError, AttributeError):
             return False
 
-    def prepare(self, size_bytes: int | None) -> bool:
+    def prepare(self, size_bytes: int | None) -> bool | None:
         """Ready the folder: True to read a complete cache, False to write a new one
-        (anything left there, e.g. by a killed run, is removed first)."""
+        (anything left there, e.g. by a killed run, is removed first), None when another
+        run is writing it now (this run then reads without a cache)."""
         if self.trusted():
             log.info(
                 "data cache: %s split read from the complete disk cache %s", self.role, self.folder
             )
             return True
+        if not self._claim():
+            log.info(
+                "data cache: %s split: another run is writing the disk cache %s now; this "
+                "run reads without a cache",
+                self.role,
+                self.folder,
+            )
+            return None
         try:
             if self.folder.exists():
                 log.info(
@@ -158,6 +172,28 @@ class DiskCache:
             "data cache: %s split written to %s during the first full pass", self.role, self.folder
         )
         return False
+
+    def _claim(self) -> bool:
+        """Hold `<key>/<role>.lock` (an flock, released when the process ends, however it
+        ends) while this process may write the folder: two runs of the same data never
+        write, or delete, one cache at once. False when another process holds it."""
+        import fcntl
+
+        lock = self.folder.with_name(f"{self.role}.lock")
+        if str(lock) in _held:
+            return True
+        try:
+            lock.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError:
+            return True  # Unwritable: prepare() names the folder and the fix.
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            return False
+        _held[str(lock)] = fd
+        return True
 
     def mark_complete(self) -> None:
         """Called once the pipeline read the split to its end (tf.data's index is written)."""

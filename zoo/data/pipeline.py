@@ -55,7 +55,8 @@ def cached(
     if mode == "disk":
         key = data_cache.data_key(config, seed, version)
         store = data_cache.DiskCache(data_cache.cache_root(config), key, role)
-        return _disk_cached(ds, store, store.prepare(size_bytes))
+        complete = store.prepare(size_bytes)
+        return ds if complete is None else _disk_cached(ds, store, complete)
     return ds
 
 
