@@ -212,3 +212,41 @@ def test_zoo_prepare_says_where_a_missing_data_root_file_comes_from_and_goes(tmp
     assert str(tmp_path / "root" / "imdb" / "aclImdb.tar.gz") in line  # The exact place,
     assert "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz" in line  # source.
     assert out.stdout.splitlines()[-1] == "0 of 1 datasets ready"
+
+
+@pytest.mark.slow
+def test_benchmark_scale_runs_tiny_sizes_and_tabulates_the_targets(tmp_path):
+    result = subprocess.run(
+        [
+            sys.executable,
+            "tools/benchmark_scale.py",
+            "--workdir",
+            str(tmp_path),
+            "--csv-gb",
+            "0.0005",
+            "0.001",
+            "--npz-gb",
+            "0.0005",
+            "--pngs",
+            "40",
+            "--steps",
+            "12",
+            "--repeats",
+            "1",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    rows = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    names = [r["dataset"] for r in rows]
+    assert "csv 0.001 GB (second run)" in names and "40 PNGs" in names
+    assert "npz 0.0005 GB in memory (baseline 1)" in names
+    for r in rows:
+        assert "error" not in r, r
+        assert r["peak_rss_mib"] > 0 and r["first_step_s"] > 0 and r["examples_per_s"] > 0
+    assert "| csv peak RSS growth 0.0005 → 0.001 GB < 1.5× |" in result.stdout
+    assert "| csv streamed throughput within 10% of in-memory |" in result.stdout

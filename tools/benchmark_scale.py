@@ -8,8 +8,9 @@ reads it) and reports peak RSS, the time from start to the end of the first step
 steady examples/s (steps after the first quarter). The CSV sizes run twice: the second
 run reuses the saved scan (label mapping) and shows the start-up a user sees again.
 The smallest CSV and npz also run with `data.cache: memory` after a warm-up pass (the
-in-memory path) as the throughput baseline, in the same invocation; a table of the
-issue's targets closes the output.
+in-memory path) as the throughput baseline, in the same invocation, alternating with
+streamed runs (`--repeats`, best of each compared); a table of the issue's targets closes
+the output.
 
 Check `df -h` on --workdir first: the datasets take their size on disk (plus caches).
 
@@ -198,6 +199,9 @@ def main() -> None:
     parser.add_argument("--pngs", type=int, default=100_000)
     parser.add_argument("--steps", type=int, default=2000)
     parser.add_argument(
+        "--repeats", type=int, default=2, help="runs of each side of the throughput comparison"
+    )
+    parser.add_argument(
         "--no-compare-memory",
         dest="compare_memory",
         action="store_false",
@@ -234,23 +238,32 @@ def main() -> None:
         npz_runs[gb] = record(f"npz {gb} GB", {"kind": "npz", "path": path, "cache": "none"})
     # The in-memory path on the smallest size: its memory cache filled by a warm-up pass.
     streamed = {
-        "csv": ({gb: second for gb, (_, second) in csv_runs.items()}, "text-{}gb.csv"),
-        "npz": (npz_runs, "images-{}gb.npz"),
+        "csv": ({gb: second for gb, (_, second) in csv_runs.items()}, "text-{}gb.csv", "auto"),
+        "npz": (npz_runs, "images-{}gb.npz", "none"),
     }
     baselines: dict[str, tuple[dict, dict]] = {}
-    for kind, (runs, name) in streamed.items():
-        if args.compare_memory and runs:
-            small = min(runs)
+    for kind, (runs, name, cache) in streamed.items():
+        if not (args.compare_memory and runs):
+            continue
+        # Streamed and in-memory alternate `--repeats` times; the best of each is compared
+        # (a shared machine's noise only ever slows a run down).
+        small = min(runs)
+        spec = {"kind": kind, "path": str(work / name.format(small))}
+        tries = [runs[small]]
+        best_memory: dict = {"examples_per_s": 0.0}
+        for i in range(args.repeats):
             memory = record(
-                f"{kind} {small} GB in memory (baseline)",
-                {
-                    "kind": kind,
-                    "path": str(work / name.format(small)),
-                    "cache": "memory",
-                    "warm": True,
-                },
+                f"{kind} {small} GB in memory (baseline {i + 1})",
+                {**spec, "cache": "memory", "warm": True},
             )
-            baselines[kind] = (memory, runs[small])
+            if memory.get("examples_per_s", 0) > best_memory["examples_per_s"]:
+                best_memory = memory
+            if i + 1 < args.repeats:
+                tries.append(
+                    record(f"{kind} {small} GB streamed ({i + 2})", {**spec, "cache": cache})
+                )
+        best = max(tries, key=lambda r: r.get("examples_per_s", 0.0))
+        baselines[kind] = (best_memory, best)
     if args.pngs:
         path = str(make_pngs(work / f"pngs-{args.pngs}", args.pngs))
         record(f"{args.pngs} PNGs", {"kind": "directory", "path": path})

@@ -19,6 +19,7 @@ whole.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import zipfile
@@ -267,6 +268,24 @@ def _guard(array: np.ndarray, what: str, recorder: Recorder) -> Callable[[], Non
     return check
 
 
+def _release(images: np.ndarray, lo: int, hi: int) -> None:
+    """Drop rows lo..hi of a memory-mapped array from this process's memory once copied
+    (madvise DONTNEED: the pages stay in the system's file cache, and a later read faults
+    them back in). Without it every page a run has read counts in its resident memory, so
+    a long run over a big archive would look as if it held the whole file."""
+    mm = getattr(images, "_mmap", None)
+    if mm is None or not images.flags.c_contiguous or not hasattr(mm, "madvise"):
+        return
+    import mmap
+
+    row = images[:1].nbytes
+    base = int(images.offset) % mmap.ALLOCATIONGRANULARITY  # Where the data starts in `mm`.
+    start, end = base + lo * row, min(len(mm), base + hi * row)
+    start -= start % mmap.PAGESIZE
+    with contextlib.suppress(OSError, ValueError):
+        mm.madvise(mmap.MADV_DONTNEED, start, end - start)
+
+
 def _slices(
     images: np.ndarray,
     labels: np.ndarray,
@@ -304,7 +323,9 @@ def _slices(
         for start in order.tolist():
             if guard is not None:
                 guard()
-            yield np.asarray(images[start : start + per]), labels[start : start + per]
+            chunk = np.array(images[start : start + per])  # A copy: the mapping is let go.
+            _release(images, start, start + per)
+            yield chunk, labels[start : start + per]
 
     spec = (
         tf.TensorSpec((None, *images.shape[1:]), tf.as_dtype(images.dtype)),
