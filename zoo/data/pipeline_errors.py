@@ -37,9 +37,14 @@ log = logging.getLogger("zoo")
 DISK_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 
 
+def error_text(exc: BaseException) -> str:
+    """An error's whole text (an OpError's `message`, else its str)."""
+    return str(getattr(exc, "message", None) or exc)
+
+
 def message(exc: BaseException) -> str:
     """An OpError's own words: its first line, without the `{{function_node ...}}` tag."""
-    text = str(getattr(exc, "message", None) or exc)
+    text = error_text(exc)
     text = re.sub(r"\{\{[^}]*\}\}|\[Op:[^]]*\]( name:\s*\S*)?", "", text).strip()
     return (text.splitlines() or [""])[0].strip()[:300]
 
@@ -95,8 +100,7 @@ def translate(
     during: str = "training",
 ) -> ZooError | None:
     """The ZooError explaining `exc` raised while `bundle`'s pipelines ran, else None."""
-    text = str(getattr(exc, "message", None) or exc)
-    full = disk_full_error(text, config, writes_to, during)
+    full = disk_full_error(error_text(exc), config, writes_to, during)
     if full is not None:
         return full
     explain = getattr(bundle, "explain", None)

@@ -152,17 +152,18 @@ class _Sampler:
         self.start += len(self.pending)
         self.pending = []
         if len(self.texts) > 2 * self.keep:
-            self._prune(self.keep)
+            self._prune()
 
-    def _prune(self, keep: int) -> None:
+    def _prune(self) -> None:
+        """Keep the `keep` smallest hashes (in file order); later rows must hash below
+        the largest kept one to become candidates."""
         import numpy as np
 
         h, rows = np.concatenate(self.hashes), np.concatenate(self.rows)
-        order = np.argsort(h, kind="stable")[:keep]
-        order.sort()  # File order, as the streamed fallback reads them.
+        order = np.sort(np.argsort(h, kind="stable")[: self.keep])
         self.texts = [self.texts[i] for i in order]
         self.hashes, self.rows = [h[order]], [rows[order]]
-        self.cutoff = float(h[order].max()) if len(order) == keep else self.cutoff
+        self.cutoff = float(h[order].max())
 
     def finish(self, is_train: Any) -> tuple[float, list[str]]:
         """(cutoff, texts): the training rows (`is_train(rows)` → bool mask) with the
@@ -175,19 +176,15 @@ class _Sampler:
             return 2.0, []
         h, rows = np.concatenate(self.hashes), np.concatenate(self.rows)
         train = np.flatnonzero(is_train(rows))
-        h_train = h[train]
-        if len(train) > self.want:
-            chosen = np.sort(train[np.argsort(h_train, kind="stable")[: self.want]])
-        else:
-            chosen = train
-        if math.isinf(self.cutoff) and len(chosen) == len(train) and len(train) <= self.want:
-            return 2.0, [self.texts[i] for i in chosen]  # Never pruned: every training row.
+        chosen = np.sort(train[np.argsort(h[train], kind="stable")[: self.want]])
+        texts = [self.texts[i] for i in chosen]
+        if math.isinf(self.cutoff) and len(train) <= self.want:
+            return 2.0, texts  # Never pruned, and few enough: every training row.
         if not len(chosen):
             return 0.0, []
         # Rows dropped along the way hash above every chosen one, so "hash below the
         # cutoff" selects exactly the chosen rows.
-        cutoff = float(np.nextafter(h[chosen].max(), 2.0))
-        return cutoff, [self.texts[i] for i in chosen]
+        return float(np.nextafter(h[chosen].max(), 2.0)), texts
 
 
 def delimiter(path: Path, config: Any) -> str:
@@ -413,40 +410,25 @@ def _scan(
                 ids.append(label_ids.setdefault(label, len(label_ids)))
     except (UnicodeDecodeError, csv.Error) as exc:
         raise DataError(f"Cannot read {path} as CSV (data.splits.{role}): {exc}") from None
-    return _summarise(
-        bom,
-        path,
-        role,
-        fractions,
-        seed,
-        sampler,
-        header,
-        columns,
-        label_at,
-        ids,
-        label_ids,
-        shifts,
-        blank_lines,
+    thresholds, splits, cutoff, texts = _summarise(
+        role, fractions, seed, sampler, ids, label_ids, shifts
+    )
+    return FileScan(
+        header, columns, label_at, len(ids), blank_lines, thresholds, splits, cutoff, bom, texts
     )
 
 
 def _summarise(
-    bom: bool,
-    path: Path,
     role: str,
     fractions: tuple[float, float],
     seed: int,
     sampler: _Sampler | None,
-    header: list[str] | None,
-    columns: list[int],
-    label_at: int,
     ids: array,
     label_ids: dict[str, int],
     shifts: list[tuple[int, int]],
-    blank_lines: bool,
-) -> FileScan:
-    """Split sizes, label counts and first lines from the per-row label ids, a chunk of
-    rows at a time (memory: the ids and one float per row for the split thresholds)."""
+) -> tuple[list[float] | None, dict[str, SplitScan], float | None, list[str] | None]:
+    """(thresholds, splits, sample cutoff, sample texts) from the per-row label ids, a
+    chunk of rows at a time (memory: the ids and one float per row for the thresholds)."""
     import numpy as np
 
     n = len(ids)
@@ -493,9 +475,7 @@ def _summarise(
         cutoff, texts = sampler.finish(
             lambda rows: roles_of(rows)["train" if thresholds is not None else role]
         )
-    return FileScan(
-        header, columns, label_at, n, blank_lines, thresholds, splits, cutoff, bom, texts
-    )
+    return thresholds, splits, cutoff, texts
 
 
 def _numbers(

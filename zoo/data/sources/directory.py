@@ -26,13 +26,15 @@ from zoo.data.archive import locate
 from zoo.data.bundle import DataBundle, DataInfo, Explain
 from zoo.data.check import SplitStats, decode_images, label_stats
 from zoo.data.pipeline import finish_split
-from zoo.data.pipeline_errors import message
+from zoo.data.pipeline_errors import error_text, message
 from zoo.errors import DataError, ZooError, did_you_mean
 
 if TYPE_CHECKING:
     import tensorflow as tf
 
     from zoo.config.schema import DirectoryData
+
+log = logging.getLogger("zoo")
 
 TEXT_SUFFIXES = (".txt",)
 IMAGE_SUFFIXES = (".bmp", ".gif", ".jpeg", ".jpg", ".png")
@@ -147,8 +149,6 @@ def _dataset(config: DirectoryData, listing: Listing) -> tf.data.Dataset:
 
 _CHANNELS = {"grayscale": 1, "rgb": 3, "rgba": 4}
 
-log = logging.getLogger("zoo")
-
 
 def _explainer(config: DirectoryData, listings: dict[str, Listing], unchecked: dict) -> Explain:
     """The bundle's `explain` hook: names the file behind an error tf.data raised mid-run.
@@ -159,7 +159,7 @@ def _explainer(config: DirectoryData, listings: dict[str, Listing], unchecked: d
     """
 
     def explain(exc: BaseException) -> ZooError | None:
-        text = str(getattr(exc, "message", None) or exc)
+        text = error_text(exc)
         for role, listing in listings.items():
             for path, _ in listing:
                 if path in text:

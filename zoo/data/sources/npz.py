@@ -387,6 +387,7 @@ def load(config: NpzData, *, batch_size: int, seed: int) -> DataBundle:
 
     pipelines: dict[str, tf.data.Dataset | None] = dict.fromkeys(ROLES)
     recorder = Recorder()  # Errors met mid-run by the chunk readers: the bundle's explain.
+    version = _version(path)
     for role, (images, labels) in arrays.items():
         key = config.images_key.format(split=names[role])
         ds = _slices(
@@ -406,7 +407,7 @@ def load(config: NpzData, *, batch_size: int, seed: int) -> DataBundle:
             video=video,
             size_bytes=int(images.nbytes + labels.nbytes),
             examples=len(labels),
-            version=_version(path),
+            version=version,
         )
 
     info = DataInfo(
