@@ -18,8 +18,8 @@ import pytest
 from tests.conftest import REPO, SMALL_MNIST
 from zoo import load_recipe
 from zoo.errors import ZooError
+from zoo.runs.folder import RunDir
 from zoo.training.resume import backed_up_epochs, best_so_far, read_history, truncate_history
-from zoo.training.run_dir import RunDir
 
 EPOCHS = 3
 ARGS = [

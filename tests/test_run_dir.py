@@ -14,14 +14,9 @@ import pytest
 from tests.conftest import REPO, SMALL_MNIST
 from zoo import load_recipe
 from zoo.errors import ZooError
-from zoo.training.run_dir import (
-    LOCK,
-    MANIFEST,
-    RunDir,
-    atomic_write_text,
-    recipe_key,
-    writing,
-)
+from zoo.fs import atomic_write_text, writing
+from zoo.runs.folder import RunDir, recipe_key
+from zoo.runs.layout import LOCK, MANIFEST
 
 
 def _recipe(*extra: str):

@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     from zoo.errors import ZooError
     from zoo.evaluation import results
     from zoo.presets.publish import publish
-    from zoo.training.run_dir import is_finished
+    from zoo.runs.status import is_finished
 
     configure_logging()
     out = (args.out or _default_out()).expanduser().resolve()

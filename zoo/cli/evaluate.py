@@ -62,7 +62,8 @@ def parser() -> argparse.ArgumentParser:
 
 def run_folder_of(artifact: Path) -> Path | None:
     """The run folder an artifact lies in (a zoo run, or a folder with recipe.yaml)."""
-    from zoo.training.run_dir import RECIPE, is_run
+    from zoo.runs.layout import RECIPE
+    from zoo.runs.status import is_run
 
     parent = artifact.parent
     return parent if is_run(parent) or (parent / RECIPE).is_file() else None
@@ -71,7 +72,8 @@ def run_folder_of(artifact: Path) -> Path | None:
 def refuse_unfinished(run: Path, command: str) -> None:
     """ZooError unless `run` finished (metrics.json written, status finished)."""
     from zoo.errors import ZooError
-    from zoo.training.run_dir import METRICS, read_status
+    from zoo.runs.layout import METRICS
+    from zoo.runs.status import read_status
 
     status = read_status(run)
     stage = status.get("stage", "finished" if (run / METRICS).is_file() else "unknown")
@@ -89,7 +91,8 @@ def refuse_unfinished(run: Path, command: str) -> None:
 def _output_folder(out: Path, run: Path | None) -> Path:
     """Check that `out` may take the report: its own folder, never a run's."""
     from zoo.errors import ZooError
-    from zoo.training.run_dir import METRICS, check_foreign, read_manifest
+    from zoo.runs.layout import METRICS
+    from zoo.runs.manifest import check_foreign, read_manifest
 
     if run is not None and out.resolve() == run.resolve():
         raise ZooError(
@@ -192,7 +195,9 @@ def evaluate(
     from zoo.config.loading import load_recipe
     from zoo.errors import ZooError
     from zoo.export import artifacts
-    from zoo.training.run_dir import RECIPE, atomic_write_text, register, writing
+    from zoo.fs import atomic_write_text, writing
+    from zoo.runs.layout import RECIPE
+    from zoo.runs.manifest import register
 
     # Cheap checks first: no TensorFlow yet.
     given = Path(model)

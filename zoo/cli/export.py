@@ -64,13 +64,9 @@ def reexport(
     from zoo.config.loading import load_recipe
     from zoo.errors import ZooError
     from zoo.export import pipeline
-    from zoo.training.run_dir import (
-        RunLock,
-        atomic_write_text,
-        read_manifest,
-        register,
-        writing,
-    )
+    from zoo.fs import atomic_write_text, writing
+    from zoo.runs.lock import RunLock
+    from zoo.runs.manifest import read_manifest, register
 
     items = _items(fmt, quantize)
     pipeline.require(items)  # A missing extra, before reading anything.
@@ -171,7 +167,7 @@ def _load_data(recipe: Any, run: Path, *, needs_training_sample: bool) -> Any:
 def _write_and_check(run: Path, recipe: Any, bundle: Any, items: list[Any]) -> dict[str, Any]:
     from zoo.export import pipeline
     from zoo.export.artifacts import load_keras_model
-    from zoo.training.run_dir import writing
+    from zoo.fs import writing
 
     model = load_keras_model(run / "model.keras")
     return pipeline.export_and_check(

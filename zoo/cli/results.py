@@ -36,7 +36,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     def body() -> int:
         from zoo.evaluation import results
-        from zoo.training.run_dir import atomic_write_text
+        from zoo.fs import atomic_write_text
 
         rows = results.collect(args.dirs)
         table = results.to_markdown(rows)

@@ -25,7 +25,8 @@ BUILDER_FILE = "builder.json"  # Written by the trainer into each run folder.
 
 def check_run(run: Path) -> dict[str, Any]:
     """The run's metrics; a ZooError unless it is a finished zoo run whose exports passed."""
-    from zoo.training.run_dir import METRICS, is_run, read_status
+    from zoo.runs.layout import METRICS
+    from zoo.runs.status import is_run, read_status
 
     if not run.is_dir():
         raise ZooError(f"No run folder at {run}: give the folder `zoo train` wrote.")
@@ -171,7 +172,7 @@ def _swap_in(tmp: Path, dest: Path) -> None:
 
 
 def _recipe_name(run: Path) -> str:
-    from zoo.training.run_dir import read_manifest
+    from zoo.runs.manifest import read_manifest
 
     return str((read_manifest(run) or {}).get("recipe", run.name))
 

@@ -44,7 +44,7 @@ def pruning_callback(trial: Any, monitored: str) -> Any:
     """A Keras callback reporting `monitored` each epoch; raises RunStopped on prune."""
     import keras
 
-    from zoo.training.run_dir import RunStopped
+    from zoo.runs.status import RunStopped
 
     class Pruning(keras.callbacks.Callback):
         def on_epoch_end(self, epoch: int, logs: Mapping[str, float] | None = None) -> None:
@@ -75,8 +75,8 @@ def run_trial(trial: Any, search: Search, base: Mapping[str, Any], study_dir: Pa
     import optuna
 
     from zoo.config.loading import to_yaml, validate
+    from zoo.runs.status import RunStopped
     from zoo.training import trainer
-    from zoo.training.run_dir import RunStopped
 
     params = {p: _suggest(trial, p, d) for p, d in search.parameters.items()}
     recipe = validate(trial_raw(base, search, params), source=f"trial {trial.number}")

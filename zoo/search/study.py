@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from zoo.errors import ZooError
+from zoo.runs.lock import alive
 from zoo.search.space import Search, direction
-from zoo.training.run_dir import _alive
 
 HOST = socket.gethostname()
 
@@ -97,7 +97,7 @@ def recover_stale(study: Any) -> list[int]:
     for trial in study.get_trials(deepcopy=False, states=(running,)):
         attrs = trial.user_attrs
         pid = int(attrs.get("pid", 0))
-        if attrs.get("host") != HOST or pid <= 0 or _alive(pid):
+        if attrs.get("host") != HOST or pid <= 0 or alive(pid):
             continue
         study._storage.set_trial_user_attr(trial._trial_id, "interrupted", True)
         study._storage.set_trial_state_values(trial._trial_id, opt.trial.TrialState.FAIL)

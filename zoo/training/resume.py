@@ -33,9 +33,11 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from zoo.runs.layout import BACKUP
+
 log = logging.getLogger("zoo")
 
-BACKUP_DIR = "backup"
+BACKUP_DIR = BACKUP
 _BACKUP_NAME = re.compile(r"^epoch-(\d{4,})\.weights\.h5$")
 FITTED_WEIGHTS = "fitted.weights.h5"
 FITTED_MARKER = "fitted.json"

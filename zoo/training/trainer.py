@@ -1,7 +1,7 @@
 """The one orchestrator: recipe → strategy → data → model → fit → evaluate → export.
 
 Only this module knows the order of the steps; `_run` reads as that list. Every write
-into the run folder goes through `RunDir` (zoo/training/run_dir.py), which decided the
+into the run folder goes through `RunDir` (zoo/runs/folder.py), which decided the
 folder, holds its lock, and writes `metrics.json` last. The folder's first write happens
 only once the data and the model are known to be good.
 """
@@ -24,13 +24,15 @@ from zoo.data.pipeline_errors import explained
 from zoo.errors import ZooError
 from zoo.evaluation import card, report, scoring
 from zoo.export import writers as export
+from zoo.fs import writing
 from zoo.models.registry import build_model, with_data_params
 from zoo.presets import transfer
+from zoo.runs.folder import RunDir
+from zoo.runs.layout import DEFAULT_RUNS_DIR
 from zoo.stage import set_stage
 from zoo.training import compat_multi_worker, compiling
 from zoo.training import resume as resume_state
 from zoo.training import strategies as distribute
-from zoo.training.run_dir import DEFAULT_RUNS_DIR, RunDir, writing
 
 log = logging.getLogger("zoo")
 

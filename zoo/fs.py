@@ -1,0 +1,57 @@
+"""Atomic writes and write errors: the one place zoo turns a file write into a rename.
+
+Why: a reader (or a kill) must never see half a file, and an OSError (read-only folder,
+full disk, a file where a folder should be) must reach the user as one message naming the
+path and the fix, not a traceback. Every layer writes through these helpers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from zoo.errors import ZooError
+
+_WRITE_FIXES = {
+    errno.EACCES: "the folder is not writable by this user; choose a writable --output-dir",
+    errno.EPERM: "the folder is not writable by this user; choose a writable --output-dir",
+    errno.EROFS: "the file system is read-only; choose an --output-dir on a writable disk",
+    errno.ENOSPC: "the disk is full; free space or choose an --output-dir on another disk",
+    errno.EDQUOT: "the disk quota is exhausted; free space or choose another --output-dir",
+    errno.ENOTDIR: "a part of the path is a file, not a folder; choose another --output-dir",
+    errno.EEXIST: "a file is in the way; choose another --output-dir",
+    errno.ENAMETOOLONG: "the path is too long; choose a shorter --output-dir",
+}
+
+
+def write_error(path: Path, exc: OSError) -> ZooError:
+    """One message for a failed write: the path, what the system said, and the fix."""
+    fix = _WRITE_FIXES.get(exc.errno or 0, "check the folder and choose another --output-dir")
+    reason = exc.strerror or type(exc).__name__
+    return ZooError(f"Cannot write {path}: {reason}; {fix}.")
+
+
+@contextlib.contextmanager
+def writing(path: Path) -> Iterator[None]:
+    """Turn an OSError raised while writing `path` into one ZooError."""
+    try:
+        yield
+    except OSError as exc:
+        raise write_error(path, exc) from None
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write `path` under a temporary name and rename it into place: a reader (or a kill)
+    never sees half a file."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    with writing(path):
+        tmp.write_text(text)
+        tmp.replace(path)
+
+
+def atomic_write_json(path: Path, data: Any) -> None:
+    atomic_write_text(path, json.dumps(data, indent=2) + "\n")
