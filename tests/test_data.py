@@ -83,7 +83,7 @@ def test_preprocessor_feeds_training_and_sits_in_front_of_the_exported_model():
     import tensorflow as tf
 
     from zoo.data import DataBundle, DataInfo
-    from zoo.export.writers import with_preprocessor
+    from zoo.exporting.writers import with_preprocessor
 
     raw = np.array([b"a b", b"b c c", b"zzz"], dtype=object)  # As tf.data hands them out.
     ds = tf.data.Dataset.from_tensor_slices((raw, [0, 1, 0])).batch(3)

@@ -36,7 +36,7 @@ def test_evaluate_cli_reproduces_the_runs_test_figures(cnn_run, tmp_path):
 
 
 def test_evaluate_saved_model_on_another_split(cnn_run, tmp_path):
-    from zoo.cli.evaluate import evaluate
+    from zoo.usecases.evaluate import evaluate
 
     result = evaluate(
         cnn_run.run_dir / "saved_model",

@@ -50,8 +50,8 @@ def test_saved_model_cli_shows_and_runs_serving_default(cnn_run, tmp_path):
 
 
 def test_fresh_process_check_catches_a_mismatch(cnn_run):
-    from zoo.export import verify
-    from zoo.export.artifacts import load
+    from zoo.exporting import verify
+    from zoo.exporting.artifacts import load
 
     inputs = np.zeros((3, 28, 28, 1), np.uint8)
     right = load(cnn_run.run_dir / "model.keras").predict(inputs)
@@ -62,7 +62,7 @@ def test_fresh_process_check_catches_a_mismatch(cnn_run):
 
 
 def test_tflite_artifact_matches_the_keras_model(cnn_run):
-    from zoo.export.artifacts import load
+    from zoo.exporting.artifacts import load
 
     digits = np.random.default_rng(0).integers(0, 256, (5, 28, 28, 1), dtype=np.uint8)
     lite = load(cnn_run.run_dir / "model.tflite")

@@ -71,7 +71,7 @@ def test_run_directory_without_a_model(tmp_path):
 
 def test_recipe_export_section_and_tflite_alias():
     from zoo.config.schema import Export
-    from zoo.export import pipeline
+    from zoo.exporting import pipeline
 
     assert Export(tflite=True).litert_quantizations() == ["none"]
     both = Export(tflite=True, onnx=True, litert={"quantize": ["int8"]})
@@ -94,8 +94,8 @@ def test_recipe_export_section_and_tflite_alias():
 
 
 def test_a_new_format_is_one_registered_class():
-    from zoo.export.formats import FORMATS, Format, get
-    from zoo.export.formats.base import register
+    from zoo.exporting.formats import FORMATS, Format, get
+    from zoo.exporting.formats.base import register
 
     class Dummy(Format):
         name = "dummy_test_format"
@@ -174,7 +174,7 @@ def test_every_format_is_checked_in_a_fresh_process(tiny_run):
 @pytest.mark.slow
 def test_onnx_runs_in_onnxruntime_alone(tiny_run, tmp_path):
     """A process that imports only onnxruntime and numpy reproduces the Keras model."""
-    from zoo.export.artifacts import load
+    from zoo.exporting.artifacts import load
 
     x = np.random.default_rng(1).integers(0, 255, (5, 4, 4, 1)).astype(np.uint8)
     np.save(tmp_path / "x.npy", x)
@@ -192,7 +192,7 @@ def test_onnx_runs_in_onnxruntime_alone(tiny_run, tmp_path):
 
 
 def test_litert_names_the_ops_it_cannot_express():
-    from zoo.export.formats.litert import _reason
+    from zoo.exporting.formats.litert import _reason
 
     log = "error: 'tf.MaxPool3D' op is neither a custom op nor a flex op\nlast line"
     assert _reason(log) == "LiteRT's built-in ops cannot express MaxPool3D (used by the model)"

@@ -122,7 +122,7 @@ def test_npz_path_is_taken_from_the_recipe_folder(tmp_path, volumes):
 @pytest.mark.shared_data
 def test_adrenal_recipe_reads_the_archive_under_the_data_root():
     from zoo import load_recipe
-    from zoo.data.root import resolve
+    from zoo.config.paths import resolve
 
     recipe = load_recipe("adrenalmnist3d_video_cnn")  # The built-in recipe, by name.
     assert recipe.data.path == "zoo-data://medmnist/adrenalmnist3d.npz"  # Stays symbolic.

@@ -121,7 +121,7 @@ def test_an_undecodable_image_past_the_check_budget_is_named(tmp_path, monkeypat
 
 def test_zoo_evaluate_names_an_undecodable_image_too(tmp_path, monkeypatch):
     from zoo import train_recipe
-    from zoo.cli.evaluate import evaluate
+    from zoo.usecases.evaluate import evaluate
 
     run = train_recipe(_image_recipe(tmp_path), output_dir=tmp_path / "run", verbose=0).run_dir
     bad = tmp_path / "images" / "train" / "blue" / "0.png"

@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from zoo.cli.predict import read_inputs
 from zoo.errors import ZooError
-from zoo.export.artifacts import Loaded
+from zoo.exporting.artifacts import Loaded
+from zoo.usecases.predict import read_inputs
 
 REPO = Path(__file__).resolve().parents[1]
 

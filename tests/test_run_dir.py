@@ -229,7 +229,7 @@ def test_moved_checkout_resumes_but_other_data_is_refused(tmp_path):
 
 # ------------------------------------------------------------------ evaluate / export
 def test_evaluate_into_the_run_folder_is_refused_and_metrics_intact(tmp_path):
-    from zoo.cli.evaluate import evaluate
+    from zoo.usecases.evaluate import evaluate
 
     run = fake_run(tmp_path / "run", finished=True, files=("model.keras",))  # Never loaded.
     before = (run / "metrics.json").read_bytes()
@@ -262,7 +262,7 @@ def test_unfinished_run_refused_by_evaluate_and_export_and_still_resumable(tmp_p
 
 
 def test_export_never_replaces_a_file_zoo_did_not_write(tmp_path):
-    from zoo.cli.export import reexport
+    from zoo.usecases.export import reexport
 
     run = fake_run(tmp_path / "run", finished=True, files=("model.keras",))
     (run / "model.tflite").write_bytes(b"my own")
@@ -272,7 +272,7 @@ def test_export_never_replaces_a_file_zoo_did_not_write(tmp_path):
 
 
 def test_bad_evaluate_arguments_are_one_message(tmp_path):
-    from zoo.cli.evaluate import evaluate
+    from zoo.usecases.evaluate import evaluate
 
     with pytest.raises(ZooError, match="No model at"):
         evaluate(tmp_path / "nowhere")
@@ -331,7 +331,7 @@ def tiny_run(tmp_path_factory):
 
 
 def test_evaluate_says_which_of_shape_and_classes_differs_before_scoring(tiny_run, tmp_path):
-    from zoo.cli.evaluate import evaluate
+    from zoo.usecases.evaluate import evaluate
 
     folder, run = tiny_run
     before = (run / "metrics.json").read_bytes()

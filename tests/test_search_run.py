@@ -49,7 +49,7 @@ def _data(path: Path) -> None:
 def _plant_interrupted_trial(recipe_path: Path, study_dir: Path) -> dict:
     """A RUNNING trial whose process is gone, as a killed `zoo search` leaves it."""
     from zoo.config.loading import load_recipe
-    from zoo.search import runner, study
+    from zoo.tuning import runner, study
 
     recipe = load_recipe(recipe_path)
     study_dir.mkdir()
@@ -79,7 +79,7 @@ def test_tiny_search_resumes_retries_and_writes_results(tmp_path):
 
     import optuna
 
-    from zoo.search import study
+    from zoo.tuning import study
 
     the_study = optuna.load_study(
         study_name="tiny-search", storage=study.default_storage(study_dir)

@@ -53,7 +53,7 @@ def test_a_good_section_loads_without_tensorflow(tmp_path):
     )
     assert recipe.search.trials == 10
     assert recipe.search.parameters["training.epochs"].points() == [1, 2, 3]
-    from zoo.search.space import direction
+    from zoo.config.search_space import direction
 
     assert direction(recipe.search.objective) == "maximize"
     assert _imports_tensorflow(tmp_path / "s.yaml") is False
@@ -109,7 +109,7 @@ def test_unknown_metric_direction_must_be_given(tmp_path):
     with pytest.raises(RecipeError, match="set direction: maximize or minimize"):
         _load(_recipe(tmp_path, params, extra))
     extra = "  objective: {metric: loss}"
-    from zoo.search.space import direction
+    from zoo.config.search_space import direction
 
     assert direction(_load(_recipe(tmp_path, params, extra)).search.objective) == "minimize"
 

@@ -157,7 +157,7 @@ def test_directory_errors_name_the_field_and_fix(toy_tree, tmp_path):
 def test_imdb_recipe_names_its_archive_under_the_data_root():
     from tests.conftest import SHARED_DATA
     from zoo import load_recipe
-    from zoo.data.root import resolve
+    from zoo.config.paths import resolve
 
     recipe = load_recipe("recipes/imdb_lstm.yaml")
     assert recipe.data.path == "zoo-data://imdb/aclImdb.tar.gz"  # Symbolic in the recipe,
@@ -221,7 +221,7 @@ def test_imdb_slice_learns(imdb_run):
 def test_exported_text_models_take_raw_strings(imdb_run):
     import tensorflow as tf
 
-    from zoo.export.artifacts import load_keras_model
+    from zoo.exporting.artifacts import load_keras_model
 
     sentences = tf.constant([POSITIVE, NEGATIVE])
     serve = tf.saved_model.load(str(imdb_run.run_dir / "saved_model")).signatures["serving_default"]
@@ -330,9 +330,9 @@ def tf_strings(values):
 @pytest.mark.slow  # A whole run (training, export, evaluation): ~15 s on 2 shared cores.
 def test_text_run_saves_its_vocabulary_and_evaluation_never_adapts(tmp_path):
     from zoo import train_recipe
-    from zoo.cli.evaluate import evaluate
     from zoo.config.loading import validate
     from zoo.data.preprocessing import text as text_pre
+    from zoo.usecases.evaluate import evaluate
 
     root = _unique_words_tree(tmp_path / "data", n=12)
     recipe = validate(

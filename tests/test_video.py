@@ -155,7 +155,7 @@ def test_3d_cnn_learns_motion_a_frame_averaging_model_cannot(moving_shapes_run):
 @pytest.mark.slow
 def test_exported_video_model_takes_raw_uint8_clips(moving_shapes_run):
     from zoo.data.datasets.moving_shapes import generate
-    from zoo.export.artifacts import load
+    from zoo.exporting.artifacts import load
 
     run = moving_shapes_run.run_dir
     for kind in ("keras", "saved_model"):

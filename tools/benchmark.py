@@ -225,6 +225,7 @@ def _recipe_headroom(recipe, s: Setting) -> dict[str, Any]:
     import tensorflow as tf
 
     from zoo import build_model, data
+    from zoo.evaluation import losses_and_metrics
     from zoo.models.registry import with_data_params
     from zoo.training import compiling
 
@@ -247,8 +248,8 @@ def _recipe_headroom(recipe, s: Setting) -> dict[str, Any]:
     )
     model.compile(
         optimizer=compiling.optimizer(t, s.steps),
-        loss=compiling.loss(t.loss),
-        metrics=compiling.metrics(t.metrics),
+        loss=losses_and_metrics.loss(t.loss),
+        metrics=losses_and_metrics.metrics(t.metrics),
         **compiling.compile_options(t),
     )
     clock = EpochClock()
@@ -271,8 +272,8 @@ def _recipe_headroom(recipe, s: Setting) -> dict[str, Any]:
 
 def pipeline(s: Setting) -> dict[str, Any]:
     """Headroom of every shipped recipe whose data is on this machine (MNIST-CNN first)."""
-    from zoo.cli.list import load_recipes
     from zoo.errors import ZooError
+    from zoo.usecases.listing import load_recipes
 
     out: dict[str, Any] = {"target": ">= 3", "recipes": {}}
     for path, full in load_recipes(REPO / "recipes"):

@@ -32,8 +32,8 @@ def _inputs(run: Path, folder: Path) -> dict[str, Path]:
 
     from zoo.config.loading import load_recipe
     from zoo.data import load as load_data
-    from zoo.export.artifacts import load_keras_model
-    from zoo.export.formats import FORMATS
+    from zoo.exporting.artifacts import load_keras_model
+    from zoo.exporting.formats import FORMATS
 
     recipe = load_recipe(run / "recipe.yaml")
     bundle = load_data(recipe.data, batch_size=BATCH, seed=recipe.seed)
@@ -57,7 +57,7 @@ def _inputs(run: Path, folder: Path) -> dict[str, Path]:
 
 def _artifacts(run: Path) -> list[tuple[str, str, Path]]:
     """(label, format, path) for each artifact present in the run."""
-    from zoo.export.formats import FORMATS
+    from zoo.exporting.formats import FORMATS
 
     found = []
     if (run / "model.keras").is_file():
@@ -80,7 +80,7 @@ def _child(fmt: str, path: str, inputs: str, calls: int) -> dict[str, Any]:
 
     x = np.load(inputs, allow_pickle=False)
     if fmt == "keras_predict":
-        from zoo.export.artifacts import load_keras_model
+        from zoo.exporting.artifacts import load_keras_model
 
         model = load_keras_model(Path(path))
         if x.dtype.kind in "SU":  # Keras predict rejects strings: call the model instead.
@@ -92,7 +92,7 @@ def _child(fmt: str, path: str, inputs: str, calls: int) -> dict[str, Any]:
             def predict(batch):
                 return model.predict(batch, verbose=0)
     else:
-        from zoo.export.formats import FORMATS
+        from zoo.exporting.formats import FORMATS
 
         predict = FORMATS[fmt].load(Path(path))
     one = x[:1]
@@ -130,7 +130,7 @@ def _peak_rss_mb(resource: Any) -> float:
 
 
 def bench(runs: list[Path], calls: int) -> list[dict[str, Any]]:
-    from zoo.export.verify import size_on_disk
+    from zoo.exporting.verify import size_on_disk
 
     rows = []
     with tempfile.TemporaryDirectory(prefix="zoo-bench-serving-") as tmp:

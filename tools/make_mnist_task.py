@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     if not args.manual_dir:
         p.error("give --manual-dir (the folder of MNIST's original .gz files)")
-    from zoo.data.root import resolve
+    from zoo.config.paths import resolve
 
     src = Path(args.manual_dir)
     out = resolve(args.out, must_exist=False)

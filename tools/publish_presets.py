@@ -43,12 +43,12 @@ def main(argv: list[str] | None = None) -> int:
 
     from zoo import load_recipe, train_recipe
     from zoo.cli.common import configure_logging
-    from zoo.cli.prepare import prepare_one
     from zoo.config import builtin
     from zoo.errors import ZooError
-    from zoo.evaluation import results
     from zoo.presets.publish import publish
     from zoo.runs.status import is_finished
+    from zoo.usecases import results
+    from zoo.usecases.prepare import prepare_one
 
     configure_logging()
     out = (args.out or _default_out()).expanduser().resolve()

@@ -35,8 +35,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging()
 
     def body() -> int:
-        from zoo.evaluation import results
         from zoo.fs import atomic_write_text
+        from zoo.usecases import results
 
         rows = results.collect(args.dirs)
         table = results.to_markdown(rows)

@@ -15,10 +15,8 @@ Exit codes: 0 done, 2 bad input (recipe, search section, unreachable storage), 1
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
 from zoo.cli.common import add_overrides
 
@@ -62,70 +60,30 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _search(args: argparse.Namespace) -> int:
-    from zoo.config.loading import load_recipe
-    from zoo.errors import ZooError
+    from zoo.usecases.search import search
 
-    recipe = load_recipe(args.recipe, args.overrides)
-    search = recipe.search
-    if search is None:
-        raise ZooError(
-            f"{args.recipe} has no search: section; add one naming the fields to vary, e.g. "
-            "search: {parameters: {training.optimizer.learning_rate: {loguniform: [1e-4, 1e-2]}}}"
-        )
-    if args.workers < 1:
-        raise ZooError(f"--workers {args.workers}: give at least 1")
-    from zoo.search import results, runner, study
-
-    study_dir = Path(args.output_dir or Path("runs") / f"{recipe.name}-search")
-    storage_url = args.storage or study.default_storage(study_dir)
-    if args.storage:
-        storage = study.open_storage(storage_url)  # Unreachable: exit 2 before any folder.
-    study_dir.mkdir(parents=True, exist_ok=True)
-    if not args.storage:
-        storage = study.open_storage(storage_url)
-    base = recipe.model_dump(mode="json", exclude={"search"})
-    name = f"{recipe.name}-search"
-    if args.worker_only:
-        runner.worker(search, base, study_dir, storage_url, name, recipe.seed)
+    outcome = search(
+        args.recipe,
+        overrides=args.overrides,
+        workers=args.workers,
+        output_dir=args.output_dir,
+        storage=args.storage,
+        worker_only=args.worker_only,
+    )
+    if outcome is None:
         return 0
-    the_study = study.load(search, name, storage, recipe.seed)
-    retried = study.recover_stale(the_study)
-    if retried:
-        print(f"trials {retried} were interrupted: marked failed, their parameters queued again")
-    if args.workers == 1:
-        runner.worker(search, base, study_dir, storage_url, name, recipe.seed)
-    else:
-        command = [
-            sys.executable,
-            "-m",
-            "zoo.cli.search",
-            args.recipe,
-            "--worker-only",
-            "--storage",
-            storage_url,
-            "--output-dir",
-            str(study_dir),
-        ]
-        for item in args.overrides:
-            command += ["--set", item]
-        procs = [subprocess.Popen(command) for _ in range(args.workers)]
-        codes = [p.wait() for p in procs]
-        if any(codes):
-            print(f"warning: worker exit codes {codes}", file=sys.stderr)
-    table = results.rows(the_study, search)
-    results.write_table(table, search, study_dir)
-    results.plot(the_study, search, table, study_dir)
-    best = results.write_best(the_study, search, base, study_dir)
-    states: dict[str, int] = {}
-    for row in table:
-        states[row["state"]] = states.get(row["state"], 0) + 1
-    print("trials: " + ", ".join(f"{n} {s}" for s, n in sorted(states.items())))
-    if best:
+    if outcome.retried:
         print(
-            f"best trial {best['number']}: {search.objective.metric}={best['value']:.4f} "
-            f"{best['params']}"
+            f"trials {outcome.retried} were interrupted: marked failed, their parameters "
+            "queued again"
         )
-    print(f"study folder: {study_dir} (trials.md, best.yaml)")
+    print("trials: " + ", ".join(f"{n} {s}" for s, n in outcome.states.items()))
+    if outcome.best:
+        best = outcome.best
+        print(
+            f"best trial {best['number']}: {outcome.objective}={best['value']:.4f} {best['params']}"
+        )
+    print(f"study folder: {outcome.study_dir} (trials.md, best.yaml)")
     return 0
 
 

@@ -100,7 +100,7 @@ MONITOR_MODES: dict[str, str] = {
 
 
 def metric_log_name(name: str, k: int | None = None) -> str:
-    """The key Keras logs a metric under (`zoo.training.compiling.metrics` names them)."""
+    """The key Keras logs a metric under (named by losses_and_metrics.metrics)."""
     if name in METRICS_WITH_K and k is not None:
         return f"top_{k}_accuracy"
     return name

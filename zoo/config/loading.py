@@ -22,12 +22,12 @@ import pydantic
 import yaml
 
 from zoo.config import builtin, yaml_limits
+from zoo.config.paths import is_symbolic
 from zoo.config.schema import Recipe
-from zoo.data.root import is_symbolic
 from zoo.errors import RegistryError, ZooError, did_you_mean
 
 # Recipe fields holding file-system paths: resolved against the file that sets them
-# (a `zoo-data://` path stays symbolic until data is read: see zoo/data/root.py).
+# (a `zoo-data://` path stays symbolic until data is read: see zoo/config/paths.py).
 PATH_FIELDS: frozenset[tuple[str, ...]] = frozenset(
     {
         ("data", "data_dir"),
@@ -462,9 +462,9 @@ def validate(
 def _search_problems(
     raw: dict[str, Any], recipe: Recipe, origins: Mapping[Key, str], source: str
 ) -> list[Problem]:
-    """The `search:` section's problems (zoo.search.space): every sampled trial recipe
+    """The `search:` section's problems (zoo.config.search_space): every sampled trial recipe
     must validate like this one, so a search never starts a trial that cannot load."""
-    from zoo.search import space
+    from zoo.config import search_space as space
 
     def check(trial: dict[str, Any]) -> None:
         validate(trial, source=source)

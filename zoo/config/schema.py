@@ -25,8 +25,8 @@ from pydantic import (
 )
 
 from zoo.config.catalog import LOSSES, METRIC_NAMES, METRICS_WITH_K
+from zoo.config.search_space import Search
 from zoo.errors import did_you_mean
-from zoo.search.space import Search
 
 # Ranges TensorFlow and Keras enforce later (sizes, steps and counts are int32 there,
 # seeds uint32); checked here so `--dry-run` catches them. Floats must be finite
@@ -741,7 +741,7 @@ class Recipe(Section):
     distribution: Distribution = Distribution()
     evaluation: Evaluation = Evaluation()
     export: Export = Export()
-    # Hyperparameter search (`zoo search`); `zoo train` ignores it. See zoo/search/space.py.
+    # Hyperparameter search (`zoo search`); `zoo train` ignores it. See zoo/config/search_space.py.
     search: Search | None = None
 
     @field_validator("name")

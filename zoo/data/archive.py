@@ -26,7 +26,7 @@ import zlib
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from zoo.data.root import resolve
+from zoo.config.paths import resolve
 from zoo.errors import DataError
 
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".tar", ".zip")
@@ -217,7 +217,7 @@ def ensure_ready(config: Any) -> str:
 
 def locate(path: str, extract_dir: str | None = None) -> Path:
     """`data.path` as a local folder or file: archives are extracted (once) first.
-    A `zoo-data://` path is looked up under the data root (zoo/data/root.py)."""
+    A `zoo-data://` path is looked up under the data root (zoo/config/paths.py)."""
     p = resolve(path)
     if not p.exists():
         raise DataError(

@@ -12,8 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from zoo.config.catalog import REPORT_METRICS
 from zoo.errors import ZooError
-from zoo.evaluation import classification
-from zoo.training import compiling
+from zoo.evaluation import classification, losses_and_metrics
 
 if TYPE_CHECKING:
     import numpy as np
@@ -68,8 +67,8 @@ def score(
     predictions = np.asarray(predictions, np.float32)
     classifying = is_classification(loss, predictions)
     one_hot = np.eye(predictions.shape[-1])[labels.astype(int).reshape(-1)] if classifying else None
-    scores = {"loss": float(compiling.loss(loss)(labels, predictions))}
-    for metric in compiling.metrics(list(metrics), loss_name=loss.name):
+    scores = {"loss": float(losses_and_metrics.loss(loss)(labels, predictions))}
+    for metric in losses_and_metrics.metrics(list(metrics), loss_name=loss.name):
         targets = one_hot if classifying and metric.name in ONE_HOT_METRICS else labels
         metric.update_state(targets, predictions)
         scores[metric.name] = float(metric.result())

@@ -141,16 +141,11 @@ def get_model_entry(name: str) -> ModelEntry:
         ) from None
 
 
-def build_model(name: str, weights: str | None = None, **params: Any) -> keras.Model:
+def build_model(name: str, **params: Any) -> keras.Model:
     """Build the registered model `name`; unknown or ill-typed parameters raise first.
 
-    `weights` (a preset folder, file://, hf:// or kaggle:// address) loads a preset's
-    trained weights into the fresh build; its builder and parameters must be the preset's
-    (parameters left out are taken from the preset)."""
-    if weights is not None:
-        from zoo.presets.load import build_with_weights  # Optional path: lazy.
-
-        return build_with_weights(name, weights, **params)
+    The registry never loads weights: `zoo.build_model(name, weights=PRESET)` (zoo/api.py)
+    does, one layer up, through the verified preset loader."""
     entry = get_model_entry(name)
     return entry.builder(**entry.coerce_params(params))
 

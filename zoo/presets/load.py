@@ -3,7 +3,7 @@
 Every load goes through `uris.resolve`, which verifies each file's sha256 against the
 manifest first, so a changed or damaged file is an error naming it, never a silently
 different model. `.keras` files are loaded with Keras's safe mode on
-(`zoo.export.artifacts.load_keras_model`).
+(`zoo.exporting.artifacts.load_keras_model`).
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ def from_preset(uri: str | os.PathLike[str]) -> Preset:
     kaggle://OWNER/MODEL/keras/VARIANT): every file is checked against the manifest, then
     the raw-input model is loaded (safe mode on). Use `preset.model` and
     `preset.class_names`."""
-    from zoo.export.artifacts import load_keras_model
+    from zoo.exporting.artifacts import load_keras_model
 
     folder, manifest = uris.resolve(uri)
     builder, params = read_config(folder)

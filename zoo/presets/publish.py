@@ -101,7 +101,7 @@ def _prepare_dest(dest: Path) -> None:
 
 def write_folder(run: Path, dest: Path) -> dict[str, Any]:
     """Write the preset of `run` into the folder `dest` (atomically). Returns the manifest."""
-    from zoo.export.artifacts import load_keras_model
+    from zoo.exporting.artifacts import load_keras_model
     from zoo.models.registry import get_model_entry
 
     check_run(run)

@@ -72,7 +72,7 @@ def _source_model(src: Source) -> Any:
     from zoo.models.registry import get_model_entry
 
     if src.kind == "run":
-        from zoo.export.artifacts import load_keras_model
+        from zoo.exporting.artifacts import load_keras_model
         from zoo.presets.publish import builder_model
 
         return builder_model(load_keras_model(src.folder / "model.keras"))
@@ -96,7 +96,7 @@ def _source_vocabulary(src: Source) -> list[str] | None:
     if src.kind == "preset":
         path = src.folder / fmt.VOCABULARY
         return path.read_text(encoding="utf-8").split("\n")[:-1] if path.is_file() else None
-    from zoo.export.artifacts import load_keras_model
+    from zoo.exporting.artifacts import load_keras_model
     from zoo.presets.publish import vocabulary_of
 
     return vocabulary_of(load_keras_model(src.folder / "model.keras"))

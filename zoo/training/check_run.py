@@ -102,9 +102,9 @@ def check_run(recipe: Recipe) -> CheckRunReport:
     import numpy as np
 
     from zoo import data as zoo_data
-    from zoo.evaluation import scoring
-    from zoo.export import artifacts
-    from zoo.export import writers as export
+    from zoo.evaluation import losses_and_metrics, scoring
+    from zoo.exporting import artifacts
+    from zoo.exporting import writers as export
     from zoo.models.registry import build_model, with_data_params
     from zoo.training import compiling
 
@@ -135,8 +135,8 @@ def check_run(recipe: Recipe) -> CheckRunReport:
             )
             model.compile(
                 optimizer=compiling.optimizer(recipe.training, train_steps, 1),
-                loss=compiling.loss(recipe.training.loss),
-                metrics=compiling.metrics(recipe.training.metrics),
+                loss=losses_and_metrics.loss(recipe.training.loss),
+                metrics=losses_and_metrics.metrics(recipe.training.metrics),
                 **compiling.compile_options(recipe.training),
             )
         say(f"{recipe.model.name}, {model.count_params():,} parameters")

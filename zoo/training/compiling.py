@@ -1,4 +1,7 @@
-"""Recipe training fields → Keras optimizer, learning-rate schedule, loss and metrics."""
+"""Recipe training fields → Keras optimizer, learning-rate schedule and compile options.
+
+The loss and metric factories live in zoo/evaluation/losses_and_metrics.py: scoring
+needs them too, and evaluation sits below training."""
 
 from __future__ import annotations
 
@@ -7,12 +10,10 @@ import math
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from zoo.config.catalog import LOSSES, METRICS, REPORT_METRICS
-
 if TYPE_CHECKING:
     import keras
 
-    from zoo.config.schema import Loss, Metric, Training
+    from zoo.config.schema import Training
 
 _OPTIMIZERS = {"sgd": "SGD", "rmsprop": "RMSprop", "adam": "Adam", "adamw": "AdamW"}
 
@@ -72,46 +73,6 @@ def optimizer(
     }
     lr = learning_rate(scaled(opt.learning_rate, lr_scale), steps_per_epoch * config.epochs)
     return getattr(keras.optimizers, _OPTIMIZERS[opt.name])(learning_rate=lr, **kwargs)
-
-
-def loss(config: Loss) -> keras.losses.Loss:
-    import keras
-
-    return getattr(keras.losses, LOSSES[config.name][0])(**config.options())
-
-
-# What Keras's "accuracy" string means for each loss, for scoring outside `compile`.
-_ACCURACY_FOR_LOSS = {
-    "sparse_categorical_crossentropy": "SparseCategoricalAccuracy",
-    "categorical_crossentropy": "CategoricalAccuracy",
-    "binary_crossentropy": "BinaryAccuracy",
-}
-
-
-def metrics(configs: list[Metric], loss_name: str | None = None) -> list[Any]:
-    """Keras metrics for `configs`; report metrics (precision, f1, ...) are left to
-    `zoo.evaluation.classification`. With `loss_name`, "accuracy" becomes a metric object too, so
-    the list also works outside `compile` (Keras otherwise picks it from the loss)."""
-    import keras
-
-    out: list[Any] = []
-    for m in configs:
-        if m.name in REPORT_METRICS:
-            continue
-        cls = METRICS[m.name]
-        if cls is None and loss_name is None:
-            out.append(m.name)  # Keras picks the accuracy variant that fits the loss.
-        elif cls is None:
-            cls = _ACCURACY_FOR_LOSS.get(str(loss_name), "Accuracy")
-            out.append(getattr(keras.metrics, cls)(name=m.name))
-        else:
-            kwargs = {"k": m.k} if m.k is not None else {}
-            out.append(
-                getattr(keras.metrics, cls)(
-                    name=m.name if m.k is None else f"top_{m.k}_accuracy", **kwargs
-                )
-            )
-    return out
 
 
 def steps_per_epoch(num_examples: int, batch_size: int, requested: int | None) -> int:

@@ -22,8 +22,8 @@ from zoo.config.monitors import resolve_monitors
 from zoo.config.schema import Recipe
 from zoo.data.pipeline_errors import explained
 from zoo.errors import ZooError
-from zoo.evaluation import card, report, scoring
-from zoo.export import writers as export
+from zoo.evaluation import card, losses_and_metrics, report, scoring
+from zoo.exporting import writers as export
 from zoo.fs import writing
 from zoo.models.registry import build_model, with_data_params
 from zoo.presets import transfer
@@ -79,7 +79,7 @@ def run(
     in a scratch directory that is deleted afterwards. `source` is the recipe file, if
     any (never allowed inside the run folder; resume compares paths relative to it).
     `callbacks` (Keras callbacks) run after the recipe's own, e.g. for benchmarks."""
-    from zoo.export import pipeline
+    from zoo.exporting import pipeline
 
     pipeline.require(pipeline.plan(recipe.export))  # A missing extra: before any work.
     chief = distribute.is_chief(recipe.distribution)
@@ -176,8 +176,8 @@ def _prepare(
                 train_steps,
                 strategy.num_replicas_in_sync if recipe.distribution.scale_learning_rate else 1,
             ),
-            loss=compiling.loss(recipe.training.loss),
-            metrics=compiling.metrics(recipe.training.metrics),
+            loss=losses_and_metrics.loss(recipe.training.loss),
+            metrics=losses_and_metrics.metrics(recipe.training.metrics),
             **compiling.compile_options(recipe.training),
         )
     log.info(
@@ -426,7 +426,7 @@ def _evaluate(recipe: Recipe, model: Any, bundle: Any) -> tuple[dict[str, Any], 
 def _export(recipe: Recipe, run_dir: RunDir, model: Any, bundle: Any) -> dict[str, Any]:
     """Write the recipe's artifacts and check each in a fresh process. A failed check is
     a ZooError: the run is then marked failed, with no metrics.json."""
-    from zoo.export import pipeline
+    from zoo.exporting import pipeline
 
     items = pipeline.plan(recipe.export)
     _, checks = pipeline.export_and_check(

@@ -27,11 +27,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from zoo.config.paths import resolve
 from zoo.data.bundle import DataBundle, DataInfo
 from zoo.data.check import MAX_INFERRED_CLASSES, SplitStats, refuse_bad_kind, scan_arrays
 from zoo.data.pipeline import finish_split
 from zoo.data.pipeline_errors import Recorder
-from zoo.data.root import resolve
 from zoo.errors import DataError
 
 if TYPE_CHECKING:

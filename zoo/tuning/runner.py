@@ -20,8 +20,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from zoo.search import study as studies
-from zoo.search.space import Search, trial_raw
+from zoo.config.search_space import Search, trial_raw
+from zoo.tuning import study as studies
 
 log = logging.getLogger(__name__)
 

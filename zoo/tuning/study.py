@@ -13,9 +13,9 @@ import socket
 from pathlib import Path
 from typing import Any
 
+from zoo.config.search_space import Search, direction
 from zoo.errors import ZooError
 from zoo.runs.lock import alive
-from zoo.search.space import Search, direction
 
 HOST = socket.gethostname()
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from zoo.errors import ZooError
-from zoo.export.formats.base import OUTPUT_NAME, SIGNATURE
+from zoo.exporting.formats.base import OUTPUT_NAME, SIGNATURE
 
 
 @dataclass(frozen=True)
@@ -142,7 +142,7 @@ def load(path: str | Path) -> Loaded:
 
 def _load_tflite(path: Path) -> Loaded:
     """A `.tflite` file through the ai-edge-litert interpreter (not tf.lite's)."""
-    from zoo.export.formats.litert import load_interpreter
+    from zoo.exporting.formats.litert import load_interpreter
 
     predict, name, dtype, shape = load_interpreter(path)
     return Loaded(path, "tflite", predict, name, dtype, shape)

@@ -1,4 +1,4 @@
-"""Compatibility front for the per-format writers in `zoo.export.formats`.
+"""Compatibility front for the per-format writers in `zoo.exporting.formats`.
 
 `with_preprocessor` builds the raw-input model every format exports; `save_*` keep the
 old call shapes and delegate to the format modules.
@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from zoo.export.formats.base import OUTPUT_NAME, SIGNATURE, Context
+from zoo.exporting.formats.base import OUTPUT_NAME, SIGNATURE, Context
 
 if TYPE_CHECKING:
     import keras
@@ -31,19 +31,19 @@ def with_preprocessor(model: keras.Model, preprocessor: Any, info: DataInfo) -> 
 
 
 def save_keras(model: keras.Model, path: Path) -> Path:
-    from zoo.export.formats.keras import KERAS
+    from zoo.exporting.formats.keras import KERAS
 
     return KERAS.write(model, path, None)  # type: ignore[arg-type]
 
 
 def save_saved_model(model: keras.Model, path: Path, info: DataInfo) -> Path:
-    from zoo.export.formats.saved_model import SAVED_MODEL
+    from zoo.exporting.formats.saved_model import SAVED_MODEL
 
     return SAVED_MODEL.write(model, path, Context(info))
 
 
 def save_tflite(model: keras.Model, path: Path, info: DataInfo) -> Path:
     """Deprecated: LiteRT without quantisation (`model.tflite`)."""
-    from zoo.export.formats.litert import LITERT
+    from zoo.exporting.formats.litert import LITERT
 
     return LITERT.write(model, path, Context(info), "none")

@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from zoo.export.formats.base import OUTPUT_NAME, SIGNATURE, Context, Format, register, replace
+from zoo.exporting.formats.base import OUTPUT_NAME, SIGNATURE, Context, Format, register, replace
 
 
 class SavedModelFormat(Format):
@@ -49,7 +49,7 @@ class SavedModelFormat(Format):
         return path
 
     def load(self, path: Path) -> Any:
-        from zoo.export.artifacts import load
+        from zoo.exporting.artifacts import load
 
         return load(path).predict
 

@@ -1,9 +1,9 @@
 """The one interface every export format implements, and the registry of formats.
 
-A format is one module under `zoo.export.formats` defining a `Format` subclass and calling
+A format is one module under `zoo.exporting.formats` defining a `Format` subclass and calling
 `register(...)`: the trainer, `zoo export`, the fresh-process check and the serving
 benchmark all go through `FORMATS`, so a new format is one file plus one import line in
-`zoo/export/formats/__init__.py`.
+`zoo/exporting/formats/__init__.py`.
 """
 
 from __future__ import annotations
@@ -97,7 +97,7 @@ def register(fmt: Format) -> Format:
 
 def get(name: str) -> Format:
     """The format called `name`; an unknown name is a ZooError with a suggestion."""
-    from zoo.export import formats  # noqa: F401  Fills FORMATS.
+    from zoo.exporting import formats  # noqa: F401  Fills FORMATS.
 
     if name in ALIASES:
         name = ALIASES[name]

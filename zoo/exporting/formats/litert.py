@@ -2,7 +2,7 @@
 `ai-edge-litert` interpreter.
 
 The tf.lite converter leaks memory on every call (TensorFlow 2.20/2.21), so conversion
-runs as `python -m zoo.export.formats.litert SAVED_MODEL OUT QUANTIZE [SAMPLE.npy]` and
+runs as `python -m zoo.exporting.formats.litert SAVED_MODEL OUT QUANTIZE [SAMPLE.npy]` and
 the leak dies with that process. Quantisations: `none` (float32, checked elementwise),
 `float16`, `dynamic_int8` and `int8` (full integer, calibrated on a representative sample
 of raw training inputs); quantised files are checked by test accuracy, not elementwise.
@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from zoo.errors import ZooError
-from zoo.export.formats.base import OUTPUT_NAME, SIGNATURE, Context, Format, register, replace
+from zoo.exporting.formats.base import OUTPUT_NAME, SIGNATURE, Context, Format, register, replace
 
 QUANTIZATIONS = ("none", "float16", "dynamic_int8", "int8")
 
@@ -35,7 +35,7 @@ class LiteRTFormat(Format):
         return 1e-4 if variant in (None, "none") else None
 
     def write(self, model: Any, path: Path, ctx: Context, variant: str | None = None) -> Path:
-        from zoo.export.formats.saved_model import SAVED_MODEL
+        from zoo.exporting.formats.saved_model import SAVED_MODEL
 
         quantize = variant or "none"
         if quantize not in QUANTIZATIONS:

@@ -3,7 +3,7 @@
 
 `plan` turns the recipe's export section into (format, variant) pairs; `export_and_check`
 checks every format's optional dependency before writing anything, writes each artifact
-through its `Format`, then checks them all in one fresh process (`zoo.export.verify`):
+through its `Format`, then checks them all in one fresh process (`zoo.exporting.verify`):
 float artifacts elementwise on held-out inputs, quantised ones by test accuracy, the
 SavedModel also through `saved_model_cli show` and `run`.
 """
@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from zoo.errors import ZooError
-from zoo.export.formats import FORMATS, Context
-from zoo.export.verify import MAX_ACCURACY_DROP, Job
+from zoo.exporting.formats import FORMATS, Context
+from zoo.exporting.verify import MAX_ACCURACY_DROP, Job
 
 HELD_OUT = 64  # Examples compared elementwise.
 ACCURACY_EXAMPLES = 2000  # Test examples scoring a quantised artifact.
@@ -69,7 +69,7 @@ def export_and_check(
     import numpy as np
 
     from zoo.evaluation import scoring
-    from zoo.export import verify
+    from zoo.exporting import verify
 
     require(items)
     quantised = [i for i in items if FORMATS[i[0]].tolerance(i[1]) is None]
@@ -111,7 +111,7 @@ def export_and_check(
 def _cli_check(path: Path, inputs: Any, whole: Any, bundle: Any) -> dict[str, Any]:
     import numpy as np
 
-    from zoo.export.formats.saved_model import cli_check
+    from zoo.exporting.formats.saved_model import cli_check
 
     x = inputs[:CLI_EXAMPLES]
     x = x.astype(bytes) if x.dtype == object else x

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from zoo.errors import ZooError
-from zoo.export.formats.base import Context, Format, register, replace
+from zoo.exporting.formats.base import Context, Format, register, replace
 
 MODEL_FILE = "model.onnx"
 VOCABULARY = "vocabulary.txt"

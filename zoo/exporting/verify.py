@@ -2,8 +2,8 @@
 
 A fresh interpreter proves the files stand alone (no state borrowed from the training
 process: custom objects, traced functions, cached graphs). The child is
-`python -m zoo.export.verify WORK_DIR`: it reads `jobs.json` (kind, format, artifact,
-inputs file), loads each artifact through its format (`zoo.export.formats`), and writes
+`python -m zoo.exporting.verify WORK_DIR`: it reads `jobs.json` (kind, format, artifact,
+inputs file), loads each artifact through its format (`zoo.exporting.formats`), and writes
 one `.npy` of probabilities per job; the parent compares them with the in-memory model.
 
 Float artifacts are compared elementwise (max |Δ| against a tolerance). Quantised ones
@@ -44,7 +44,7 @@ class Job:
 
 def format_of(kind: str) -> str:
     """The format name behind an artifact kind (`litert_int8` -> `litert`)."""
-    from zoo.export.formats import ALIASES, FORMATS
+    from zoo.exporting.formats import ALIASES, FORMATS
 
     if kind in FORMATS:
         return kind
@@ -54,7 +54,7 @@ def format_of(kind: str) -> str:
 
 
 def tolerance_of(kind: str) -> float | None:
-    from zoo.export.formats import FORMATS
+    from zoo.exporting.formats import FORMATS
 
     fmt = format_of(kind)
     variant = kind[len(fmt) + 1 :] or None if kind.startswith(f"{fmt}_") else None
@@ -86,7 +86,7 @@ def run(jobs: Sequence[Job], timeout: int = 600) -> dict[str, Any]:
             listing.append({"kind": job.kind, "format": format_of(job.kind), "path": str(job.path)})
         (Path(tmp) / "jobs.json").write_text(json.dumps(listing))
         child = subprocess.run(
-            [sys.executable, "-m", "zoo.export.verify", tmp],
+            [sys.executable, "-m", "zoo.exporting.verify", tmp],
             capture_output=True,
             text=True,
             timeout=timeout,
@@ -147,7 +147,7 @@ def size_on_disk(path: Path) -> int:
 def _child(argv: Sequence[str]) -> int:
     import numpy as np
 
-    from zoo.export.formats import FORMATS
+    from zoo.exporting.formats import FORMATS
 
     work = Path(argv[0])
     for i, job in enumerate(json.loads((work / "jobs.json").read_text())):

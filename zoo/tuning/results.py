@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from zoo.search.runner import decode
-from zoo.search.space import Search, trial_raw
+from zoo.config.search_space import Search, trial_raw
+from zoo.tuning.runner import decode
 
 IMPORTANCE_MIN = 4  # finished trials before a parameter-importance plot means anything
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from zoo.export.formats.base import Context, Format, register, replace
+from zoo.exporting.formats.base import Context, Format, register, replace
 
 
 class KerasFormat(Format):
@@ -25,7 +25,7 @@ class KerasFormat(Format):
 
     def load(self, path: Path) -> Any:
         from zoo.evaluation.scoring import predictor
-        from zoo.export.artifacts import load_keras_model
+        from zoo.exporting.artifacts import load_keras_model
 
         return predictor(load_keras_model(path))
 

@@ -1,10 +1,10 @@
-"""Export formats, one module each, behind `zoo.export.formats.base.Format`.
+"""Export formats, one module each, behind `zoo.exporting.formats.base.Format`.
 
 Importing this package fills `FORMATS`; importing it never imports TensorFlow.
 """
 
-from zoo.export.formats import keras, litert, onnx, saved_model
-from zoo.export.formats.base import ALIASES, FORMATS, Context, Format, get
+from zoo.exporting.formats import keras, litert, onnx, saved_model
+from zoo.exporting.formats.base import ALIASES, FORMATS, Context, Format, get
 
 __all__ = [
     "ALIASES",

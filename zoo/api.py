@@ -1,0 +1,206 @@
+"""The library: every use case zoo offers, one function each, with typed results.
+
+    import zoo
+    run = zoo.train("mnist_cnn", overrides=["training.epochs=1"])
+    zoo.check("my_recipe.yaml")                       # the trainer with limits
+    scores = zoo.evaluate(run.run_dir, split="test")
+    checks = zoo.exporting(run.run_dir, "litert", quantize="int8")
+    zoo.publish(run.run_dir, "presets/mnist_cnn")
+    preset = zoo.from_preset("presets/mnist_cnn")
+
+The CLI (zoo/cli/) only parses arguments and prints what these return, so a script and
+the `zoo` command do the same work and log the same lines. This module is the API layer:
+it may import any layer below it and nothing imports it but zoo/__init__.py and the CLI.
+Imports of TensorFlow-heavy modules stay inside the functions, so `import zoo` is fast.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from zoo.config.loading import load_recipe, recipe_file
+from zoo.config.schema import Recipe
+from zoo.models import registry
+
+if TYPE_CHECKING:
+    import keras
+
+    from zoo.presets.load import Preset
+    from zoo.training.check_run import CheckRunReport
+    from zoo.training.trainer import RunResult
+    from zoo.usecases.results import Row
+    from zoo.usecases.search import SearchOutcome
+
+RecipeLike = Recipe | str | os.PathLike[str]
+
+
+def _recipe(recipe: RecipeLike, overrides: Iterable[str]) -> tuple[Recipe, Path | None]:
+    """A loaded recipe and the file it came from (None for a `Recipe` object)."""
+    if isinstance(recipe, Recipe):
+        if overrides:
+            raise TypeError("overrides apply to recipe files; pass a path, or use load_recipe().")
+        return recipe, None
+    return load_recipe(recipe, overrides), recipe_file(recipe)
+
+
+def train(
+    recipe: RecipeLike,
+    *,
+    overrides: Iterable[str] = (),
+    output_dir: str | Path | None = None,
+    overwrite: bool = False,
+    resume: bool = False,
+    verbose: int | str = "auto",
+) -> RunResult:
+    """Train, evaluate and export a recipe (a `Recipe`, a YAML path or a built-in name).
+
+    An unfinished run in `output_dir` (or, with `resume`, the newest unfinished run of the
+    recipe under runs/) continues from its last completed epoch. Returns a `RunResult`
+    with `.metrics` ({"test": {"accuracy": ...}, ...}) and `.run_dir`."""
+    from zoo.training import trainer
+
+    loaded, source = _recipe(recipe, overrides)
+    return trainer.run(
+        loaded,
+        output_dir=output_dir,
+        overwrite=overwrite,
+        resume=resume,
+        verbose=verbose,
+        source=source,
+    )
+
+
+train_recipe = train  # The name of earlier releases.
+
+
+def check(recipe: RecipeLike, *, overrides: Iterable[str] = ()) -> CheckRunReport:
+    """One batch of every stage the run will go through, in a scratch folder; a stage
+    that fails raises a ZooError naming it."""
+    from zoo.training.check_run import check_run
+
+    loaded, _ = _recipe(recipe, overrides)
+    return check_run(loaded)
+
+
+def evaluate(
+    model: str | Path,
+    *,
+    recipe: str | Path | None = None,
+    split: str = "test",
+    output_dir: str | Path | None = None,
+    allow_unfinished: bool = False,
+    overrides: Sequence[str] = (),
+) -> dict[str, Any]:
+    """Score a run, model file or preset on `split` with the trainer's own scoring;
+    writes the report into its own folder and returns `{split: scores, ...}`."""
+    from zoo.usecases.evaluate import evaluate as run_evaluation
+
+    return run_evaluation(
+        model,
+        recipe=recipe,
+        split=split,
+        output_dir=output_dir,
+        allow_unfinished=allow_unfinished,
+        overrides=overrides,
+    )
+
+
+def export(
+    run_dir: str | Path,
+    format: str,
+    *,
+    quantize: str | None = None,
+    allow_unfinished: bool = False,
+) -> dict[str, Any]:
+    """Re-export a run's model.keras as `format` (keras, saved_model, onnx, litert), each
+    artifact checked in a fresh process; returns {kind: check}."""
+    from zoo.usecases.export import reexport
+
+    return reexport(run_dir, format, quantize=quantize, allow_unfinished=allow_unfinished)
+
+
+def predict(model: str | Path, inputs: Sequence[str | Path]) -> list[tuple[str, list[float]]]:
+    """(input label, class probabilities) for each example in `inputs` (image, text or
+    array files), from a run, model file or SavedModel."""
+    from zoo.usecases.predict import predict as run_prediction
+
+    return run_prediction(model, inputs)
+
+
+def publish(run_dir: str | Path, destination: str) -> str:
+    """Publish a finished run as a preset (a folder, file://, hf:// or kaggle://)."""
+    from zoo.presets.publish import publish as publish_run
+    from zoo.presets.uris import parse
+
+    parse(destination)  # An unknown scheme is refused before anything is loaded.
+    return publish_run(run_dir, destination)
+
+
+def prepare(
+    recipes_folder: str | Path | None = None,
+    *,
+    data_dir: str | None = None,
+    manual_dir: str | None = None,
+) -> dict[str, tuple[bool, str, list[str]]]:
+    """Prepare every dataset the recipes in `recipes_folder` (default: the built-in ones)
+    read; returns {dataset: (ready, message, recipes using it)}."""
+    from zoo.config import builtin
+    from zoo.usecases.prepare import datasets, prepare_one
+
+    folder = Path(recipes_folder) if recipes_folder is not None else builtin.folder()
+    out = {}
+    for name, (data, users) in sorted(datasets(folder).items()):
+        ready, message = prepare_one(data, data_dir, manual_dir)
+        out[name] = (ready, message, users)
+    return out
+
+
+def search(
+    recipe: str | Path,
+    *,
+    overrides: Sequence[str] = (),
+    workers: int = 1,
+    output_dir: str | Path | None = None,
+    storage: str | None = None,
+) -> SearchOutcome:
+    """Run the recipe's `search:` study and write its table, plots and best.yaml."""
+    from zoo.usecases.search import search as run_search
+
+    outcome = run_search(
+        recipe, overrides=overrides, workers=workers, output_dir=output_dir, storage=storage
+    )
+    assert outcome is not None  # Only worker processes get None.
+    return outcome
+
+
+def results(folders: Sequence[str | Path]) -> list[Row]:
+    """One row per finished run and preset found in `folders`."""
+    from zoo.usecases.results import collect
+
+    return collect([str(f) for f in folders])
+
+
+def build_model(
+    name: str, weights: str | os.PathLike[str] | None = None, **params: Any
+) -> keras.Model:
+    """Build the registered model `name`; unknown or ill-typed parameters raise first.
+
+    `weights` (a preset folder, file://, hf:// or kaggle:// address) loads a preset's
+    trained weights into the fresh build, through the verified preset loader; its builder
+    and parameters must be the preset's (parameters left out are taken from the preset)."""
+    if weights is None:
+        return registry.build_model(name, **params)
+    from zoo.presets.load import build_with_weights
+
+    return build_with_weights(name, weights, **params)
+
+
+def from_preset(uri: str | os.PathLike[str]) -> Preset:
+    """A published preset (folder, file://, hf://, kaggle://), verified against its
+    manifest: `.model` takes raw inputs, `.class_names` names its outputs."""
+    from zoo.presets.load import from_preset as load_preset
+
+    return load_preset(uri)

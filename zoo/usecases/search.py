@@ -1,0 +1,101 @@
+"""`zoo search`'s use case: open (or resume) a study, run its trials in one or several
+worker processes, then write the study's table, plots and best recipe.
+
+Library code: the CLI parses arguments and prints the returned `SearchOutcome`.
+"""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from zoo.config.loading import load_recipe
+from zoo.errors import ZooError
+
+log = logging.getLogger("zoo")
+
+
+@dataclass(frozen=True)
+class SearchOutcome:
+    """A finished study: its folder, one row per trial, the best trial (or None) and
+    how many interrupted trials were queued again."""
+
+    study_dir: Path
+    objective: str
+    trials: list[dict[str, Any]] = field(default_factory=list)
+    best: dict[str, Any] | None = None
+    retried: list[int] = field(default_factory=list)
+
+    @property
+    def states(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for row in self.trials:
+            counts[row["state"]] = counts.get(row["state"], 0) + 1
+        return dict(sorted(counts.items()))
+
+
+def search(
+    recipe: str | Path,
+    *,
+    overrides: Sequence[str] = (),
+    workers: int = 1,
+    output_dir: str | Path | None = None,
+    storage: str | None = None,
+    worker_only: bool = False,
+) -> SearchOutcome | None:
+    """Run the recipe's `search:` study; None for a `worker_only` process."""
+    config = load_recipe(recipe, overrides)
+    space = config.search
+    if space is None:
+        raise ZooError(
+            f"{recipe} has no search: section; add one naming the fields to vary, e.g. "
+            "search: {parameters: {training.optimizer.learning_rate: {loguniform: [1e-4, 1e-2]}}}"
+        )
+    if workers < 1:
+        raise ZooError(f"--workers {workers}: give at least 1")
+    from zoo.tuning import results, runner, study
+
+    study_dir = Path(output_dir or Path("runs") / f"{config.name}-search")
+    storage_url = storage or study.default_storage(study_dir)
+    if storage:
+        opened = study.open_storage(storage_url)  # Unreachable: exit 2 before any folder.
+    study_dir.mkdir(parents=True, exist_ok=True)
+    if not storage:
+        opened = study.open_storage(storage_url)
+    base = config.model_dump(mode="json", exclude={"search"})
+    name = f"{config.name}-search"
+    if worker_only:
+        runner.worker(space, base, study_dir, storage_url, name, config.seed)
+        return None
+    the_study = study.load(space, name, opened, config.seed)
+    retried = study.recover_stale(the_study)
+    if workers == 1:
+        runner.worker(space, base, study_dir, storage_url, name, config.seed)
+    else:
+        command = [
+            sys.executable,
+            "-m",
+            "zoo.cli.search",
+            str(recipe),
+            "--worker-only",
+            "--storage",
+            storage_url,
+            "--output-dir",
+            str(study_dir),
+        ]
+        for item in overrides:
+            command += ["--set", item]
+        procs = [subprocess.Popen(command) for _ in range(workers)]
+        codes = [p.wait() for p in procs]
+        if any(codes):
+            log.warning("worker exit codes %s", codes)
+    table = results.rows(the_study, space)
+    results.write_table(table, space, study_dir)
+    results.plot(the_study, space, table, study_dir)
+    best = results.write_best(the_study, space, base, study_dir)
+    return SearchOutcome(study_dir, space.objective.metric, table, best, list(retried or []))
