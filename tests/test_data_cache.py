@@ -2,6 +2,8 @@
 
 import json
 import logging
+import tempfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -173,3 +175,29 @@ def test_a_cache_another_run_is_writing_is_left_alone(archive, tmp_path, caplog)
     bundle = load(config, batch_size=5, seed=0)  # The lock died with its process.
     np.testing.assert_array_equal(_epoch(bundle.train), arrays["train_images"])
     assert _marker(tmp_path, "train") is not None
+
+
+def test_bounded_reads_never_leave_a_memory_cache_half_filled():
+    """A partial read of a memory-cached split (the data check's sample, the export
+    check's held-out examples) goes on to the end, so the next pass sees every example."""
+    import tensorflow as tf
+
+    from zoo.data.pipeline import head, holds_memory_cache
+
+    reads = []
+
+    def count(x):
+        reads.append(1)
+        return x
+
+    source = tf.data.Dataset.range(300).map(
+        lambda x: tf.py_function(count, [x], tf.int64), deterministic=True
+    )
+    ds = source.cache().map(lambda x: (x, x % 3)).batch(16).prefetch(2)
+    assert holds_memory_cache(ds)
+    assert not holds_memory_cache(source.batch(16))
+    assert not holds_memory_cache(source.cache(str(Path(tempfile.mkdtemp()) / "c")).batch(4))
+    x, y = head(ds, 20)
+    assert len(x) == 20 and list(y[:4]) == [0, 1, 2, 0]
+    assert len(reads) == 300  # The pass went on and filled the cache.
+    assert sum(len(b[0]) for b in ds) == 300 and len(reads) == 300  # Served from it.

@@ -40,6 +40,14 @@ def test_run_directory_holds_everything(cnn_run):
     assert {"loss", "accuracy", "val_loss", "val_accuracy"} <= set(rows[0])
 
 
+def test_environment_records_the_installed_zoo_version(cnn_run):
+    from importlib import metadata
+
+    recorded = json.loads((cnn_run.run_dir / "environment.json").read_text())["versions"]
+    assert recorded["zoo"] == metadata.version("keras-recipe-zoo")  # Was "not installed".
+    assert "not installed" not in recorded.values()
+
+
 def test_resolved_recipe_in_run_dir_reproduces_the_run(cnn_run):
     saved = load_recipe(cnn_run.run_dir / "recipe.yaml")
     assert saved.training.epochs == 2 and saved.data.splits.train == "train[:4000]"

@@ -13,3 +13,19 @@ try:
     __version__ = metadata.version(DISTRIBUTION)
 except metadata.PackageNotFoundError:  # A source tree used without installing it.
     __version__ = "0+unknown"
+
+# What a run records beside zoo itself (environment.json, the model card, presets).
+RECORDED = ("tensorflow", "keras", "tensorflow-datasets", "numpy")
+
+
+def versions() -> dict[str, str]:
+    """Python, zoo and the packages a result depends on: the one place they are read."""
+    import platform
+
+    out = {"python": platform.python_version(), "zoo": __version__}
+    for name in RECORDED:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out

@@ -4,7 +4,7 @@ A recipe names such a file symbolically, e.g. `path: zoo-data://imdb/aclImdb.tar
 path stays symbolic in the resolved recipe (a run's recipe.yaml reads the same on another
 machine or after the checkout moves) and becomes a real file only when data is read:
 `$ZOO_DATA_DIR/imdb/aclImdb.tar.gz`, or without ZOO_DATA_DIR under the user's cache
-(`$XDG_CACHE_HOME/zoo/data`, default `~/.cache/zoo/data`). `SOURCES` says where each file
+(`<cache root>/data`, see zoo/settings.py). `SOURCES` says where each file
 the built-in recipes name comes from, so a missing one is reported with what to fetch and
 the exact place to put it. Nothing here imports TensorFlow.
 """
@@ -15,6 +15,7 @@ import os
 from pathlib import Path, PurePosixPath
 
 from zoo.errors import DataError
+from zoo.settings import data_root
 
 SCHEME = "zoo-data://"
 
@@ -28,15 +29,6 @@ SOURCES: dict[str, str] = {
         "MedMNIST v2 AdrenalMNIST3D, adrenalmnist3d.npz from https://zenodo.org/records/10519652"
     ),
 }
-
-
-def data_root() -> Path:
-    """ZOO_DATA_DIR, else `$XDG_CACHE_HOME/zoo/data`, else `~/.cache/zoo/data`."""
-    explicit = os.environ.get("ZOO_DATA_DIR")
-    if explicit:
-        return Path(explicit).expanduser().resolve()
-    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(cache).expanduser() / "zoo" / "data"
 
 
 def is_symbolic(path: str | os.PathLike[str]) -> bool:

@@ -28,6 +28,7 @@ from typing import Any
 
 from zoo.config.paths import resolve
 from zoo.errors import DataError
+from zoo.settings import extracted_root
 
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".tar", ".zip")
 LIMIT_ENV, RATIO_ENV = "ZOO_EXTRACT_LIMIT_BYTES", "ZOO_EXTRACT_MAX_RATIO"
@@ -87,14 +88,6 @@ def _env_number(name: str, default: float) -> float:
 
 def is_archive(path: Path) -> bool:
     return path.name.lower().endswith(ARCHIVE_SUFFIXES)
-
-
-def default_root() -> Path:
-    """`extracted/` under TFDS_DATA_DIR when set, else ~/.cache/zoo/extracted."""
-    tfds_dir = os.environ.get("TFDS_DATA_DIR")
-    if tfds_dir:
-        return Path(tfds_dir) / "extracted"
-    return Path.home() / ".cache" / "zoo" / "extracted"
 
 
 def _stem(path: Path) -> str:
@@ -159,7 +152,7 @@ def extract(archive: Path, root: Path | None = None) -> Path:
     archive = archive.resolve()
     stat = archive.stat()
     key = hashlib.sha256(f"{archive}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()
-    root = Path(root) if root is not None else default_root()
+    root = Path(root) if root is not None else extracted_root()
     target = root / f"{_stem(archive)}-{key[:12]}"
     if target.is_dir():
         return target

@@ -27,6 +27,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from zoo import settings
 from zoo.errors import DataError
 
 log = logging.getLogger("zoo")
@@ -59,12 +60,9 @@ def available_ram() -> int:
 
 
 def cache_root(config: Any) -> Path:
-    """`data.cache_dir`, else ZOO_CACHE_DIR, else `$XDG_CACHE_HOME/zoo/tfdata`."""
-    chosen = getattr(config, "cache_dir", None) or os.environ.get("ZOO_CACHE_DIR")
-    if chosen:
-        return Path(chosen).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "zoo" / "tfdata"
+    """`data.cache_dir`, else `tfdata/` under zoo's cache root (zoo/settings.py)."""
+    chosen = getattr(config, "cache_dir", None)
+    return Path(chosen).expanduser() if chosen else settings.tfdata_cache_root()
 
 
 def normalise(mode: Any) -> str:

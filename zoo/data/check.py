@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from zoo.data.pipeline import complete_cache
 from zoo.errors import DataError
 
 if TYPE_CHECKING:
@@ -216,7 +217,9 @@ def scan_dataset(
     first: dict[int, int] = {}
     seen, complete = 0, True
     start = time.perf_counter()
-    for finite, y in ds.map(flags, num_parallel_calls=tf.data.AUTOTUNE).batch(512):
+    scanned = ds.map(flags, num_parallel_calls=tf.data.AUTOTUNE).batch(512)
+    batches = iter(scanned)
+    for finite, y in batches:
         y = np.asarray(y).reshape(len(y), -1)
         if y.shape[1] != 1 or y.dtype.kind not in "iu":
             raise DataError(
@@ -237,6 +240,7 @@ def scan_dataset(
         seen += len(y)
         if seen >= max_examples or time.perf_counter() - start > max_seconds:
             complete = False
+            complete_cache(batches, scanned)
             break
     return SplitStats(role, seen, counts, complete=complete, first_at=first)
 

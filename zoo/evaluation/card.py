@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from zoo import settings
 from zoo.config.loading import to_yaml
 
 if TYPE_CHECKING:
@@ -37,7 +38,7 @@ def reproduce_command(run_dir: Path, recipe: Recipe) -> str:
     """The CLI line that trains this run again from its resolved recipe."""
     # The recipe's own manual_dir needs nothing more; else name the folder this run used.
     tfds = recipe.data.source == "tfds"
-    manual = None if not tfds or recipe.data.manual_dir else os.environ.get("ZOO_TFDS_MANUAL_DIR")
+    manual = None if not tfds or recipe.data.manual_dir else settings.tfds_manual_dir()
     env = f"ZOO_TFDS_MANUAL_DIR={shlex.quote(str(Path(manual).resolve()))} " if manual else ""
     return (
         f"{env}python -m zoo.train {shlex.quote(str(run_dir / 'recipe.yaml'))} "

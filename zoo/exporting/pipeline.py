@@ -15,6 +15,7 @@ from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 
+from zoo.data.pipeline import head
 from zoo.errors import ZooError
 from zoo.exporting.formats import FORMATS, Context
 from zoo.exporting.verify import MAX_ACCURACY_DROP, Job
@@ -85,8 +86,8 @@ def export_and_check(
             paths[kind(item)] = FORMATS[item[0]].write(model, path, ctx, item[1])
     if not check or not paths:
         return paths, {}
-    held_out = _take(bundle.split(split), HELD_OUT)[0]
-    labelled = _take(bundle.split(split), ACCURACY_EXAMPLES) if quantised else (None, None)
+    held_out = head(bundle.split(split), HELD_OUT)[0]
+    labelled = head(bundle.split(split), ACCURACY_EXAMPLES) if quantised else (None, None)
     whole = scoring.predictor(model)
     jobs = []
     for item in items:
@@ -132,24 +133,6 @@ def _cli_check(path: Path, inputs: Any, whole: Any, bundle: Any) -> dict[str, An
     return record
 
 
-def _take(dataset: Any, n: int) -> tuple[Any, Any]:
-    """(inputs, labels): the first `n` examples of a batched split, as numpy."""
-    import numpy as np
-
-    if dataset is None:
-        raise ZooError("The export check needs the evaluation split, and the data has none.")
-    xs, ys, count = [], [], 0
-    for x, y in dataset:
-        xs.append(x.numpy())
-        ys.append(y.numpy())
-        count += len(xs[-1])
-        if count >= n:
-            break
-    if not xs:
-        raise ZooError("The export check needs held-out examples, and the split is empty.")
-    return np.concatenate(xs)[:n], np.concatenate(ys)[:n]
-
-
 def _representative(bundle: Any) -> Any:
     train = bundle.split("train")
     if train is None:
@@ -158,7 +141,7 @@ def _representative(bundle: Any) -> Any:
             "and the recipe's data has no train split; add one under data.splits or choose "
             "quantize: dynamic_int8."
         )
-    return _take(train, REPRESENTATIVE)[0]
+    return head(train, REPRESENTATIVE, "a representative training sample")[0]
 
 
 def describe_failures(failed: dict[str, Any]) -> str:

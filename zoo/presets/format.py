@@ -64,19 +64,9 @@ def scrub_paths(text: str) -> str:
 
 
 def versions() -> dict[str, str]:
-    from importlib import metadata
+    from zoo.version import versions as recorded
 
-    out = {}
-    for pkg in ("keras-recipe-zoo", "keras", "tensorflow"):
-        try:
-            out[pkg] = metadata.version(pkg)
-        except metadata.PackageNotFoundError:
-            out[pkg] = "not installed"
-    from zoo import __version__
-
-    out["zoo"] = __version__
-    out.pop("keras-recipe-zoo", None)
-    return out
+    return recorded()
 
 
 def write_manifest(folder: Path, *, name: str, extra: dict[str, Any]) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from zoo.errors import ZooError
 from zoo.presets import format as fmt
+from zoo.settings import presets_cache_root
 
 SCHEMES = ("file", "hf", "kaggle")
 EXTRA = "pip install 'keras-recipe-zoo[hub]'"
@@ -63,13 +64,6 @@ def parse(uri: str | os.PathLike[str]) -> Address:
     return Address(scheme, "/".join(parts), revision or None, text=text)
 
 
-def cache_root() -> Path:
-    if os.environ.get("ZOO_CACHE_DIR"):
-        return Path(os.environ["ZOO_CACHE_DIR"]).expanduser()
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg) if xdg else Path.home() / ".cache") / "zoo"
-
-
 def resolve(uri: str | os.PathLike[str]) -> tuple[Path, dict]:
     """(local folder, verified manifest) of the preset at `uri`."""
     address = parse(uri)
@@ -95,7 +89,7 @@ def resolve(uri: str | os.PathLike[str]) -> tuple[Path, dict]:
 
 
 def _cache_dir() -> Path:
-    path = cache_root() / "presets"
+    path = presets_cache_root()
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

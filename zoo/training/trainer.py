@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import platform
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -33,6 +32,7 @@ from zoo.stage import set_stage
 from zoo.training import compat_multi_worker, compiling
 from zoo.training import resume as resume_state
 from zoo.training import strategies as distribute
+from zoo.version import versions
 
 log = logging.getLogger("zoo")
 
@@ -46,18 +46,6 @@ class RunResult:
     run_dir: Path
     metrics: dict[str, Any]
     history: dict[str, list[float]] = field(default_factory=dict)
-
-
-def _versions() -> dict[str, str]:
-    from importlib import metadata
-
-    out = {"python": platform.python_version()}
-    for pkg in ("zoo", "tensorflow", "keras", "tensorflow-datasets", "numpy"):
-        try:
-            out[pkg] = metadata.version(pkg)
-        except metadata.PackageNotFoundError:
-            out[pkg] = "not installed"
-    return out
 
 
 def run(
@@ -222,7 +210,7 @@ def _write_environment(
         run_dir.write_text(text_preprocessing.VOCABULARY_FILE, vocabulary)
     run_dir.write_json(
         "environment.json",
-        {"versions": _versions(), "seed": recipe.seed, "replicas": strategy.num_replicas_in_sync},
+        {"versions": versions(), "seed": recipe.seed, "replicas": strategy.num_replicas_in_sync},
     )
     # The builder and its full parameters (data ones included): what a preset rebuilds.
     params = with_data_params(recipe.model.name, recipe.model.params, info.model_params())
@@ -469,5 +457,5 @@ def _finish(
             report.plot_history(history, path, f"{recipe.name}: training")
     run_dir.file("model_card.md")
     with writing(run_dir.out):
-        card.write(run_dir.out, recipe, metrics, info, versions=_versions())
+        card.write(run_dir.out, recipe, metrics, info, versions=versions())
     run_dir.finish(metrics)

@@ -8,10 +8,10 @@ usual (its retries take minutes when offline, so offline users should set the di
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from zoo import settings
 from zoo.data.bundle import DataBundle, DataInfo
 from zoo.data.pipeline import finish_split
 from zoo.errors import DataError, did_you_mean
@@ -83,7 +83,7 @@ def prepare(config: TfdsData):
     builder = _builder(config)
     if builder.is_prepared():
         return builder
-    manual_dir = config.manual_dir or os.environ.get(MANUAL_DIR_ENV) or None
+    manual_dir = config.manual_dir or settings.tfds_manual_dir() or None
     expected = _expected_files(builder)
     where = builder.data_dir
     if manual_dir:
