@@ -61,7 +61,7 @@ def test_check_passes_a_good_recipe_and_writes_no_run(tmp_path):
     before, files = _runs(), set(os.listdir(tmp_path))
     result = run_cli(str(recipe), "--check")
     assert result.returncode == 0, result.stderr[-2000:]
-    for stage in ("data", "model", "training step", "evaluation step", "export", "reload"):
+    for stage in ("strategy", "data", "model", "training", "evaluation", "export", "report"):
         assert f"check: {stage} " in result.stdout and "ok" in result.stdout
     assert "check: passed in" in result.stdout
     assert "data check: train: 24 examples (all checked)" in result.stderr
@@ -118,21 +118,68 @@ def test_check_names_a_blank_label_in_a_csv(tmp_path):
 
 
 def test_check_in_process_reports_each_stage(tmp_path):
-    from zoo import load_recipe
-    from zoo.training.check_run import check_run
+    import zoo
 
-    report = check_run(load_recipe(str(_recipe(tmp_path))))
-    names = [s.name for s in report.stages]
-    assert names == ["data", "model", "training step", "evaluation step", "export", "reload"]
-    assert all(s.seconds >= 0 for s in report.stages)
-    assert "outputs match on 8 test examples" in report.stages[-1].detail
+    report = zoo.check(_recipe(tmp_path))
+    names = [s.name for s in report.stages.done]
+    assert names == ["strategy", "data", "model", "training", "evaluation", "export", "report"]
+    assert all(s.seconds >= 0 for s in report.stages.done)
+    export = dict((s.name, s.detail) for s in report.stages.done)["export"]
+    assert export == "keras verified, saved_model verified"  # In a fresh process.
+    assert report.history["loss"] and len(report.history["loss"]) == 1  # One epoch.
+    assert not report.run_dir.exists()  # The scratch folder is gone.
 
 
 def test_check_names_the_stage_where_the_model_does_not_fit_the_data(tmp_path):
-    from zoo import load_recipe
+    import zoo
     from zoo.errors import ZooError
-    from zoo.training.check_run import check_run
 
     body = RECIPE.replace(MLP, "{{name: mnist_cnn}}")
-    with pytest.raises(ZooError, match=r"--check failed at (model|training step)"):
-        check_run(load_recipe(str(_recipe(tmp_path, body))))
+    with pytest.raises(ZooError, match=r"--check failed at (model|training)"):
+        zoo.check(_recipe(tmp_path, body))
+
+
+# ------------------------------------------------- what the run would fail, --check fails
+@pytest.mark.parametrize(
+    ("extra", "stage", "words"),
+    [
+        ("  init_from: presets/no-such-preset\n", "model.init_from", ["no-such-preset"]),
+        ("  freeze: [no_layer_is_called_this*]\n", "model", ["no_layer_is_called_this"]),
+    ],
+)
+def test_check_fails_where_the_run_would_at_the_model(tmp_path, extra, stage, words):
+    body = RECIPE.replace(f"model: {MLP}\n", f"model:\n  name: mlp\n{extra}")
+    result = run_cli(str(_recipe(tmp_path, body)), "--check")
+    _refused(result, f"--check failed at {stage}", *words)
+
+
+def test_check_fails_an_export_that_cannot_be_written(tmp_path, monkeypatch):
+    """The ONNX converter failing on the model (tf2onnx meets an op it cannot express):
+    --check runs the recipe's own export formats, so it fails there, naming the stage."""
+    import zoo
+    from zoo.errors import ZooError
+    from zoo.exporting.formats import FORMATS
+
+    def cannot_convert(*_args, **_kwargs):
+        raise RuntimeError("tf2onnx: no converter for op 'Bucketize' (opset 17)")
+
+    monkeypatch.setattr(FORMATS["onnx"], "write", cannot_convert)
+    body = RECIPE.replace("saved_model: true}}", "saved_model: true, onnx: true}}")
+    with pytest.raises(ZooError, match=r"--check failed at export: RuntimeError: tf2onnx"):
+        zoo.check(_recipe(tmp_path, body))
+
+
+def test_check_fails_a_callback_that_cannot_start(tmp_path):
+    """TensorBoard is an extra: without it the recipe is refused before any work; a
+    callback failing when training starts fails --check at the training stage."""
+    import importlib.util
+
+    body = RECIPE.replace(
+        "training: {{batch_size: 8, epochs: 1,",
+        "training: {{batch_size: 8, epochs: 1, callbacks: {{tensorboard: true}},",
+    )
+    result = run_cli(str(_recipe(tmp_path, body)), "--check")
+    if importlib.util.find_spec("tensorboard") is None:
+        _refused(result, "tensorboard", "pip install")
+    else:
+        assert result.returncode == 0, result.stderr[-2000:]

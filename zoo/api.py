@@ -29,7 +29,6 @@ if TYPE_CHECKING:
     import keras
 
     from zoo.presets.load import Preset
-    from zoo.training.check_run import CheckRunReport
     from zoo.training.trainer import RunResult
     from zoo.usecases.results import Row
     from zoo.usecases.search import SearchOutcome
@@ -76,13 +75,16 @@ def train(
 train_recipe = train  # The name of earlier releases.
 
 
-def check(recipe: RecipeLike, *, overrides: Iterable[str] = ()) -> CheckRunReport:
-    """One batch of every stage the run will go through, in a scratch folder; a stage
-    that fails raises a ZooError naming it."""
-    from zoo.training.check_run import check_run
+def check(recipe: RecipeLike, *, overrides: Iterable[str] = ()) -> RunResult:
+    """The trainer itself with limits (Lightning's `fast_dev_run`): every stage the run
+    goes through (strategy, init_from/freeze, callbacks, every export format, each
+    verified) on one batch per split, in a scratch folder deleted afterwards. A stage
+    that fails raises a ZooError naming it; `.lines()` is the stage report."""
+    from zoo.training import trainer
+    from zoo.training.limits import CHECK
 
-    loaded, _ = _recipe(recipe, overrides)
-    return check_run(loaded)
+    loaded, source = _recipe(recipe, overrides)
+    return trainer.run(loaded, source=source, limits=CHECK, verbose=0)
 
 
 def evaluate(

@@ -5,7 +5,7 @@ RECIPE is a built-in recipe's name (`zoo train mnist_cnn`, see `zoo list`) or a 
 
 `--check` runs the recipe end to end on one batch (data check, one training and one
 evaluation step, export and reload in a temporary folder) and writes no run: run it
-before a long run (see zoo/training/check_run.py).
+before a long run: the trainer itself with limits (zoo/training/limits.py).
 
 A killed run continues from its last completed epoch when the same command is run again
 with the same `--output-dir`, or with `--resume` (the newest unfinished run of the recipe).
@@ -86,11 +86,7 @@ def _train(args: argparse.Namespace) -> int:
 
         sys.stdout.write(to_yaml(recipe) + describe(recipe))
         return 0
-    if args.check:
-        from zoo.training.check_run import check_run
-
-        print("\n".join(check_run(recipe).lines()))
-        return 0
+    from zoo.training.limits import CHECK, FULL
     from zoo.training.trainer import run
 
     result = run(
@@ -100,7 +96,11 @@ def _train(args: argparse.Namespace) -> int:
         resume=args.resume,
         verbose=progress_verbosity(args.quiet, sys.stdout.isatty()),
         source=recipe_file(args.recipe),
+        limits=CHECK if args.check else FULL,
     )
+    if args.check:
+        print("\n".join(result.lines()))
+        return 0
     for split, scores in result.metrics.items():
         if split in ("training", "export", "report"):
             continue

@@ -254,6 +254,19 @@ def distribution_fits(recipe: Recipe) -> Found:
         yield "distribution.tpu", f"is ignored by strategy {dist.strategy!r}; remove it."
 
 
+def callbacks_installed(recipe: Recipe) -> Found:
+    """A callback whose package is an extra: refused at load time, naming the extra, not
+    met as a traceback when training starts."""
+    import importlib.util
+
+    if recipe.training.callbacks.tensorboard and importlib.util.find_spec("tensorboard") is None:
+        yield (
+            "training.callbacks.tensorboard",
+            "needs TensorBoard, which is not installed: pip install 'keras-recipe-zoo"
+            "[tensorboard]' (or set tensorboard: false).",
+        )
+
+
 RULES: tuple[Callable[[Recipe], Found], ...] = (
     evaluation_splits,
     metrics_fit_loss,
@@ -266,6 +279,7 @@ RULES: tuple[Callable[[Recipe], Found], ...] = (
     fractions_leave_training_data,
     video_augment_fits,
     distribution_fits,
+    callbacks_installed,
 )
 
 

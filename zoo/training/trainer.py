@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import shutil
+import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -28,10 +30,11 @@ from zoo.models.registry import build_model, with_data_params
 from zoo.presets import transfer
 from zoo.runs.folder import RunDir
 from zoo.runs.layout import DEFAULT_RUNS_DIR
-from zoo.stage import set_stage
 from zoo.training import compat_multi_worker, compiling
 from zoo.training import resume as resume_state
 from zoo.training import strategies as distribute
+from zoo.training.limits import FULL, Limits
+from zoo.training.stages import Stages
 from zoo.version import versions
 
 log = logging.getLogger("zoo")
@@ -46,6 +49,11 @@ class RunResult:
     run_dir: Path
     metrics: dict[str, Any]
     history: dict[str, list[float]] = field(default_factory=dict)
+    stages: Stages = field(default_factory=Stages)
+
+    def lines(self) -> list[str]:
+        """The stage report (what `zoo train --check` prints)."""
+        return self.stages.lines()
 
 
 def run(
@@ -57,6 +65,7 @@ def run(
     verbose: int | str = "auto",
     callbacks: Sequence[Any] = (),
     source: str | Path | None = None,
+    limits: Limits = FULL,
 ) -> RunResult:
     """Train, evaluate and export `recipe`; returns the metrics and the run directory.
 
@@ -66,31 +75,44 @@ def run(
     run directory; the other workers do the same work (collective ops need every worker)
     in a scratch directory that is deleted afterwards. `source` is the recipe file, if
     any (never allowed inside the run folder; resume compares paths relative to it).
-    `callbacks` (Keras callbacks) run after the recipe's own, e.g. for benchmarks."""
+    `callbacks` (Keras callbacks) run after the recipe's own, e.g. for benchmarks.
+    `limits` makes this the `--check` dev run or a search trial (zoo/training/limits.py):
+    the same steps, on less data or with less written."""
     from zoo.exporting import pipeline
 
-    pipeline.require(pipeline.plan(recipe.export))  # A missing extra: before any work.
+    recipe = limits.apply(recipe)
+    stages = Stages(strict=limits.strict_stages, label=limits.name)
+    if limits.export:
+        pipeline.require(pipeline.plan(recipe.export))  # A missing extra: before any work.
     chief = distribute.is_chief(recipe.distribution)
     source_path = Path(source) if source is not None else None
     weights_source = None
     if recipe.model.init_from:  # Before the claim: a resumed run must find the same source.
-        set_stage("checking model.init_from")
-        weights_source = transfer.pinned(recipe.model.init_from, recipe.model.init_from_sha256)
-        transfer.check_builder(weights_source, recipe.model.name)
+        with stages.stage("model.init_from") as say:
+            weights_source = transfer.pinned(recipe.model.init_from, recipe.model.init_from_sha256)
+            transfer.check_builder(weights_source, recipe.model.name)
+            say(weights_source.uri)
         recipe = recipe.model_copy(
             update={
                 "model": recipe.model.model_copy(update={"init_from_sha256": weights_source.sha256})
             }
         )
-    with RunDir.claim(
-        recipe,
-        output_dir,
-        overwrite=overwrite,
-        resume=resume,
-        chief=chief,
-        source=source_path,
-    ) as run_dir:
-        return _run(recipe, run_dir, verbose, callbacks, source_path, weights_source)
+    scratch = Path(tempfile.mkdtemp(prefix=f"zoo-{limits.name}-")) if limits.scratch else None
+    try:
+        with RunDir.claim(
+            recipe,
+            scratch if scratch is not None else output_dir,
+            overwrite=overwrite,
+            resume=resume and scratch is None,
+            chief=chief,
+            source=source_path,
+        ) as run_dir:
+            return _run(
+                recipe, run_dir, verbose, callbacks, source_path, weights_source, limits, stages
+            )
+    finally:
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _run(
@@ -99,38 +121,53 @@ def _run(
     verbose: int | str,
     callbacks: Sequence[Any],
     source: Path | None,
-    weights_source: transfer.Source | None = None,
+    weights_source: transfer.Source | None,
+    limits: Limits,
+    stages: Stages,
 ) -> RunResult:
     """The steps, in their order. `run_dir` owns every write."""
-    set_stage("loading the data and building the model")
-    strategy, bundle, model, origin = _prepare(recipe, weights_source)
+    strategy, bundle, model, origin = _prepare(recipe, weights_source, stages)
     run_dir.start(recipe, source)
     _write_environment(run_dir, recipe, strategy, bundle.info, bundle.preprocessor)
-    set_stage("training")
-    fitted = _fit(recipe, run_dir, model, bundle, strategy, verbose, callbacks)
+    with stages.stage("training", announce=False) as say:
+        fitted = _fit(recipe, run_dir, model, bundle, strategy, verbose, callbacks)
+        say(f"{len(fitted.history.get('loss', []))} epochs, loss {_last(fitted.history)}")
     # From here on the model takes raw input, as users and exports see it.
     model = export.with_preprocessor(model, bundle.preprocessor, bundle.info)
-    set_stage("evaluating")
-    metrics, reports = _evaluate(recipe, model, bundle)
+    with stages.stage("evaluation") as say:
+        metrics, reports = _evaluate(recipe, model, bundle, limits)
+        say("; ".join(f"{s}: {_shown(v)}" for s, v in metrics.items()) or "no split scored")
     metrics["training"] = fitted.summary(model)
     if origin:
         metrics["training"]["init_from"] = origin
     run_dir.set_status("evaluated")
-    set_stage("exporting")
-    checks = _export(recipe, run_dir, model, bundle)
-    if checks:
+    with stages.stage("export") as say:
+        checks = _export(recipe, run_dir, model, bundle, limits)
+        say(", ".join(f"{k} {'verified' if c.get('ok') else 'written'}" for k, c in checks.items()))
+    if checks and limits.verify_exports:
         metrics["export"] = checks
     run_dir.set_status("exported")
     if reports:
         metrics["report"] = reports
-    _finish(run_dir, recipe, metrics, reports, fitted.history, bundle.info)
-    log.info("run directory: %s", run_dir.path)
-    return RunResult(run_dir=run_dir.path, metrics=metrics, history=fitted.history)
+    with stages.stage("report"):
+        _finish(run_dir, recipe, metrics, reports, fitted.history, bundle.info, limits)
+    if not limits.scratch:
+        log.info("run directory: %s", run_dir.path)
+    return RunResult(run_dir.path, metrics, fitted.history, stages)
+
+
+def _last(history: dict[str, list[float]]) -> str:
+    losses = history.get("loss") or [float("nan")]
+    return f"{losses[-1]:.4f}"
+
+
+def _shown(scores: dict[str, float]) -> str:
+    return ", ".join(f"{k}={v:.3f}" for k, v in list(scores.items())[:3])
 
 
 # ---------------------------------------------------------------------- step 1: prepare
 def _prepare(
-    recipe: Recipe, weights_source: transfer.Source | None = None
+    recipe: Recipe, weights_source: transfer.Source | None, stages: Stages
 ) -> tuple[Any, Any, Any, dict[str, Any]]:
     """(strategy, data bundle, compiled model, where its starting weights came from).
     Nothing is written yet."""
@@ -139,21 +176,30 @@ def _prepare(
     from zoo import data as zoo_data
 
     # The strategy first: multi-worker must configure TensorFlow before anything runs.
-    strategy = distribute.strategy(recipe.distribution)
+    with stages.stage("strategy", announce=False) as say:
+        strategy = distribute.strategy(recipe.distribution)
+        say(f"{type(strategy).__name__}, {strategy.num_replicas_in_sync} replica(s)")
     keras.utils.set_random_seed(recipe.seed)
-    bundle = zoo_data.load(recipe.data, batch_size=recipe.training.batch_size, seed=recipe.seed)
-    missing = [s for s in recipe.evaluation.splits if bundle.split(s) is None]
-    if missing:
-        raise ZooError(
-            f"evaluation.splits names {', '.join(missing)}, but data.splits gives no such "
-            "split; add it under data.splits or remove it from evaluation.splits."
-        )
+    with stages.stage("data", announce=False) as say:
+        bundle = zoo_data.load(recipe.data, batch_size=recipe.training.batch_size, seed=recipe.seed)
+        missing = [s for s in recipe.evaluation.splits if bundle.split(s) is None]
+        if missing:
+            raise ZooError(
+                f"evaluation.splits names {', '.join(missing)}, but data.splits gives no such "
+                "split; add it under data.splits or remove it from evaluation.splits."
+            )
+        counts = ", ".join(f"{k} {v:,}" for k, v in bundle.info.num_examples.items())
+        say(f"{counts} examples; {bundle.info.num_classes} classes")
     info = bundle.info
     train_steps = compiling.steps_per_epoch(
         info.num_examples["train"], recipe.training.batch_size, recipe.training.steps_per_epoch
     )
     params = with_data_params(recipe.model.name, recipe.model.params, info.model_params())
-    with strategy.scope(), compiling.precision_policy(recipe.training.mixed_precision):
+    with (
+        stages.stage("model", announce=False) as say,
+        strategy.scope(),
+        compiling.precision_policy(recipe.training.mixed_precision),
+    ):
         model = build_model(recipe.model.name, **params)
         origin = _start_weights(
             recipe, model, weights_source, params.get("num_classes"), bundle.preprocessor
@@ -168,6 +214,7 @@ def _prepare(
             metrics=losses_and_metrics.metrics(recipe.training.metrics),
             **compiling.compile_options(recipe.training),
         )
+        say(f"{recipe.model.name}, {model.count_params():,} parameters")
     log.info(
         "model %s: %s parameters; %d steps per epoch, global batch %d (%d per replica)",
         recipe.model.name,
@@ -387,16 +434,23 @@ def _weights_digest(model: Any) -> str:
 
 
 # ---------------------------------------------------------------------- step 3: evaluate
-def _evaluate(recipe: Recipe, model: Any, bundle: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+def _evaluate(
+    recipe: Recipe, model: Any, bundle: Any, limits: Limits
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """(scores per split, classification report per split) on the raw-input model."""
     eval_metrics = recipe.evaluation.metrics
     if eval_metrics is None:
         eval_metrics = recipe.training.metrics
     metrics: dict[str, Any] = {}
     reports: dict[str, Any] = {}
-    for split in recipe.evaluation.splits:
+    for split in limits.splits(recipe):
+        dataset = bundle.split(split)
+        if dataset is None:
+            raise ZooError(f"The {split} split is scored, but data.splits gives no {split} split.")
+        if limits.batches is not None:
+            dataset = dataset.take(limits.batches)
         with explained(bundle, recipe.data, None, f"the evaluation of the {split} split"):
-            labels, probs = scoring.collect(scoring.predictor(model), bundle.split(split))
+            labels, probs = scoring.collect(scoring.predictor(model), dataset)
         metrics[split], split_report = scoring.score(
             labels,
             probs,
@@ -411,12 +465,15 @@ def _evaluate(recipe: Recipe, model: Any, bundle: Any) -> tuple[dict[str, Any], 
 
 
 # ---------------------------------------------------------------------- step 4: export
-def _export(recipe: Recipe, run_dir: RunDir, model: Any, bundle: Any) -> dict[str, Any]:
+def _export(
+    recipe: Recipe, run_dir: RunDir, model: Any, bundle: Any, limits: Limits
+) -> dict[str, Any]:
     """Write the recipe's artifacts and check each in a fresh process. A failed check is
-    a ZooError: the run is then marked failed, with no metrics.json."""
+    a ZooError: the run is then marked failed, with no metrics.json. A search trial
+    writes only model.keras, unchecked (the search exports and checks the best trial)."""
     from zoo.exporting import pipeline
 
-    items = pipeline.plan(recipe.export)
+    items = pipeline.plan(recipe.export) if limits.export else [("keras", None)]
     _, checks = pipeline.export_and_check(
         model,
         bundle,
@@ -424,7 +481,8 @@ def _export(recipe: Recipe, run_dir: RunDir, model: Any, bundle: Any) -> dict[st
         run_dir.file,
         split=recipe.evaluation.splits[0],
         max_accuracy_drop=recipe.export.max_accuracy_drop(),
-        check=run_dir.chief,  # Followers' exports are scratch: nothing to check.
+        # Followers' exports are scratch: nothing to check.
+        check=run_dir.chief and limits.verify_exports,
     )
     failed = {kind: c for kind, c in checks.items() if not c["ok"]}
     if failed:
@@ -445,13 +503,14 @@ def _finish(
     reports: dict[str, Any],
     history: dict[str, list[float]],
     info: Any,
+    limits: Limits,
 ) -> None:
     """Reports, model card, then metrics.json last (RunDir.finish)."""
-    for split, split_report in reports.items():
+    for split, split_report in reports.items() if limits.reports else ():
         run_dir.file(f"confusion_matrix_{split}.png")
         with writing(run_dir.out):
             report.write_split_report(run_dir.out, split, split_report, recipe.name)
-    if history:
+    if history and limits.reports:
         path = run_dir.file("training_curves.png")
         with writing(run_dir.out):
             report.plot_history(history, path, f"{recipe.name}: training")
