@@ -110,14 +110,23 @@ def test_extends_resolves_a_builtin_name(tmp_path):
 
 
 def test_data_root_is_zoo_data_dir_else_the_user_cache(monkeypatch, tmp_path):
+    from zoo import settings
+
     monkeypatch.setenv("ZOO_DATA_DIR", str(tmp_path / "d"))
     assert root.data_root() == tmp_path / "d"
     monkeypatch.delenv("ZOO_DATA_DIR")
+    monkeypatch.setenv("ZOO_CACHE_DIR", str(tmp_path / "cache"))  # zoo's cache root.
+    monkeypatch.delenv("TFDS_DATA_DIR", raising=False)
+    assert root.data_root() == tmp_path / "cache" / "data"
+    assert settings.tfdata_cache_root() == tmp_path / "cache" / "tfdata"
+    assert settings.extracted_root() == tmp_path / "cache" / "extracted"
+    monkeypatch.delenv("ZOO_CACHE_DIR")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     assert root.data_root() == tmp_path / "xdg" / "zoo" / "data"
     monkeypatch.delenv("XDG_CACHE_HOME")
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     assert root.data_root() == tmp_path / "home" / ".cache" / "zoo" / "data"
+    assert settings.presets_cache_root() == tmp_path / "home" / ".cache" / "zoo" / "presets"
 
 
 def test_zoo_data_paths_stay_symbolic_in_the_recipe(tmp_path):

@@ -142,3 +142,26 @@ def test_fast_tiny_search_in_process(tmp_path, capsys):
     assert len((study_dir / "trials.csv").read_text().splitlines()) == 2
     best = load_recipe(study_dir / "best.yaml")
     assert best.search is None and "validation" in best.evaluation.splits
+
+
+@pytest.mark.slow  # two tiny trainings and one export checked in a fresh process
+def test_trials_skip_export_and_the_best_trial_is_exported_and_verified(tmp_path):
+    import zoo
+
+    _data(tmp_path / "d.npz")
+    recipe = tmp_path / "tiny.yaml"
+    body = RECIPE.replace("epochs: 2", "epochs: 1").replace("trials: 3", "trials: 2")
+    body = body.replace("export: {{keras: false, saved_model: false}}", "export: {{}}")
+    recipe.write_text(body.format(path=tmp_path / "d.npz"))
+    outcome = zoo.search(recipe, output_dir=tmp_path / "study")
+    best = Path(outcome.best["run_dir"])
+    assert set(outcome.exports) == {"keras", "saved_model"}
+    assert all(c["ok"] and c["fresh_process"] for c in outcome.exports.values())
+    assert (best / "saved_model").is_dir()
+    for run in (tmp_path / "study" / "trials").iterdir():
+        metrics = json.loads((run / "metrics.json").read_text())
+        assert "export" not in metrics  # No trial paid for the export check.
+        assert "test" not in metrics and "validation" in metrics  # Only the objective.
+        assert (run / "model.keras").is_file()
+        if run != best:
+            assert not (run / "saved_model").exists()

@@ -83,6 +83,9 @@ def _search(args: argparse.Namespace) -> int:
         print(
             f"best trial {best['number']}: {outcome.objective}={best['value']:.4f} {best['params']}"
         )
+    for kind, check in outcome.exports.items():
+        state = "verified in a fresh process" if check.get("ok") else "FAILED its check"
+        print(f"best trial export {kind}: {check.get('artifact')} {state}")
     print(f"study folder: {outcome.study_dir} (trials.md, best.yaml)")
     return 0
 

@@ -148,4 +148,9 @@ def write_best(
         + yaml.safe_dump(recipe.model_dump(mode="json", exclude={"search"}), sort_keys=False)
     )
     _write(folder / "best.yaml", text)
-    return {"number": best.number, "value": best.value, "params": params}
+    return {
+        "number": best.number,
+        "value": best.value,
+        "params": params,
+        "run_dir": best.user_attrs.get("run_dir"),
+    }

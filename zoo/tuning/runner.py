@@ -77,6 +77,7 @@ def run_trial(trial: Any, search: Search, base: Mapping[str, Any], study_dir: Pa
     from zoo.config.loading import to_yaml, validate
     from zoo.runs.status import RunStopped
     from zoo.training import trainer
+    from zoo.training.limits import trial as trial_limits
 
     params = {p: _suggest(trial, p, d) for p, d in search.parameters.items()}
     recipe = validate(trial_raw(base, search, params), source=f"trial {trial.number}")
@@ -87,7 +88,13 @@ def run_trial(trial: Any, search: Search, base: Mapping[str, Any], study_dir: Pa
     if search.pruner is not None:
         callbacks.append(pruning_callback(trial, monitored_name(search, recipe)))
     try:
-        result = trainer.run(recipe, output_dir=out, callbacks=callbacks, verbose=0)
+        result = trainer.run(
+            recipe,
+            output_dir=out,
+            callbacks=callbacks,
+            verbose=0,
+            limits=trial_limits(search.objective.split),
+        )
     except RunStopped as stop:
         raise optuna.TrialPruned(stop.reason) from stop
     finally:

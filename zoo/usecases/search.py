@@ -30,6 +30,7 @@ class SearchOutcome:
     trials: list[dict[str, Any]] = field(default_factory=list)
     best: dict[str, Any] | None = None
     retried: list[int] = field(default_factory=list)
+    exports: dict[str, Any] = field(default_factory=dict)  # The best trial's, verified.
 
     @property
     def states(self) -> dict[str, int]:
@@ -98,4 +99,27 @@ def search(
     results.write_table(table, space, study_dir)
     results.plot(the_study, space, table, study_dir)
     best = results.write_best(the_study, space, base, study_dir)
-    return SearchOutcome(study_dir, space.objective.metric, table, best, list(retried or []))
+    exports = export_best(best, config) if best else {}
+    return SearchOutcome(
+        study_dir, space.objective.metric, table, best, list(retried or []), exports
+    )
+
+
+def export_best(best: dict[str, Any], config: Any) -> dict[str, Any]:
+    """The recipe's exports of the best trial, each checked in a fresh process. Trials
+    write only model.keras (search trials skip export), so this runs once per study."""
+    from zoo.exporting import pipeline
+    from zoo.usecases.export import reexport
+
+    run = best.get("run_dir")
+    if not run or not Path(run).is_dir():
+        return {}
+    checks: dict[str, Any] = {}
+    formats = dict.fromkeys(fmt for fmt, _ in pipeline.plan(config.export))
+    for fmt in formats:
+        quantize = None
+        if fmt == "litert":
+            quantize = ",".join(q for q in config.export.litert_quantizations())
+        log.info("exporting the best trial as %s and checking it in a fresh process …", fmt)
+        checks.update(reexport(run, fmt, quantize=quantize))
+    return checks
