@@ -8,7 +8,7 @@ import pytest
 
 from tests.conftest import REPO
 from zoo.cli.main import COMMANDS, main
-from zoo.cli.train import progress_verbosity
+from zoo.logs import progress_verbosity
 
 
 def _python(code: str, *args: str, cwd=REPO) -> subprocess.CompletedProcess[str]:

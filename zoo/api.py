@@ -21,6 +21,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from zoo import logs
 from zoo.config.loading import load_recipe, recipe_file
 from zoo.config.schema import Recipe
 from zoo.models import registry
@@ -59,6 +60,7 @@ def train(
     An unfinished run in `output_dir` (or, with `resume`, the newest unfinished run of the
     recipe under runs/) continues from its last completed epoch. Returns a `RunResult`
     with `.metrics` ({"test": {"accuracy": ...}, ...}) and `.run_dir`."""
+    logs.setup()
     from zoo.training import trainer
 
     loaded, source = _recipe(recipe, overrides)
@@ -80,6 +82,7 @@ def check(recipe: RecipeLike, *, overrides: Iterable[str] = ()) -> RunResult:
     goes through (strategy, init_from/freeze, callbacks, every export format, each
     verified) on one batch per split, in a scratch folder deleted afterwards. A stage
     that fails raises a ZooError naming it; `.lines()` is the stage report."""
+    logs.setup()
     from zoo.training import trainer
     from zoo.training.limits import CHECK
 
@@ -98,6 +101,7 @@ def evaluate(
 ) -> dict[str, Any]:
     """Score a run, model file or preset on `split` with the trainer's own scoring;
     writes the report into its own folder and returns `{split: scores, ...}`."""
+    logs.setup()
     from zoo.usecases.evaluate import evaluate as run_evaluation
 
     return run_evaluation(
@@ -119,6 +123,7 @@ def export(
 ) -> dict[str, Any]:
     """Re-export a run's model.keras as `format` (keras, saved_model, onnx, litert), each
     artifact checked in a fresh process; returns {kind: check}."""
+    logs.setup()
     from zoo.usecases.export import reexport
 
     return reexport(run_dir, format, quantize=quantize, allow_unfinished=allow_unfinished)
@@ -127,6 +132,7 @@ def export(
 def predict(model: str | Path, inputs: Sequence[str | Path]) -> list[tuple[str, list[float]]]:
     """(input label, class probabilities) for each example in `inputs` (image, text or
     array files), from a run, model file or SavedModel."""
+    logs.setup()
     from zoo.usecases.predict import predict as run_prediction
 
     return run_prediction(model, inputs)
@@ -134,6 +140,7 @@ def predict(model: str | Path, inputs: Sequence[str | Path]) -> list[tuple[str, 
 
 def publish(run_dir: str | Path, destination: str) -> str:
     """Publish a finished run as a preset (a folder, file://, hf:// or kaggle://)."""
+    logs.setup()
     from zoo.presets.publish import publish as publish_run
     from zoo.presets.uris import parse
 
@@ -149,6 +156,7 @@ def prepare(
 ) -> dict[str, tuple[bool, str, list[str]]]:
     """Prepare every dataset the recipes in `recipes_folder` (default: the built-in ones)
     read; returns {dataset: (ready, message, recipes using it)}."""
+    logs.setup()
     from zoo.config import builtin
     from zoo.usecases.prepare import datasets, prepare_one
 
@@ -169,6 +177,7 @@ def search(
     storage: str | None = None,
 ) -> SearchOutcome:
     """Run the recipe's `search:` study and write its table, plots and best.yaml."""
+    logs.setup()
     from zoo.usecases.search import search as run_search
 
     outcome = run_search(

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import logging
 import os
 import signal
 import sys
@@ -29,15 +28,10 @@ _waiter: threading.Thread | None = None
 
 
 def configure_logging() -> None:
-    """zoo's own progress lines on stderr; library chatter (TFDS, absl) stays quiet."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("zoo: %(message)s"))
-    log = logging.getLogger("zoo")
-    log.addHandler(handler)
-    log.setLevel(logging.INFO)
-    log.propagate = False
-    logging.getLogger("absl").setLevel(logging.WARNING)
+    """zoo's own progress lines on stderr; library chatter held back (zoo/logs.py)."""
+    from zoo.logs import setup
+
+    setup(force=True)
 
 
 def _wait_for_signals() -> None:

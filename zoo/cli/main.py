@@ -9,6 +9,7 @@ imports it only when it has work to do.
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -30,9 +31,10 @@ def usage() -> str:
     width = max(map(len, COMMANDS))
     rows = "\n".join(f"  {name:{width}}  {summary}" for name, summary in COMMANDS.items())
     return (
-        "usage: zoo COMMAND [ARGS...]\n\n"
+        "usage: zoo [-v] COMMAND [ARGS...]\n\n"
         "A Keras 3 model zoo: registered builders, validated YAML recipes, one trainer.\n\n"
         f"commands:\n{rows}\n\n"
+        "-v shows TensorFlow's own start-up lines too. "
         "`zoo COMMAND --help` describes a command. Example: zoo train mnist_cnn --set "
         "training.epochs=1\n"
     )
@@ -41,6 +43,11 @@ def usage() -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Dispatch to `zoo.cli.<command>.main(rest)`; returns its exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
+    if args and args[0] in ("-v", "--verbose"):  # TensorFlow's own start-up lines too.
+        from zoo.logs import VERBOSE_ENV
+
+        os.environ[VERBOSE_ENV] = "1"
+        args = args[1:]
     if not args or args[0] in ("-h", "--help", "help"):
         sys.stdout.write(usage())
         return 0 if args else 2

@@ -86,6 +86,7 @@ def _train(args: argparse.Namespace) -> int:
 
         sys.stdout.write(to_yaml(recipe) + describe(recipe))
         return 0
+    from zoo.logs import progress_verbosity
     from zoo.training.limits import CHECK, FULL
     from zoo.training.trainer import run
 
@@ -94,25 +95,15 @@ def _train(args: argparse.Namespace) -> int:
         output_dir=args.output_dir,
         overwrite=args.overwrite,
         resume=args.resume,
-        verbose=progress_verbosity(args.quiet, sys.stdout.isatty()),
+        verbose=progress_verbosity(args.quiet),
         source=recipe_file(args.recipe),
         limits=CHECK if args.check else FULL,
     )
     if args.check:
         print("\n".join(result.lines()))
         return 0
-    for split, scores in result.metrics.items():
-        if split in ("training", "export", "report"):
-            continue
-        print(f"{split}: " + ", ".join(f"{k}={v:.4f}" for k, v in scores.items()))
-    print(f"run directory: {result.run_dir}")
+    # The trainer logged each split's scores and the run directory: nothing twice.
     return 0
-
-
-def progress_verbosity(quiet: bool, tty: bool) -> int | str:
-    """Keras `verbose`: a redrawn progress bar only on a terminal; to a file or pipe one
-    line per epoch (a bar's frames would fill a log with megabytes), as with -q."""
-    return 2 if quiet or not tty else "auto"
 
 
 if __name__ == "__main__":

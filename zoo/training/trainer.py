@@ -26,10 +26,12 @@ from zoo.errors import ZooError
 from zoo.evaluation import card, losses_and_metrics, report, scoring
 from zoo.exporting import writers as export
 from zoo.fs import writing
+from zoo.logs import progress_verbosity
 from zoo.models.registry import build_model, with_data_params
 from zoo.presets import transfer
 from zoo.runs.folder import RunDir
-from zoo.runs.layout import DEFAULT_RUNS_DIR
+from zoo.runs.layout import DEFAULT_RUNS_DIR, LOG
+from zoo.runs.transcript import Transcript
 from zoo.training import compat_multi_worker, compiling
 from zoo.training import resume as resume_state
 from zoo.training import strategies as distribute
@@ -80,6 +82,8 @@ def run(
     the same steps, on less data or with less written."""
     from zoo.exporting import pipeline
 
+    if verbose == "auto":  # One line per epoch off a terminal, for the API as for the CLI.
+        verbose = progress_verbosity()
     recipe = limits.apply(recipe)
     stages = Stages(strict=limits.strict_stages, label=limits.name)
     if limits.export:
@@ -99,16 +103,27 @@ def run(
         )
     scratch = Path(tempfile.mkdtemp(prefix=f"zoo-{limits.name}-")) if limits.scratch else None
     try:
-        with RunDir.claim(
-            recipe,
-            scratch if scratch is not None else output_dir,
-            overwrite=overwrite,
-            resume=resume and scratch is None,
-            chief=chief,
-            source=source_path,
-        ) as run_dir:
+        with (
+            Transcript() as transcript,
+            RunDir.claim(
+                recipe,
+                scratch if scratch is not None else output_dir,
+                overwrite=overwrite,
+                resume=resume and scratch is None,
+                chief=chief,
+                source=source_path,
+            ) as run_dir,
+        ):
             return _run(
-                recipe, run_dir, verbose, callbacks, source_path, weights_source, limits, stages
+                recipe,
+                run_dir,
+                verbose,
+                callbacks,
+                source_path,
+                weights_source,
+                limits,
+                stages,
+                transcript,
             )
     finally:
         if scratch is not None:
@@ -124,10 +139,12 @@ def _run(
     weights_source: transfer.Source | None,
     limits: Limits,
     stages: Stages,
+    transcript: Transcript,
 ) -> RunResult:
     """The steps, in their order. `run_dir` owns every write."""
     strategy, bundle, model, origin = _prepare(recipe, weights_source, stages)
     run_dir.start(recipe, source)
+    transcript.attach(run_dir.file(LOG))
     _write_environment(run_dir, recipe, strategy, bundle.info, bundle.preprocessor)
     with stages.stage("training", announce=False) as say:
         fitted = _fit(recipe, run_dir, model, bundle, strategy, verbose, callbacks)
