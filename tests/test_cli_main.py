@@ -35,7 +35,7 @@ def test_every_command_answers_help_as_zoo_command_without_tensorflow():
     out = _python(code)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().endswith("NO-TF")
-    assert out.stdout.startswith("usage: zoo COMMAND")
+    assert out.stdout.startswith("usage: zoo [-v] COMMAND")
     for cmd in COMMANDS:
         assert f"usage: zoo {cmd} " in out.stdout, cmd
     assert set(COMMANDS) >= {
