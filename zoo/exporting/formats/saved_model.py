@@ -1,15 +1,14 @@
 """SavedModel whose `serving_default` takes a batch of raw examples named after the data's
 input feature (e.g. `image`, uint8) and returns `probabilities`.
 
-Its check also runs TensorFlow's own serving client, `saved_model_cli show` and `run`, in
-subprocesses (see `cli_check`), as a real server would see the folder.
+Its check (zoo/exporting/verify.py) calls the `serving_default` signature on raw inputs in
+a fresh process, as a server would; `saved_model_cli show` names that signature too
+(tests/test_export.py runs it on a real export).
 """
 
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -52,61 +51,6 @@ class SavedModelFormat(Format):
         from zoo.exporting.artifacts import load
 
         return load(path).predict
-
-
-def saved_model_cli_command() -> list[str]:
-    """The venv's `saved_model_cli` script, else the module behind it."""
-    script = Path(sys.executable).with_name("saved_model_cli")
-    if script.is_file():
-        return [str(script)]
-    return [sys.executable, "-m", "tensorflow.python.tools.saved_model_cli"]
-
-
-def cli_check(path: Path, inputs: Any, input_name: str, timeout: int = 300) -> dict[str, Any]:
-    """Run `saved_model_cli show` and `run` on `path`; returns {show_ok, run_ok,
-    probabilities (from run, or None), detail}."""
-    import numpy as np
-
-    cli = saved_model_cli_command()
-    out: dict[str, Any] = {"show_ok": False, "run_ok": False, "probabilities": None}
-    shown = subprocess.run(
-        [*cli, "show", "--dir", str(path), "--tag_set", "serve", "--signature_def", SIGNATURE],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-    out["show_ok"] = shown.returncode == 0 and f"outputs['{OUTPUT_NAME}']" in shown.stdout
-    if not out["show_ok"]:
-        out["detail"] = (shown.stderr.strip().splitlines() or ["no output"])[-1]
-        return out
-    with tempfile.TemporaryDirectory(prefix="zoo-saved-model-cli-") as tmp:
-        np.save(Path(tmp) / "inputs.npy", inputs)
-        ran = subprocess.run(
-            [
-                *cli,
-                "run",
-                "--dir",
-                str(path),
-                "--tag_set",
-                "serve",
-                "--signature_def",
-                SIGNATURE,
-                "--inputs",
-                f"{input_name}={Path(tmp) / 'inputs.npy'}",
-                "--outdir",
-                str(Path(tmp) / "out"),
-            ],
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
-        result = Path(tmp) / "out" / f"{OUTPUT_NAME}.npy"
-        out["run_ok"] = ran.returncode == 0 and result.is_file()
-        if out["run_ok"]:
-            out["probabilities"] = np.load(result)
-        else:
-            out["detail"] = (ran.stderr.strip().splitlines() or ["no output"])[-1]
-    return out
 
 
 SAVED_MODEL = register(SavedModelFormat())
