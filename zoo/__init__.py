@@ -13,6 +13,8 @@ Keras layers (zoo/models/layers.py) are registered as soon as Keras is imported,
 """
 
 from zoo.api import (
+    DataBundle,
+    DataInfo,
     build_model,
     check,
     evaluate,
@@ -21,6 +23,7 @@ from zoo.api import (
     predict,
     prepare,
     publish,
+    register_source,
     results,
     search,
     train,
@@ -37,6 +40,8 @@ from zoo.version import __version__
 _register_layers_with_keras()
 
 __all__ = [
+    "DataBundle",
+    "DataInfo",
     "Preset",
     "Recipe",
     "RecipeError",
@@ -54,6 +59,7 @@ __all__ = [
     "prepare",
     "publish",
     "register_model",
+    "register_source",
     "results",
     "search",
     "train",

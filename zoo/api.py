@@ -24,7 +24,27 @@ from typing import TYPE_CHECKING, Any
 from zoo import logs
 from zoo.config.loading import load_recipe, recipe_file
 from zoo.config.schema import Recipe
+from zoo.data.bundle import DataBundle, DataInfo
+from zoo.data.sources.registry import register_source
 from zoo.models import registry
+
+__all__ = [
+    "DataBundle",
+    "DataInfo",
+    "build_model",
+    "check",
+    "evaluate",
+    "export",
+    "from_preset",
+    "predict",
+    "prepare",
+    "publish",
+    "register_source",
+    "results",
+    "search",
+    "train",
+    "train_recipe",
+]
 
 if TYPE_CHECKING:
     import keras

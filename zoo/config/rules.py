@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-from zoo.config import catalog, monitors
-from zoo.config.schema import CsvData, DirectoryData, FileData, Metric, NpzData, Recipe
+from zoo.config import catalog, monitors, sources
+from zoo.config.schema import CsvData, FileData, Metric, Recipe
 
 Found = Iterator[tuple[str, str]]
 
@@ -159,20 +159,14 @@ def learning_rate_plateau(recipe: Recipe) -> Found:
 def preprocessing_fits_data(recipe: Recipe) -> Found:
     """Text options need text inputs; image and video options need pixels."""
     data = recipe.data
-    kind = None
-    if isinstance(data, DirectoryData):
-        kind = data.kind
-    elif isinstance(data, CsvData):
-        kind = "text" if data.text_column is not None else "features"
-    elif isinstance(data, NpzData):
-        kind = "pixels"
-    if kind is None:
+    kind = sources.of(data).input_kind(data)
+    if kind == "any":  # Known only once read (a TFDS dataset's features).
         return
     if data.text is not None and kind != "text":
         yield "data.text", f"applies to text inputs, but this {data.source} data is not text."
     if data.image is not None and kind not in ("image", "pixels"):
         yield "data.image", f"applies to images, but this {data.source} data holds {kind}."
-    if data.video is not None and kind not in ("pixels",):
+    if data.video is not None and kind not in ("pixels", "clips"):
         yield "data.video", f"applies to clips, but this {data.source} data holds {kind}."
 
 
@@ -180,11 +174,7 @@ def exports_fit_inputs(recipe: Recipe) -> Found:
     """LiteRT has no string ops, so a model that takes raw text cannot be converted; found
     here rather than after training. (ONNX exports the token-id part instead.)"""
     data, export = recipe.data, recipe.export
-    text = (
-        data.text is not None
-        or (isinstance(data, DirectoryData) and data.kind == "text")
-        or (isinstance(data, CsvData) and data.text_column is not None)
-    )
+    text = data.text is not None or sources.of(data).input_kind(data) == "text"
     if text and export.litert_quantizations():
         field = "export.litert" if export.litert is not None else "export.tflite"
         yield (

@@ -26,6 +26,7 @@ from pydantic import (
 
 from zoo.config.catalog import LOSSES, METRIC_NAMES, METRICS_WITH_K
 from zoo.config.search_space import Search
+from zoo.config.sources import SourceConfig, data_union, on_change, register_source_config
 from zoo.errors import did_you_mean
 
 # Ranges TensorFlow and Keras enforce later (sizes, steps and counts are int32 there,
@@ -406,21 +407,55 @@ class NpzData(DataCommon):
         return names
 
 
-def _source(value: Any) -> Any:
-    """`data.source`; `tfds` when left out (recipes written before
-    other sources existed)."""
-    if isinstance(value, dict):
-        return value.get("source", "tfds")
-    return getattr(value, "source", None)
+def _files_where(data: Any) -> str:
+    return f"{data.source}:{data.path}"
 
 
-DataSection = Annotated[
-    Annotated[TfdsData, Tag("tfds")]
-    | Annotated[DirectoryData, Tag("directory")]
-    | Annotated[CsvData, Tag("csv")]
-    | Annotated[NpzData, Tag("npz")],
-    Discriminator(_source),  # Its name is the key error messages point at.
-]
+def _directory_kind(data: Any) -> str:
+    return str(data.kind)
+
+
+def _csv_kind(data: Any) -> str:
+    return "text" if data.text_column is not None else "features"
+
+
+# The built-in sources' config facts (zoo/config/sources.py); their loaders register in
+# zoo/data/sources/. A plug-in registers both with one call (`zoo.register_source`).
+for _entry in (
+    SourceConfig(
+        "tfds",
+        TfdsData,
+        "a TensorFlow Datasets dataset, prepared offline from its original files",
+        input_kind=lambda _data: "any",
+        where=lambda data: f"tfds:{data.name}",
+        reads_clips=True,
+    ),
+    SourceConfig(
+        "directory",
+        DirectoryData,
+        "class-per-folder trees of text or image files (or an archive of one)",
+        input_kind=_directory_kind,
+        where=_files_where,
+    ),
+    SourceConfig(
+        "csv",
+        CsvData,
+        "CSV/TSV files: a text column or feature columns, and a label column",
+        input_kind=_csv_kind,
+        where=_files_where,
+    ),
+    SourceConfig(
+        "npz",
+        NpzData,
+        "arrays in a NumPy .npz archive (images, volumes or clips), memory-mapped",
+        input_kind=lambda _data: "pixels",
+        where=_files_where,
+        reads_clips=True,
+    ),
+):
+    register_source_config(_entry)
+
+DataSection = data_union()
 
 
 # ------------------------------------------------------------------ optimizer and lr
@@ -758,3 +793,14 @@ class Recipe(Section):
                 "recipe (it defaults to the file's name)"
             )
         return name
+
+
+def _rebuild_recipe() -> None:
+    """A source registered after this module loaded: `Recipe.data` takes it from now on."""
+    from pydantic.fields import FieldInfo
+
+    Recipe.model_fields["data"] = FieldInfo.from_annotation(data_union())
+    Recipe.model_rebuild(force=True)
+
+
+on_change(_rebuild_recipe)

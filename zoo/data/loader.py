@@ -7,16 +7,13 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from zoo.data import archive
+from zoo.config.sources import source_config, source_names
 from zoo.data import cache as data_cache
 from zoo.data.bundle import DataBundle
 from zoo.data.check import check_bundle
 from zoo.data.preprocessing import image as preprocess_image
 from zoo.data.preprocessing import text as preprocess_text
-from zoo.data.sources import csv as csv_source
-from zoo.data.sources import directory as directory_source
-from zoo.data.sources import npz as npz_source
-from zoo.data.sources import tfds as tfds_source
+from zoo.data.sources import registry as sources
 from zoo.errors import DataError
 
 if TYPE_CHECKING:
@@ -24,28 +21,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("zoo")
 
-_SOURCES = {
-    "tfds": tfds_source.load,
-    "directory": directory_source.load,
-    "csv": csv_source.load,
-    "npz": npz_source.load,
-}
-# Makes a source's files ready to read (TFDS preparation, archive extraction, checks)
-# without building pipelines; returns what it found or did, raises DataError if missing.
-_READY = {
-    "tfds": tfds_source.ensure_ready,
-    "directory": archive.ensure_ready,
-    "csv": archive.ensure_ready,
-    "npz": npz_source.ensure_ready,
-}
-
-# Video options sample frames per clip before batching, so the sources apply them.
-_VIDEO_SOURCES = frozenset({"tfds", "npz"})
-
 
 def ensure_ready(config: DataSection) -> str:
     """Prepare what a recipe's `data` section reads, once (tools/prepare_data.py)."""
-    return _READY[config.source](config)
+    return sources.get(config.source).ready(config)
 
 
 def load(
@@ -60,14 +39,14 @@ def load(
     splits, unless `data.check` is false; it logs one line per split. `vocabulary` (a
     run's saved `vocabulary.txt`) rebuilds the text vectoriser without adapting.
     """
-    if config.video is not None and config.source not in _VIDEO_SOURCES:
+    if config.video is not None and not source_config(config.source).reads_clips:
+        clips = [n for n in source_names() if source_config(n).reads_clips]
         raise DataError(
             f"data.video is set, but the {config.source!r} source reads no clips; clips come "
-            f"from {' or '.join(sorted(_VIDEO_SOURCES))} sources. Remove data.video or "
-            "change data.source."
+            f"from {' or '.join(clips)} sources. Remove data.video or change data.source."
         )
     start = time.perf_counter()
-    bundle = _SOURCES[config.source](config, batch_size=batch_size, seed=seed)
+    bundle = sources.get(config.source).load(config, batch_size=batch_size, seed=seed)
     report = check_bundle(bundle, config)
     report.seconds = time.perf_counter() - start  # Sources scan while reading: count it all.
     for line in report.lines():

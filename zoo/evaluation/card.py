@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from zoo import settings
+from zoo.config import sources
 from zoo.config.loading import to_yaml
 
 if TYPE_CHECKING:
@@ -65,9 +66,7 @@ def _table(rows: Mapping[str, Mapping[str, float]]) -> list[str]:
 
 def _dataset(recipe: Recipe) -> str:
     data = recipe.data
-    if data.source == "tfds":
-        return f"TFDS `{data.name}`"
-    return f"`{data.source}` source reading `{getattr(data, 'path', '?')}`"
+    return f"`{sources.of(data).where(data)}` ({sources.of(data).description})"
 
 
 def _weights_origin(origin: Mapping[str, Any] | None) -> list[str]:

@@ -89,7 +89,9 @@ def load_recipes(folder: Path | None = None) -> list[tuple[Path, Recipe | None]]
 def data_source(data: Any) -> str:
     """Where a recipe's `data` section reads from, e.g. `tfds:mnist` or
     `npz:zoo-data://medmnist/adrenalmnist3d.npz` (symbolic paths shown as written)."""
-    return f"tfds:{data.name}" if data.source == "tfds" else f"{data.source}:{data.path}"
+    from zoo.config import sources
+
+    return sources.of(data).where(data)
 
 
 def describe(entry: Entry) -> tuple[str, str]:
