@@ -62,6 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _search(args: argparse.Namespace) -> int:
+    from zoo import limits
     from zoo.config.loading import load_recipe
     from zoo.errors import ZooError
 
@@ -74,6 +75,7 @@ def _search(args: argparse.Namespace) -> int:
         )
     if args.workers < 1:
         raise ZooError(f"--workers {args.workers}: give at least 1")
+    limits.check_workers(args.workers)
     from zoo.search import results, runner, study
 
     study_dir = Path(args.output_dir or Path("runs") / f"{recipe.name}-search")
