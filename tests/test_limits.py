@@ -182,3 +182,18 @@ def test_every_limit_has_a_documented_default_and_env_var():
     for limit in limits.LIMITS:
         assert limit.env.startswith("ZOO_MAX_") and limit.env in table
         assert limit.default > 0 and limit.value() == limit.default
+
+
+def test_directory_with_too_many_class_folders_is_refused(tmp_path, monkeypatch):
+    from zoo.config.schema import DirectoryData
+    from zoo.data import load
+    from zoo.errors import DataError
+
+    monkeypatch.setenv("ZOO_MAX_CLASSES", "2")
+    for name in ("a", "b", "c"):
+        (tmp_path / "train" / name).mkdir(parents=True)
+        (tmp_path / "train" / name / "x.txt").write_text("text")
+    config = DirectoryData(source="directory", path=str(tmp_path), splits={"train": "train"})
+    with pytest.raises(DataError) as err:
+        load(config, batch_size=2, seed=0)
+    assert "3 classes" in str(err.value) and str(tmp_path / "train") in str(err.value)

@@ -36,15 +36,6 @@ class DataInfo:
     num_examples: dict[str, int] = field(default_factory=dict)
     model_inputs: dict[str, Any] = field(default_factory=dict)
 
-    def __post_init__(self) -> None:
-        # Every source builds one: the one place a class count from data (class folders,
-        # npz labels, TFDS metadata) is bounded before a model or a confusion matrix of
-        # that size is allocated. Sources that can name the file check earlier.
-        if self.num_classes is not None:
-            from zoo import limits
-
-            limits.CLASSES.check(self.num_classes, "the data's class count")
-
     def label_mapping(self) -> dict[str, int]:
         """Class name → the integer label (and output index) standing for it."""
         return {name: i for i, name in enumerate(self.class_names)}
