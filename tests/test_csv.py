@@ -353,3 +353,13 @@ def test_excel_csv_with_byte_order_mark_and_crlf_reads_cleanly(tmp_path, header)
     xs, ys = _all(bundle.train)
     assert xs == [[1.5], [2.5], [3.5]] and ys == [0, 1, 0]
     assert bundle.info.class_names == ("a", "b")
+
+
+def test_latin1_csv_is_refused_with_its_line_number(tmp_path):
+    rows = "review,sentiment\n" + "fine film,pos\n" * 5 + "caf\xe9 scene,neg\n" + "ok,neg\n"
+    (tmp_path / "train.csv").write_bytes(rows.encode("latin-1"))
+    (tmp_path / "test.csv").write_text("review,sentiment\nok,pos\n")
+    with pytest.raises(DataError) as err:
+        load(_config(tmp_path), batch_size=4, seed=0)
+    text = str(err.value)
+    assert "train.csv" in text and "line 7 is not UTF-8 (byte 0xe9)" in text

@@ -419,7 +419,9 @@ def _scan(
                     shift = at - len(ids)
                     shifts.append((len(ids), shift))
                 ids.append(label_ids.setdefault(label, len(label_ids)))
-    except (UnicodeDecodeError, csv.Error) as exc:
+    except UnicodeDecodeError:
+        raise DataError(_not_utf8(path, role)) from None
+    except csv.Error as exc:
         raise DataError(f"Cannot read {path} as CSV (data.splits.{role}): {exc}") from None
     thresholds, splits, cutoff, texts = _summarise(
         role, fractions, seed, sampler, ids, label_ids, shifts
@@ -427,6 +429,22 @@ def _scan(
     return FileScan(
         header, columns, label_at, len(ids), blank_lines, thresholds, splits, cutoff, bom, texts
     )
+
+
+def _not_utf8(path: Path, role: str) -> str:
+    """The message for a file that is not UTF-8, naming the first bad line (found by a
+    second, byte-level pass: the text reader's error knows only a buffer offset)."""
+    with path.open("rb") as f:
+        for number, raw in enumerate(f, start=1):
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                return (
+                    f"{path} (data.splits.{role}) line {number} is not UTF-8 (byte "
+                    f"0x{raw[exc.start]:02x}); the file may be Latin-1 or another encoding. "
+                    "Save it as UTF-8 (e.g. iconv -f latin1 -t utf-8 IN > OUT)."
+                )
+    return f"{path} (data.splits.{role}) is not UTF-8 text. Save it as UTF-8."
 
 
 def _summarise(
