@@ -75,12 +75,14 @@ class Distribution(_Strict):
 
     def points(self) -> Sequence[Any] | None:
         """Every value when the distribution is finite (choice, int), else None. An int
-        range is a lazy `range`: `int: [1, 10**9]` is never held in memory."""
+        range over GRID_CAP points stays a lazy `range`: `int: [1, 10**9]` is never held
+        in memory (smaller ones are listed)."""
         if self.choice is not None:
             return list(self.choice)
         if self.int is not None and not self.log:
             step = int(self.step or 1)
-            return range(self.int[0], self.int[1] + 1, step)
+            points = range(self.int[0], self.int[1] + 1, step)
+            return list(points) if len(points) <= GRID_CAP else points
         return None
 
     def size(self) -> builtins.int | None:
