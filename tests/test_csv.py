@@ -1,6 +1,7 @@
 """The `csv` source: text or numeric feature columns, label mapping, splits, errors."""
 
 import json
+import os
 import random
 
 import numpy as np
@@ -204,30 +205,45 @@ def test_fraction_split_by_row_hash_is_exact_disjoint_and_seeded(tmp_path):
     assert _all(other.test)[0] != parts["test"][0]  # The seed picks the rows.
 
 
-def test_scan_is_saved_beside_the_file_and_reused(reviews, caplog):
+def test_scan_is_saved_under_the_cache_root_and_reused(reviews, tmp_path_factory, caplog):
     import logging
 
-    load(_config(reviews), batch_size=8, seed=0)
-    assert (reviews / ".train.csv.zoo-scan.json").is_file()
+    cache = tmp_path_factory.mktemp("cache")
+    before = sorted(os.listdir(reviews))
+    load(_config(reviews, cache_dir=str(cache)), batch_size=8, seed=0)
+    assert sorted(os.listdir(reviews)) == before  # Nothing written beside the data.
+    assert len(list((cache / "csv-scans").glob("*.json"))) == 2  # train.csv, test.csv
     with caplog.at_level(logging.INFO, logger="zoo"):
-        load(_config(reviews), batch_size=8, seed=0)
+        load(_config(reviews, cache_dir=str(cache)), batch_size=8, seed=0)
     assert "train.csv: labels and counts from the saved scan" in caplog.text
     _write(reviews / "train.csv", _rows(200, 5))  # Changed file: scanned again.
     caplog.clear()
     with caplog.at_level(logging.INFO, logger="zoo"):
-        bundle = load(_config(reviews), batch_size=8, seed=0)
+        bundle = load(_config(reviews, cache_dir=str(cache)), batch_size=8, seed=0)
     assert "train.csv: labels and counts from the saved" not in caplog.text
     assert bundle.info.num_examples["train"] == 200
 
 
-def test_unwritable_scan_place_beside_the_data_falls_back_to_the_cache_dir(reviews, tmp_path):
-    # A folder where the scan file would go: writing beside the data fails, even as root.
-    (reviews / ".train.csv.zoo-scan.json").mkdir()
-    cache = tmp_path / "cache"
-    load(_config(reviews, cache_dir=str(cache)), batch_size=8, seed=0)
-    assert len(list((cache / "csv-scans").glob("*.json"))) == 1
-    assert (reviews / ".test.csv.zoo-scan.json").is_file()
-    assert not list(reviews.glob("*.tmp*"))
+def test_read_only_data_folder_is_read_and_never_written(reviews, tmp_path_factory):
+    # Root ignores 0555, so the test also compares the listing: nothing may appear.
+    cache = tmp_path_factory.mktemp("cache")
+    before = sorted(os.listdir(reviews))
+    reviews.chmod(0o555)
+    try:
+        bundle = load(_config(reviews, cache_dir=str(cache)), batch_size=8, seed=0)
+        again = load(_config(reviews, cache_dir=str(cache)), batch_size=8, seed=0)
+    finally:
+        reviews.chmod(0o755)
+    assert sorted(os.listdir(reviews)) == before
+    assert bundle.info.num_examples == again.info.num_examples
+
+
+def test_unwritable_cache_root_still_loads(reviews, tmp_path_factory):
+    blocker = tmp_path_factory.mktemp("elsewhere") / "cache"
+    blocker.write_text("a file where the cache folder would go")
+    bundle = load(_config(reviews, cache_dir=str(blocker)), batch_size=8, seed=0)
+    assert bundle.info.num_examples["train"] == 240
+    assert blocker.read_text().startswith("a file")
 
 
 def test_blank_lines_stream_through_the_python_reader(tmp_path):
@@ -337,3 +353,13 @@ def test_excel_csv_with_byte_order_mark_and_crlf_reads_cleanly(tmp_path, header)
     xs, ys = _all(bundle.train)
     assert xs == [[1.5], [2.5], [3.5]] and ys == [0, 1, 0]
     assert bundle.info.class_names == ("a", "b")
+
+
+def test_latin1_csv_is_refused_with_its_line_number(tmp_path):
+    rows = "review,sentiment\n" + "fine film,pos\n" * 5 + "caf\xe9 scene,neg\n" + "ok,neg\n"
+    (tmp_path / "train.csv").write_bytes(rows.encode("latin-1"))
+    (tmp_path / "test.csv").write_text("review,sentiment\nok,pos\n")
+    with pytest.raises(DataError) as err:
+        load(_config(tmp_path), batch_size=4, seed=0)
+    text = str(err.value)
+    assert "train.csv" in text and "line 7 is not UTF-8 (byte 0xe9)" in text

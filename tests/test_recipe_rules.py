@@ -20,8 +20,15 @@ data: {name: mnist, splits: {train: "train[:90%]", validation: "train[90%:]", te
 
 
 def recipe_file(tmp_path: Path, extra: str = "") -> Path:
+    """BASE then `extra`, where a top-level section `extra` gives replaces BASE's (a recipe
+    may not give a key twice). BASE's line is blanked, so line numbers stay put."""
+    extra = textwrap.dedent(extra)
+    given = {line.split(":")[0] for line in extra.splitlines() if line[:1].isalpha()}
+    base = [
+        "" if line.split(":")[0] in given else line for line in textwrap.dedent(BASE).split("\n")
+    ]
     path = tmp_path / "r.yaml"
-    path.write_text(textwrap.dedent(BASE) + textwrap.dedent(extra))
+    path.write_text("\n".join(base) + extra)
     return path
 
 

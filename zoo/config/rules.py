@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
+from zoo import limits
 from zoo.config import catalog, monitors, sources
-from zoo.config.schema import CsvData, FileData, Metric, Recipe
+from zoo.config.schema import CsvData, DirectoryData, FileData, Metric, Recipe
 
 Found = Iterator[tuple[str, str]]
 
@@ -257,6 +258,62 @@ def callbacks_installed(recipe: Recipe) -> Found:
         )
 
 
+def resource_limits(recipe: Recipe) -> Found:
+    """Sizes the recipe alone decides, against `zoo.limits`, before anything is allocated:
+    model widths and estimated size, text lengths and vocabularies, image and clip sizes,
+    declared class counts and grid-search sizes (see `zoo.limits` for each default and the
+    environment variable that raises it)."""
+    for limit in limits.LIMITS:  # A malformed ZOO_MAX_* variable is named on any load.
+        limit.value()
+    data = recipe.data
+    extra: dict[str, int] = {}
+    if data.text is not None:
+        text = data.text
+        if text.sequence_length is not None:
+            yield from _over(
+                limits.SEQUENCE_LENGTH, text.sequence_length, "data.text.sequence_length"
+            )
+        yield from _over(limits.VOCABULARY, text.max_tokens, "data.text.max_tokens")
+        if "vocabulary_size" not in recipe.model.params:
+            extra["data.text.max_tokens"] = text.max_tokens
+    yield from limits.model_parameter_problems(recipe.model.params, extra)
+    if data.image is not None and data.image.resize:
+        height, width = data.image.resize
+        yield from _over(limits.IMAGE_PIXELS, height * width, "data.image.resize (height × width)")
+    if isinstance(data, DirectoryData) and data.kind == "image":
+        height, width = data.image_size
+        yield from _over(limits.IMAGE_PIXELS, height * width, "data.image_size (height × width)")
+    video = data.video
+    if video is not None and video.resize:
+        height, width = video.resize
+        if video.frames:
+            yield from _over(
+                limits.CLIP_PIXELS,
+                video.frames * height * width,
+                "data.video (frames × resize height × width)",
+            )
+        else:
+            yield from _over(
+                limits.IMAGE_PIXELS, height * width, "data.video.resize (height × width)"
+            )
+    names = getattr(data, "class_names", None)
+    if names:
+        yield from _over(limits.CLASSES, len(names), "data.class_names")
+    search = recipe.search
+    if search is not None and search.sampler == "grid":
+        sizes = [d.size() or 0 for d in search.parameters.values()]
+        yield from _over(limits.SEARCH_GRID, limits.grid_size(sizes), "search (grid points)")
+
+
+def _over(limit: limits.Limit, value: int, where: str) -> Found:
+    """`where` is the field, optionally followed by what is counted: "data.image.resize
+    (height × width)"."""
+    field, _, counted = where.partition(" (")
+    why = limit.problem(value, counted.rstrip(")"))
+    if why:
+        yield field, why
+
+
 RULES: tuple[Callable[[Recipe], Found], ...] = (
     evaluation_splits,
     metrics_fit_loss,
@@ -270,6 +327,7 @@ RULES: tuple[Callable[[Recipe], Found], ...] = (
     video_augment_fits,
     distribution_fits,
     callbacks_installed,
+    resource_limits,
 )
 
 

@@ -14,7 +14,7 @@ import copy
 import itertools
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, model_validator
@@ -73,20 +73,32 @@ class Distribution(_Strict):
     def kind(self) -> str:
         return next(k for k in ("loguniform", "uniform", "int", "choice") if getattr(self, k))
 
-    def points(self) -> list[Any] | None:
-        """Every value when the distribution is finite (choice, int), else None."""
+    def points(self) -> Sequence[Any] | None:
+        """Every value when the distribution is finite (choice, int), else None. An int
+        range over GRID_CAP points stays a lazy `range`: `int: [1, 10**9]` is never held
+        in memory (smaller ones are listed)."""
         if self.choice is not None:
             return list(self.choice)
         if self.int is not None and not self.log:
             step = int(self.step or 1)
-            return list(range(self.int[0], self.int[1] + 1, step))
+            points = range(self.int[0], self.int[1] + 1, step)
+            return list(points) if len(points) <= GRID_CAP else points
         return None
 
-    def samples(self) -> list[Any]:
-        """Values to validate the recipe with: every point, or both ends of a range."""
+    def size(self) -> builtins.int | None:
+        """How many values `points()` holds, counted without listing them (None: a
+        continuous range)."""
         points = self.points()
+        return None if points is None else len(points)
+
+    def samples(self) -> list[Any]:
+        """Values to validate the recipe with: every choice, every point of a small int
+        range, or both ends of a range (a large int range: its first and last point)."""
+        points = self.points()
+        if isinstance(points, range) and len(points) > GRID_CAP:
+            return [points[0], points[-1]]
         if points is not None:
-            return points
+            return list(points)
         low, high = getattr(self, self.kind)
         return [low, high]
 

@@ -13,7 +13,10 @@ file, a structure nested hundreds deep, a "billion laughs" alias bomb) is refuse
   is expanded, is refused without composing a single node. Each anchor's expanded size and
   height are remembered, so an alias costs O(1) to account for however big it stands for.
 
-Only then is the text composed and constructed with PyYAML's `SafeLoader`.
+Only then is the text composed and constructed with `UniqueKeyLoader`, PyYAML's
+`SafeLoader` refusing a key given twice in one mapping (PyYAML keeps the last silently,
+so two `training:` blocks would drop the first). `load_file` is the one entry point for
+YAML files zoo reads outside recipe loading (run folders, presets, study folders).
 """
 
 from __future__ import annotations
@@ -161,13 +164,77 @@ def check_structure(text: str, max_depth: int = MAX_DEPTH, max_nodes: int = MAX_
             )
 
 
+class DuplicateKeyError(LimitError):
+    """A mapping gives the same key twice; `line` is the second, `first_line` the first."""
+
+    def __init__(self, key: Any, first_line: int, line: int):
+        where = f"lines {first_line} and {line}" if first_line != line else f"both on line {line}"
+        super().__init__(
+            f"gives the key {key!r} twice in one mapping ({where}); YAML would silently keep "
+            "only the second. Merge the two into one.",
+            line,
+        )
+        self.key = key
+        self.first_line = first_line
+
+
+class UniqueKeyLoader(yaml.SafeLoader):
+    """`yaml.SafeLoader` that raises `DuplicateKeyError` for a key repeated in a mapping.
+
+    Keys are compared as constructed values (`1` and `0x1` are the same key). Keys that a
+    merge (`<<: *base`) brings in may be overridden, as YAML intends; only the mapping's
+    own keys must be unique.
+    """
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[Any, int] = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
+                key = self.construct_object(key_node, deep=True)
+                line = key_node.start_mark.line + 1
+                try:
+                    if key in seen:
+                        raise DuplicateKeyError(key, seen[key], line)
+                    seen[key] = line
+                except TypeError:  # An unhashable key: SafeLoader words that error.
+                    continue
+        return super().construct_mapping(node, deep=deep)
+
+
 def load(text: str) -> tuple[Any, yaml.Node | None]:
-    """(Python data, composed node) for `text` after `check_structure`; SafeLoader only."""
+    """(Python data, composed node) for `text` after `check_structure`; unique keys only."""
     check_structure(text)
-    loader = yaml.SafeLoader(text)
+    loader = UniqueKeyLoader(text)
     try:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
     finally:
         loader.dispose()
     return data, node
+
+
+def load_file(path: Path) -> Any:
+    """The data of the YAML file at `path`, read within every limit above (regular file,
+    size, depth, aliases, unique keys); any refusal is one `ZooError` naming the file and
+    line. For zoo's own files (a run's or preset's recipe.yaml, a study's best.yaml) read
+    outside recipe loading; recipes go through `zoo.config.loading`."""
+    from zoo.errors import ZooError
+
+    try:
+        return load(read_text(path))[0]
+    except FileNotFoundError:
+        raise ZooError(f"{path}: file not found; check the path.") from None
+    except LimitError as exc:
+        where = f"{path}:{exc.line}" if exc.line else str(path)
+        raise ZooError(f"{where}: {exc}") from None
+    except OSError as exc:
+        raise ZooError(f"{path}: cannot be read ({exc.strerror or exc}).") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        what = getattr(exc, "problem", None) or str(exc)
+        raise ZooError(f"{where}: is not valid YAML: {what}. Fix the syntax there.") from None
+    except (ValueError, OverflowError, TypeError, RecursionError) as exc:
+        raise ZooError(f"{path}: holds a value YAML cannot build ({exc}).") from None

@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from zoo import limits
 from zoo.data.pipeline import complete_cache
 from zoo.errors import DataError
 
@@ -280,12 +281,12 @@ def decode_images(
         for p in batch.numpy():
             i = position[p.decode()]
             if i != done:
-                _undecodable(paths[done], role)
+                _undecodable(paths[done], role, channels)
             done = i + 1
         if time.perf_counter() - start > budget:
             return _unchecked(role, done, len(paths), budget)
     if done != len(paths):
-        _undecodable(paths[done], role)
+        _undecodable(paths[done], role, channels)
     return done
 
 
@@ -301,9 +302,28 @@ def _unchecked(role: str, done: int, total: int, budget: float) -> int:
     return done
 
 
-def _undecodable(path: str, role: str) -> None:
+def gif_channels_message(path: str, where: str, color_mode: str) -> str:
+    """Why a GIF cannot be read in `color_mode` (TensorFlow decodes GIFs to 3 channels
+    only), and the two fixes; the file itself is fine."""
+    return (
+        f"{where}: {path} is a GIF, and GIFs decode to 3 channels (RGB) only, so "
+        f"color_mode {color_mode!r} cannot read it (the file is not corrupt). Convert the "
+        "GIFs to PNG (e.g. mogrify -format png *.gif), or use data.color_mode: rgb."
+    )
+
+
+def _undecodable(path: str, role: str, channels: int | None = None) -> None:
     import tensorflow as tf
 
+    from zoo.data.image_header import read_header
+
+    try:
+        header = read_header(path)
+    except OSError:
+        header = None
+    if header is not None and header.format == "gif" and channels not in (None, 0, 3):
+        mode = {1: "grayscale", 4: "rgba"}.get(channels or 0, str(channels))
+        raise DataError(gif_channels_message(path, f"data.splits.{role}", mode))
     try:
         tf.image.decode_image(tf.io.read_file(path), expand_animations=False)
         reason = "it does not decode"
@@ -348,6 +368,9 @@ def _class_count(
             f"more than {MAX_INFERRED_CLASSES:,} looks like a stray label). Fix that label, "
             "or give data.class_names to name every class."
         )
+    why = limits.CLASSES.problem(num, f"data.splits.{top_role}: the data's class count")
+    if why:  # Before a model or a confusion matrix of that size is allocated.
+        raise DataError(why)
     # A TFDS dataset declares its classes in its metadata, and a slice of it (train[:1000])
     # may lack some. In files the user made, a class with no training example is a mistake.
     declared = config.source == "tfds"

@@ -66,7 +66,10 @@ def _table(rows: Mapping[str, Mapping[str, float]]) -> list[str]:
 
 def _dataset(recipe: Recipe) -> str:
     data = recipe.data
-    return f"`{sources.of(data).where(data)}` ({sources.of(data).description})"
+    path = getattr(data, "path", None)
+    if path is None:  # Named, not read from a file: TFDS datasets, plug-ins.
+        return f"`{sources.of(data).where(data)}` ({sources.of(data).description})"
+    return f"`{data.source}` source reading `{path}`"
 
 
 def _weights_origin(origin: Mapping[str, Any] | None) -> list[str]:

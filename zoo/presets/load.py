@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from zoo import limits
 from zoo.errors import ZooError
 from zoo.presets import format as fmt
 from zoo.presets import uris
@@ -50,6 +51,10 @@ def read_config(folder: Path) -> tuple[str, dict[str, Any]]:
     params = config.get("params", {})
     if not isinstance(params, dict):
         raise ZooError(f"{folder / fmt.CONFIG}: params is not a mapping; the preset is damaged.")
+    too_big = limits.model_parameter_problems(params)
+    if too_big:  # A forged config.json asking for a huge model.
+        where, problem = too_big[0]
+        raise ZooError(f"{folder / fmt.CONFIG}: params.{where.split('.')[-1]} {problem}")
     return config["builder"], params
 
 

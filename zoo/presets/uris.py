@@ -22,6 +22,7 @@ from pathlib import Path
 
 from zoo.errors import ZooError
 from zoo.presets import format as fmt
+from zoo.presets import network
 from zoo.settings import presets_cache_root
 
 SCHEMES = ("file", "hf", "kaggle")
@@ -116,9 +117,16 @@ def _download(address: Address, into: Path) -> None:
     if address.scheme == "hf":
         hub = _import("huggingface_hub")
         try:
-            hub.snapshot_download(
-                repo_id=address.target, revision=address.revision, local_dir=str(into)
+            network.call(
+                lambda: hub.snapshot_download(
+                    repo_id=address.target, revision=address.revision, local_dir=str(into)
+                ),
+                host="Hugging Face Hub",
+                endpoint=endpoint(address),
+                what=address.text,
             )
+        except network.HubTimeout:
+            raise
         except Exception as exc:  # Network, authentication or missing repository.
             raise unreachable(address, exc) from None
         shutil.rmtree(into / ".cache", ignore_errors=True)  # huggingface_hub's bookkeeping.
@@ -126,10 +134,29 @@ def _download(address: Address, into: Path) -> None:
     kagglehub = _import("kagglehub")
     try:
         with quiet():  # kagglesdk prints whole HTTP requests on failures.
-            path = kagglehub.model_download(address.target)
+            path = network.call(
+                lambda: kagglehub.model_download(address.target),
+                host="Kaggle",
+                endpoint=endpoint(address),
+                what=address.text,
+            )
+    except network.HubTimeout:
+        raise
     except Exception as exc:  # Network, authentication or missing model.
         raise unreachable(address, exc) from None
     shutil.copytree(path, into)
+
+
+def endpoint(address: Address) -> str:
+    """The base URL a hub address is fetched from (HF_ENDPOINT; Kaggle's API endpoint)."""
+    if address.scheme == "hf":
+        return os.environ.get("HF_ENDPOINT", "https://huggingface.co").rstrip("/")
+    try:
+        from kagglesdk.kaggle_env import get_endpoint, get_env
+
+        return str(get_endpoint(get_env()))
+    except Exception:  # An old or absent kagglesdk: name the public endpoint.
+        return "https://www.kaggle.com"
 
 
 @contextlib.contextmanager

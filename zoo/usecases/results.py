@@ -103,12 +103,12 @@ def row(folder: Path) -> Row | None:
 
 
 def _recipe_model(folder: Path) -> str:
-    import yaml
+    from zoo.config.yaml_limits import load_file
 
     try:
-        data = yaml.safe_load((folder / "recipe.yaml").read_text(encoding="utf-8"))
+        data = load_file(folder / "recipe.yaml")  # Bounded, and refuses duplicate keys.
         return str(data["model"]["name"])
-    except (OSError, yaml.YAMLError, KeyError, TypeError):
+    except (ZooError, KeyError, TypeError):
         return "?"
 
 

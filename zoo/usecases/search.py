@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from zoo import limits
 from zoo.config.loading import load_recipe
 from zoo.errors import ZooError
 
@@ -59,6 +60,7 @@ def search(
         )
     if workers < 1:
         raise ZooError(f"--workers {workers}: give at least 1")
+    limits.check_workers(workers)
     from zoo.tuning import results, runner, study
 
     study_dir = Path(output_dir or Path("runs") / f"{config.name}-search")

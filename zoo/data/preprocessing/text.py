@@ -17,6 +17,7 @@ starts without reading a sample again. `adapt_calls` counts adaptations in this 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import os
@@ -124,7 +125,8 @@ def _keep(cache_file: Path, text: str) -> None:
         tmp.write_text(text, encoding="utf-8")
         os.replace(tmp, cache_file)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # Its folder may be a file: nothing to remove.
+            tmp.unlink(missing_ok=True)
         log.info("text: could not cache the vocabulary in %s (%s)", cache_file.parent, exc)
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from zoo import limits
 from zoo.data.archive import locate
 from zoo.data.bundle import DataBundle, DataInfo
 from zoo.data.check import SplitStats
@@ -226,7 +227,13 @@ def load(config: CsvData, *, batch_size: int, seed: int) -> DataBundle:
     for role, (path, _) in plan.items():
         if part(role).examples == 0:
             raise DataError(f"data.splits.{role}: {path} holds no data rows.")
-    mapping = _label_mapping(list(part("train").labels))
+    train_labels = part("train").labels
+    limits.CLASSES.check(
+        len(train_labels),
+        f"the number of distinct labels in data.label_column {config.label_column!r} of "
+        f"{plan['train'][0]} (data.splits.train)",
+    )
+    mapping = _label_mapping(list(train_labels))
     pipelines: dict[str, tf.data.Dataset | None] = {"validation": None, "test": None}
     sizes: dict[str, int] = {}
     stats: dict[str, SplitStats] = {}

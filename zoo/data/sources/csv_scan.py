@@ -5,9 +5,9 @@ cells the way a user's editor does) and keeps one integer per row (its label id;
 numbers only where they stop following the row index), never the rows: it refuses a row
 with the wrong number of columns, a blank label, a feature cell that is not a number or
 (with the check on) NaN/Inf, naming the line; and it counts each split's labels. Its
-result is saved beside the file (or, when that folder is read-only, under the data cache
-folder) keyed by the file's size and mtime and the reading options, so a second run
-starts at once.
+result is saved under the cache root (never beside the user's file: data folders are often
+shared or read-only) keyed by the file's absolute path, size and mtime and the reading
+options, so a second run starts at once.
 
 Single-file fraction splits use a seeded hash of the row index (`unit`): the rows whose
 hash falls below a threshold form the test split, the next ones validation. The
@@ -24,6 +24,7 @@ which selects the same rows again when the texts are needed without a fresh pass
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import hashlib
 import json
@@ -266,45 +267,55 @@ def _key(
     return hashlib.sha256(blob.encode()).hexdigest()[:24]
 
 
-def _store(path: Path, config: Any) -> list[Path]:
-    """Where a scan may be saved: beside the file, else under the data cache folder."""
+def _store(path: Path, config: Any) -> Path:
+    """Where the scan of `path` is saved: under the cache root (`data.cache_dir`,
+    ZOO_CACHE_DIR, else ~/.cache/zoo/tfdata), never beside the user's data, whose folder
+    may be shared or read-only. Named by a digest of the file's absolute path, size and
+    mtime: an edited file gets a new name, and the key inside (`_key`) still decides."""
     from zoo.data.cache import cache_root
 
-    digest = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:20]
-    return [
-        path.with_name(f".{path.name}.zoo-scan.json"),
-        cache_root(config) / "csv-scans" / f"{digest}.json",
-    ]
+    real = path.resolve()
+    st = real.stat()
+    ident = f"{real}\0{st.st_size}\0{st.st_mtime_ns}"
+    digest = hashlib.sha256(ident.encode()).hexdigest()[:24]
+    return cache_root(config) / "csv-scans" / f"{digest}.json"
 
 
 def _load_saved(path: Path, config: Any, key: str) -> FileScan | None:
-    for place in _store(path, config):
-        try:
-            saved = json.loads(place.read_text())
-        except (OSError, ValueError):
-            continue
-        if not isinstance(saved, dict) or saved.get("key") != key:
-            continue
+    place = _store(path, config)
+    try:
+        saved = json.loads(place.read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(saved, dict) or saved.get("key") != key:
+        return None
+    try:
         scan = saved["scan"]
         scan["splits"] = {r: SplitScan(**s) for r, s in scan["splits"].items()}
         return FileScan(**scan)
-    return None
+    except (KeyError, TypeError, AttributeError):  # A damaged cache file: scan again.
+        return None
 
 
 def _save(path: Path, config: Any, key: str, scan: FileScan) -> None:
     saved = asdict(scan)
     saved.pop("sample_texts")
     text = json.dumps({"key": key, "scan": saved})
-    for place in _store(path, config):
-        tmp = place.with_name(place.name + f".tmp{os.getpid()}")
-        try:
-            place.parent.mkdir(parents=True, exist_ok=True)
-            tmp.write_text(text)
-            os.replace(tmp, place)
-            return
-        except OSError:
+    place = _store(path, config)
+    tmp = place.with_name(place.name + f".tmp{os.getpid()}")
+    try:
+        place.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(text)
+        os.replace(tmp, place)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
             tmp.unlink(missing_ok=True)
-    log.info("csv: could not save the scan of %s; the next run scans it again", path)
+        log.info(
+            "csv: could not save the scan of %s under %s (%s); the next run scans it again",
+            path,
+            place.parent,
+            exc.strerror or exc,
+        )
 
 
 def scan(
@@ -408,7 +419,9 @@ def _scan(
                     shift = at - len(ids)
                     shifts.append((len(ids), shift))
                 ids.append(label_ids.setdefault(label, len(label_ids)))
-    except (UnicodeDecodeError, csv.Error) as exc:
+    except UnicodeDecodeError:
+        raise DataError(_not_utf8(path, role)) from None
+    except csv.Error as exc:
         raise DataError(f"Cannot read {path} as CSV (data.splits.{role}): {exc}") from None
     thresholds, splits, cutoff, texts = _summarise(
         role, fractions, seed, sampler, ids, label_ids, shifts
@@ -416,6 +429,22 @@ def _scan(
     return FileScan(
         header, columns, label_at, len(ids), blank_lines, thresholds, splits, cutoff, bom, texts
     )
+
+
+def _not_utf8(path: Path, role: str) -> str:
+    """The message for a file that is not UTF-8, naming the first bad line (found by a
+    second, byte-level pass: the text reader's error knows only a buffer offset)."""
+    with path.open("rb") as f:
+        for number, raw in enumerate(f, start=1):
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                return (
+                    f"{path} (data.splits.{role}) line {number} is not UTF-8 (byte "
+                    f"0x{raw[exc.start]:02x}); the file may be Latin-1 or another encoding. "
+                    "Save it as UTF-8 (e.g. iconv -f latin1 -t utf-8 IN > OUT)."
+                )
+    return f"{path} (data.splits.{role}) is not UTF-8 text. Save it as UTF-8."
 
 
 def _summarise(

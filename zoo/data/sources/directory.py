@@ -22,9 +22,11 @@ import stat
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from zoo import limits
 from zoo.data.archive import locate
 from zoo.data.bundle import DataBundle, DataInfo, Explain
-from zoo.data.check import SplitStats, decode_images, label_stats
+from zoo.data.check import SplitStats, decode_images, gif_channels_message, label_stats
+from zoo.data.image_header import check_image_file
 from zoo.data.pipeline import finish_split
 from zoo.data.pipeline_errors import error_text, message
 from zoo.errors import DataError, ZooError, did_you_mean
@@ -61,6 +63,9 @@ def _classes(folder: Path, wanted: list[str] | None, role: str) -> list[str]:
             "needs one sub-folder per class, e.g. train/neg/*.txt and train/pos/*.txt."
         )
     if wanted is None:
+        why = limits.CLASSES.problem(len(present), f"the number of class folders in {folder}")
+        if why:
+            raise DataError(f"data.splits.{role}: {why}")
         return present
     missing = [c for c in wanted if c not in present]
     if missing:
@@ -110,10 +115,18 @@ def _regular(path: str, role: str) -> None:
         )
 
 
-def _list(folder: Path, classes: list[str], suffixes: tuple[str, ...], role: str) -> Listing:
+def _list(
+    folder: Path,
+    classes: list[str],
+    suffixes: tuple[str, ...],
+    role: str,
+    color_mode: str | None = None,
+) -> Listing:
     """Every (file, class index) under `folder/<class>/`, recursively, in a fixed order;
-    each checked to be a readable regular file."""
+    each checked to be a readable regular file, and images (`color_mode` given) checked
+    from their headers (`_image_header_ok`)."""
     out: Listing = []
+    animated = 0
     for label, name in enumerate(classes):
         walk = sorted(os.walk(folder / name), key=lambda entry: entry[0])
         for root, _, files in walk:
@@ -121,8 +134,33 @@ def _list(folder: Path, classes: list[str], suffixes: tuple[str, ...], role: str
                 if fname.lower().endswith(suffixes):
                     path = os.path.join(root, fname)
                     _regular(path, role)
+                    if color_mode is not None:
+                        animated += _image_header_ok(path, role, color_mode)
                     out.append((path, label))
+    if animated:
+        log.warning(
+            "data.splits.%s: %d animated GIF(s); only the first frame of each is read",
+            role,
+            animated,
+        )
     return out
+
+
+def _image_header_ok(path: str, role: str, color_mode: str) -> bool:
+    """Refuse, from the header alone, an image too large to decode (`decoded_pixels` in
+    zoo.limits) or a GIF the colour mode cannot read (GIFs decode to 3 channels only).
+    Returns whether it is an animated GIF."""
+    try:
+        header = check_image_file(path, f"data.splits.{role}")
+    except OSError as exc:
+        raise DataError(
+            f"data.splits.{role}: cannot read {path} ({exc.strerror or exc}). Fix or remove it."
+        ) from None
+    if header is None or header.format != "gif":
+        return False
+    if color_mode != "rgb":
+        raise DataError(gif_channels_message(path, f"data.splits.{role}", color_mode))
+    return header.animated
 
 
 def _dataset(config: DirectoryData, listing: Listing) -> tf.data.Dataset:
@@ -217,7 +255,8 @@ def load(config: DirectoryData, *, batch_size: int, seed: int) -> DataBundle:
     train_dir = _folder(root, "train", config.splits.train)
     classes = _classes(train_dir, config.class_names, "train")
 
-    listings: dict[str, Listing] = {"train": _list(train_dir, classes, suffixes, "train")}
+    mode = config.color_mode if config.kind == "image" else None
+    listings: dict[str, Listing] = {"train": _list(train_dir, classes, suffixes, "train", mode)}
     where = {"train": train_dir}
     if config.splits.validation is None and config.validation_fraction > 0:
         files = list(listings["train"])
@@ -236,7 +275,7 @@ def load(config: DirectoryData, *, batch_size: int, seed: int) -> DataBundle:
         if name is not None:
             folder = _folder(root, role, name)
             _classes(folder, classes, role)
-            listings[role], where[role] = _list(folder, classes, suffixes, role), folder
+            listings[role], where[role] = _list(folder, classes, suffixes, role, mode), folder
 
     import numpy as np
 
