@@ -165,3 +165,85 @@ def test_trials_skip_export_and_the_best_trial_is_exported_and_verified(tmp_path
         assert (run / "model.keras").is_file()
         if run != best:
             assert not (run / "saved_model").exists()
+
+
+# ----------------------------------------------------------- searches that cannot end half-done
+def _tiny(tmp_path: Path, **replace: str) -> Path:
+    _data(tmp_path / "d.npz")
+    body = RECIPE.replace("epochs: 2", "epochs: 1")
+    for old, new in replace.items():
+        body = body.replace(old, new)
+    recipe = tmp_path / "tiny.yaml"
+    recipe.write_text(body.format(path=tmp_path / "d.npz"))
+    return recipe
+
+
+def _refused(result, *words: str) -> str:
+    assert result.returncode == 2, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.splitlines()
+    starts = [i for i, x in enumerate(lines) if x.startswith("error: ")]
+    assert len(starts) == 1, result.stderr[-3000:]
+    error = "\n".join(lines[starts[0] :])  # One paragraph, to the end.
+    for word in words:
+        assert word in error, error
+    return error
+
+
+@pytest.mark.slow  # two tiny trainings in one CLI process
+def test_grid_search_ends_cleanly_when_its_points_run_out(tmp_path):
+    recipe = _tiny(
+        tmp_path,
+        **{
+            "training.optimizer.learning_rate: {{loguniform: [1.0e-3, 1.0e-1]}}\n": "",
+            "{{choice: [[4], [8, 4]]}}": "{{choice: [[4], [8]]}}",
+            "trials: 3": "trials: 5",
+            "sampler: random": "sampler: grid",
+        },
+    )
+    study = tmp_path / "study"
+    done = run_cli(str(recipe), "--output-dir", str(study), module="zoo.cli.search")
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "trials: 2 complete" in done.stdout  # The grid's two points, not five trials.
+    assert (study / "trials.md").is_file() and (study / "best.yaml").is_file()
+
+
+def test_objective_that_no_trial_scores_is_refused_at_load_time(tmp_path):
+    recipe = _tiny(tmp_path, **{"pruner: null": "pruner: null\n  objective: {{metric: auc}}"})
+    refused = run_cli(str(recipe), "--output-dir", str(tmp_path / "s"), module="zoo.cli.search")
+    _refused(refused, "search.objective.metric", "'auc' is not scored")
+    assert not (tmp_path / "s").exists()
+
+
+def test_output_dir_that_is_a_file_is_refused(tmp_path):
+    recipe = _tiny(tmp_path)
+    (tmp_path / "taken").write_text("mine")
+    done = run_cli(str(recipe), "--output-dir", str(tmp_path / "taken"), module="zoo.cli.search")
+    _refused(done, "is a file")
+    assert (tmp_path / "taken").read_text() == "mine"
+
+
+@pytest.mark.slow  # a failing trial, then a refused rerun, in CLI processes
+def test_every_trial_failing_exits_2_and_a_changed_space_is_refused(tmp_path):
+    # A choice that makes each trial's recipe fail only at run time: its data file is
+    # there (so the recipe loads) but is no NumPy archive.
+    (tmp_path / "bad.npz").write_bytes(b"not an npz archive")
+    recipe = _tiny(
+        tmp_path,
+        **{
+            "training.optimizer.learning_rate: {{loguniform: [1.0e-3, 1.0e-1]}}": (
+                f"data.path: {{{{choice: [{tmp_path / 'bad.npz'}]}}}}"
+            ),
+            "    model.params.hidden_units: {{choice: [[4], [8, 4]]}}\n": "",
+            "trials: 3": "trials: 1",
+        },
+    )
+    study = tmp_path / "study"
+    failed = run_cli(str(recipe), "--output-dir", str(study), module="zoo.cli.search")
+    _refused(failed, "Every trial of the search failed", "bad.npz")
+    assert not (study / "best.yaml").exists()
+    # The same study folder with another space: refused before any trial, naming it.
+    changed = recipe.read_text().replace("bad.npz]", f"bad.npz, {tmp_path / 'd.npz'}]")
+    recipe.write_text(changed)
+    again = run_cli(str(recipe), "--output-dir", str(study), module="zoo.cli.search")
+    _refused(again, "another search: section", "data.path")

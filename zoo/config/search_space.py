@@ -204,6 +204,7 @@ def problems(raw: Mapping[str, Any], recipe: Any, validate: Any) -> list[tuple[s
                 "set direction: maximize or minimize",
             )
         )
+    found.extend(_objective_problems(search, recipe))
     if found:
         return found
     seen: set[str] = set()
@@ -220,6 +221,40 @@ def problems(raw: Mapping[str, Any], recipe: Any, validate: Any) -> list[tuple[s
                     found.append(
                         ("search.parameters", f"with {shown} the recipe is invalid: {line}")
                     )
+    return found
+
+
+def _objective_problems(search: Search, recipe: Any) -> list[tuple[str, str]]:
+    """The objective must be a score the trial writes (else every trial trains, then
+    fails), and a pruner needs it logged every epoch."""
+    from zoo.config.catalog import metric_log_name
+
+    def names(metrics: Any) -> set[str]:
+        return {"loss", *(metric_log_name(m.name, m.k) for m in metrics)}
+
+    objective = search.objective
+    evaluated = recipe.evaluation.metrics
+    scored = names(recipe.training.metrics if evaluated is None else evaluated)
+    found = []
+    if objective.metric not in scored:
+        source = "training.metrics" if evaluated is None else "evaluation.metrics"
+        found.append(
+            (
+                "search.objective.metric",
+                f"{objective.metric!r} is not scored: each trial scores "
+                f"{', '.join(sorted(scored))} on the {objective.split} split ({source}); add it "
+                f"to {source}, or choose one of those",
+            )
+        )
+    elif search.pruner is not None and objective.metric not in names(recipe.training.metrics):
+        found.append(
+            (
+                "search.pruner",
+                f"{search.pruner} pruning watches {objective.metric!r} every epoch, but "
+                "training.metrics does not log it; add it to training.metrics, or set "
+                "pruner: null",
+            )
+        )
     return found
 
 

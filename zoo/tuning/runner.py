@@ -148,7 +148,7 @@ def worker(
         if search.timeout is not None and time.monotonic() - started > search.timeout:
             break
         with _ask_lock(study_dir):
-            if studies.counted(study) >= search.trials:
+            if studies.counted(study) >= studies.trial_budget(search):
                 break
             trial = study.ask()
             trial.set_user_attr("host", studies.HOST)

@@ -53,11 +53,45 @@ def open_storage(url: str) -> Any:
     return storage
 
 
+def grid_size(search: Search) -> int | None:
+    """How many points a grid search has (None for the other samplers)."""
+    if search.sampler != "grid":
+        return None
+    size = 1
+    for dist in search.parameters.values():
+        size *= len(dist.points() or ())
+    return size
+
+
+def trial_budget(search: Search) -> int:
+    """Trials the study runs: `trials`, or fewer when a grid has fewer points."""
+    size = grid_size(search)
+    return search.trials if size is None else min(search.trials, size)
+
+
+def encode(dist: Any, value: Any) -> Any:
+    """A choice as Optuna stores it: scalars as they are, lists and maps as JSON text
+    (Optuna's categorical values must be scalars)."""
+    import json
+
+    scalar = all(isinstance(c, (str, int, float, bool)) or c is None for c in dist.choice or ())
+    return value if dist.choice is None or scalar else json.dumps(value, sort_keys=True)
+
+
 def _sampler(search: Search, seed: int) -> Any:
     opt = optuna()
     if search.sampler == "grid":
-        grid = {p: d.points() for p, d in search.parameters.items()}
-        return opt.samplers.GridSampler(grid, seed=seed)
+        grid = {p: [encode(d, v) for v in d.points() or ()] for p, d in search.parameters.items()}
+
+        class Grid(opt.samplers.GridSampler):  # type: ignore[misc, name-defined]
+            """Optuna's grid sampler stops the study once every point has run, which
+            only works inside `study.optimize`; zoo's workers ask and tell, and stop by
+            `trial_budget` instead."""
+
+            def after_trial(self, *_args: Any, **_kwargs: Any) -> None:
+                return None
+
+        return Grid(grid, seed=seed)
     if search.sampler == "random":
         return opt.samplers.RandomSampler(seed=seed)
     return opt.samplers.TPESampler(seed=seed, n_startup_trials=min(5, search.trials))
@@ -77,7 +111,7 @@ def load(search: Search, name: str, storage: Any, seed: int) -> Any:
     and pruner; each process gets a sampler seeded from `seed` and its pid."""
     opt = optuna()
     sampler_seed = seed + os.getpid() % 10_000
-    return opt.create_study(
+    study = opt.create_study(
         study_name=name,
         storage=storage,
         direction=direction(search.objective),
@@ -85,6 +119,34 @@ def load(search: Search, name: str, storage: Any, seed: int) -> Any:
         pruner=_pruner(search),
         load_if_exists=True,
     )
+    _same_space(study, search)
+    return study
+
+
+SPACE_ATTR = "zoo_search_space"
+
+
+def _same_space(study: Any, search: Search) -> None:
+    """A study keeps the `search:` section it was made with: Optuna cannot mix trials of
+    two spaces (it fails each new trial with "dynamic value space"), so a changed section
+    is refused at once, naming what changed."""
+    import json
+
+    space = json.dumps(search.model_dump(mode="json")["parameters"], sort_keys=True)
+    stored = study.user_attrs.get(SPACE_ATTR)
+    if stored is None:
+        if not study.get_trials(deepcopy=False):
+            study.set_user_attr(SPACE_ATTR, space)
+        return
+    if stored != space:
+        old, new = json.loads(stored), json.loads(space)
+        changed = sorted(k for k in {*old, *new} if old.get(k) != new.get(k))
+        raise ZooError(
+            f"The study {study.study_name!r} was made with another search: section "
+            f"(changed: {', '.join(changed)}); its trials cannot be mixed with the new "
+            "space. Use a new --output-dir (or --storage) for the new space, or delete the "
+            "old study's folder to start afresh."
+        )
 
 
 def recover_stale(study: Any) -> list[int]:

@@ -64,6 +64,8 @@ def search(
     from zoo.tuning import results, runner, study
 
     study_dir = Path(output_dir or Path("runs") / f"{config.name}-search")
+    if study_dir.exists() and not study_dir.is_dir():
+        raise ZooError(f"--output-dir {study_dir} is a file, not a folder; choose another path.")
     storage_url = storage or study.default_storage(study_dir)
     if storage:
         opened = study.open_storage(storage_url)  # Unreachable: exit 2 before any folder.
@@ -93,11 +95,12 @@ def search(
         ]
         for item in overrides:
             command += ["--set", item]
-        procs = [subprocess.Popen(command) for _ in range(workers)]
+        procs = [subprocess.Popen(command, preexec_fn=_die_with_parent) for _ in range(workers)]
         codes = [p.wait() for p in procs]
         if any(codes):
             log.warning("worker exit codes %s", codes)
     table = results.rows(the_study, space)
+    _refuse_all_failed(the_study)
     results.write_table(table, space, study_dir)
     results.plot(the_study, space, table, study_dir)
     best = results.write_best(the_study, space, base, study_dir)
@@ -125,3 +128,31 @@ def export_best(best: dict[str, Any], config: Any) -> dict[str, Any]:
         log.info("exporting the best trial as %s and checking it in a fresh process …", fmt)
         checks.update(reexport(run, fmt, quantize=quantize))
     return checks
+
+
+def _refuse_all_failed(study: Any) -> None:
+    """A study whose every trial failed has no result: exit 2 with the first failure's
+    message (each trial's error is also in trials.md), never a promised best.yaml."""
+    trials = study.get_trials(deepcopy=False)
+    if not trials or any(t.state.name in ("COMPLETE", "PRUNED", "RUNNING") for t in trials):
+        return
+    first = next((t for t in trials if t.user_attrs.get("error")), None)
+    reason = first.user_attrs["error"].rstrip(". ") if first is not None else "no trial finished"
+    raise ZooError(
+        f"Every trial of the search failed; the first (trial {first.number if first else '?'}) "
+        f"with: {reason}. Fix the recipe or its search: section (`zoo train RECIPE --check` "
+        "tries the recipe), then run the search again."
+    )
+
+
+def _die_with_parent() -> None:
+    """In a worker process: receive SIGTERM when the parent `zoo search` dies, however it
+    dies (Linux's PR_SET_PDEATHSIG); elsewhere the parent's own exit stops them."""
+    import ctypes
+    import signal
+
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
