@@ -178,11 +178,38 @@ def search(
     return outcome
 
 
-def results(folders: Sequence[str | Path]) -> list[Row]:
-    """One row per finished run and preset found in `folders`."""
+def results(
+    folders: Sequence[str | Path], *, where: Sequence[str] = (), sort: str | None = None
+) -> list[Row]:
+    """One row per run (finished, failed, interrupted, running, pruned), search, search
+    trial and preset at or below `folders`, with its status; a folder whose records cannot
+    be read is a row with status `unreadable` and the reason. `where` keeps rows meeting
+    every `FIELD=VALUE` / `FIELD!=VALUE`; `sort` orders by a field (`-FIELD` descending).
+    Fields are columns (status, epochs, test_accuracy, ...) or recipe fields
+    (training.epochs)."""
+    from zoo.usecases import results_table
     from zoo.usecases.results import collect
 
-    return collect([str(f) for f in folders])
+    rows = collect([str(f) for f in folders])
+    return results_table.sort(results_table.where(rows, where), sort)
+
+
+def results_table(rows: Sequence[Row], format: str = "markdown") -> str:
+    """`rows` as a table: "markdown" or "csv". Columns: recipe, model, status, date,
+    epochs, the recipe fields that differ between the rows, every test metric, size,
+    time, hardware, where the folder is, and a note (why it failed, was pruned, ...)."""
+    from zoo.usecases import results_table as table
+
+    if format not in ("markdown", "csv"):
+        raise ValueError(f"format must be 'markdown' or 'csv', not {format!r}")
+    return table.to_markdown(rows) if format == "markdown" else table.to_csv(rows)
+
+
+def update_results_readme(readme: str | Path, table: str) -> None:
+    """Replace the table between the `<!-- zoo results: start/end -->` markers."""
+    from zoo.usecases.results_table import update_readme
+
+    update_readme(Path(readme), table)
 
 
 def build_model(
