@@ -101,9 +101,9 @@ def _train(args: argparse.Namespace) -> int:
     if args.check:
         print("\n".join(result.lines()))
         return 0
-    for split, scores in result.metrics.items():
-        if split in ("training", "export", "report"):
-            continue
+    from zoo.evaluation.report import all_scores
+
+    for split, scores in all_scores(result.metrics).items():  # Macro P/R/F1/AUC included.
         print(f"{split}: " + ", ".join(f"{k}={v:.4f}" for k, v in scores.items()))
     print(f"run directory: {result.run_dir}")
     return 0

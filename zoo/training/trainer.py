@@ -34,6 +34,7 @@ from zoo.training import compat_multi_worker, compiling
 from zoo.training import resume as resume_state
 from zoo.training import strategies as distribute
 from zoo.training.limits import FULL, Limits
+from zoo.training.lr_logging import learning_rate_logger
 from zoo.training.stages import Stages
 from zoo.version import versions
 
@@ -129,6 +130,7 @@ def _run(
     strategy, bundle, model, origin = _prepare(recipe, weights_source, stages)
     run_dir.start(recipe, source)
     _write_environment(run_dir, recipe, strategy, bundle.info, bundle.preprocessor)
+    run_dir.write_text("model_summary.txt", report.model_summary(model))
     with stages.stage("training", announce=False) as say:
         fitted = _fit(recipe, run_dir, model, bundle, strategy, verbose, callbacks)
         say(f"{len(fitted.history.get('loss', []))} epochs, loss {_last(fitted.history)}")
@@ -400,6 +402,7 @@ def _callbacks(recipe: Recipe, run_dir: RunDir, earlier: dict[str, list[float]])
     checkpoints = run_dir.file("checkpoints")
     checkpoints.mkdir(exist_ok=True)
     callbacks: list[Any] = [
+        learning_rate_logger(),  # Before the CSV logger: history.csv gets `learning_rate`.
         keras.callbacks.CSVLogger(str(run_dir.file("history.csv")), append=bool(earlier)),
         keras.callbacks.ModelCheckpoint(
             str(checkpoints / "best.keras"),
