@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
     from zoo.presets.load import Preset
     from zoo.training.trainer import RunResult
+    from zoo.usecases.predict import Prediction
     from zoo.usecases.results import Row
     from zoo.usecases.search import SearchOutcome
 
@@ -124,9 +125,12 @@ def export(
     return reexport(run_dir, format, quantize=quantize, allow_unfinished=allow_unfinished)
 
 
-def predict(model: str | Path, inputs: Sequence[str | Path]) -> list[tuple[str, list[float]]]:
-    """(input label, class probabilities) for each example in `inputs` (image, text or
-    array files), from a run, model file or SavedModel."""
+def predict(model: str | Path, inputs: Sequence[str | Path]) -> list[Prediction]:
+    """One `Prediction` (input, probabilities, class names, note) per example in `inputs`:
+    image files (converted to the model's channels and size as training did, noted), text
+    files, .npy/.npz arrays, or folders of them. `model`: a run, a preset (folder, hf://,
+    kaggle://), a .keras/.onnx/.tflite file or a SavedModel. Arrays with NaN/Inf or values
+    out of the model's dtype range, and files over ZOO_PREDICT_MAX_BYTES, are refused."""
     from zoo.usecases.predict import predict as run_prediction
 
     return run_prediction(model, inputs)

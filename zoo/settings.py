@@ -67,3 +67,26 @@ def extracted_root() -> Path:
 def tfds_manual_dir() -> Path | None:
     """ZOO_TFDS_MANUAL_DIR: a folder of the original files TFDS prepares from, or None."""
     return _env_path(TFDS_MANUAL_DIR)
+
+
+PREDICT_MAX_BYTES = "ZOO_PREDICT_MAX_BYTES"
+_PREDICT_MAX_BYTES_DEFAULT = 256 * 1024 * 1024
+
+
+def predict_max_bytes() -> int:
+    """ZOO_PREDICT_MAX_BYTES: the largest input file `zoo predict` reads (default 256 MiB).
+
+    Why a cap: predict reads each input whole into memory; a mistaken path (a disk image, a
+    video) should be one message before reading, not a machine out of memory."""
+    raw = os.environ.get(PREDICT_MAX_BYTES, "").strip()
+    if not raw:
+        return _PREDICT_MAX_BYTES_DEFAULT
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value < 1:
+        from zoo.errors import ZooError
+
+        raise ZooError(f"{PREDICT_MAX_BYTES}={raw!r}: give a whole number of bytes, at least 1.")
+    return value
