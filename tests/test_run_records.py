@@ -112,7 +112,7 @@ def test_cards_reproduce_without_this_machines_paths(run):
         text = card.read_text()
         section = text.split("## Reproduce", 1)[1].split("## Resolved recipe")[0]
         assert "zoo train recipe.yaml --output-dir adrenal_tiny-again" in section
-        assert "zoo prepare recipe.yaml" in section
+        assert "zoo prepare --recipes ." in section
         assert str(run_dir.parent) not in text and "ZOO_TFDS_MANUAL_DIR=" not in text
         assert "path: zoo-data://medmnist/adrenalmnist3d.npz" in text
     assert "zoo-data://medmnist/adrenalmnist3d.npz" in (preset / "recipe.yaml").read_text()

@@ -39,7 +39,7 @@ def reproduce_lines(recipe: Recipe) -> list[str]:
     lines = [
         "From this folder (`recipe.yaml` is the resolved recipe of this run):",
         "```",
-        "zoo prepare recipe.yaml     # makes its data ready, or says what is missing and where",
+        "zoo prepare --recipes .     # makes its data ready, or says what is missing and where",
         f"zoo train recipe.yaml --output-dir {recipe.name}-again",
         "```",
     ]
