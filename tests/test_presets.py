@@ -352,15 +352,17 @@ def test_results_table_lists_runs_and_presets_and_fills_the_readme(tiny, tmp_pat
     assert code == 0, err
     rows = list(csv.DictReader((tmp_path / "r.csv").open()))
     names = [r["weights"].rsplit("/", 1)[-1] for r in rows]
-    assert names[:2] == ["run", "preset"] and names.count("run") == 2  # Given, then found.
+    assert names[:2] == ["run", "preset"] and names.count("run") == 1  # Given, then found.
     expected = json.loads((run / "metrics.json").read_text())
     for r in (r for r in rows if r["weights"].rsplit("/", 1)[-1] in ("run", "preset")):
         assert (r["recipe"], r["model"], r["parameters"]) == ("tiny", "mlp", "163")
+        kind = r["weights"].rsplit("/", 1)[-1]
+        assert r["status"] == {"run": "finished", "preset": "preset"}[kind]
         assert float(r["test_accuracy"]) == expected["test"]["accuracy"]
         assert float(r["training_seconds"]) == expected["training"]["seconds"]
         assert "CPU cores" in r["hardware"] and float(r["size_mb"]) > 0
     text = readme.read_text()
-    assert "old" not in text and "| tiny | mlp | 163 |" in text and text.endswith("after\n")
+    assert "old" not in text and "| tiny | mlp | finished |" in text and text.endswith("after\n")
     code, err = _main("results", [str(tmp_path / "r.csv")], capsys)
     assert code == 2 and "is not a folder" in err
 
@@ -381,7 +383,7 @@ def test_publish_presets_tool_trains_publishes_and_tabulates(tiny, tmp_path, cap
     fmt.verify(out / "tiny")
     assert (out / "runs" / "tiny" / "metrics.json").is_file()
     rows = (out / "results.csv").read_text().splitlines()
-    assert len(rows) == 2 and rows[1].startswith("tiny,mlp,163,")
+    assert len(rows) == 2 and rows[1].startswith("tiny,mlp,preset,")
 
 
 def test_text_source_with_another_vocabulary_is_refused(tmp_path):

@@ -116,7 +116,7 @@ def test_classification_report_pictures_and_model_card(cnn_run):
     for png in ("confusion_matrix_test.png", "training_curves.png"):
         assert (run_dir / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     card = (run_dir / "model_card.md").read_text()
-    for needed in ("225,034", "train[:4000]", "seed: 42", "python -m zoo.train", "tensorflow"):
+    for needed in ("225,034", "train[:4000]", "seed: 42", "zoo train recipe.yaml", "tensorflow"):
         assert needed in card
     assert f"{metrics['test']['accuracy']:.4f}" in card
-    assert f"ZOO_TFDS_MANUAL_DIR={MANUAL_DIR} python -m zoo.train {run_dir}/recipe.yaml" in card
+    assert str(MANUAL_DIR) not in card and str(run_dir) not in card  # Travels with a preset.

@@ -41,13 +41,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.manual_dir:
         os.environ["ZOO_TFDS_MANUAL_DIR"] = str(Path(args.manual_dir).resolve())
 
-    from zoo import load_recipe, train_recipe
+    from zoo import api, load_recipe, train_recipe
     from zoo.cli.common import configure_logging
     from zoo.config import builtin
     from zoo.errors import ZooError
     from zoo.presets.publish import publish
     from zoo.runs.status import is_finished
-    from zoo.usecases import results
     from zoo.usecases.prepare import prepare_one
 
     configure_logging()
@@ -79,12 +78,12 @@ def main(argv: list[str] | None = None) -> int:
     if not published:
         print("nothing published")
         return 1
-    rows = results.collect(published)
-    table = results.to_markdown(rows)
-    (out / "results.csv").write_text(results.to_csv(rows))
+    rows = api.results(published)
+    table = api.results_table(rows)
+    (out / "results.csv").write_text(api.results_table(rows, "csv"))
     (out / "results.md").write_text(table)
     if args.readme:
-        results.update_readme(args.readme, table)
+        api.update_results_readme(args.readme, table)
     print(table)
     return 0
 

@@ -51,6 +51,7 @@ if TYPE_CHECKING:
 
     from zoo.presets.load import Preset
     from zoo.training.trainer import RunResult
+    from zoo.usecases.predict import Prediction
     from zoo.usecases.results import Row
     from zoo.usecases.search import SearchOutcome
 
@@ -149,9 +150,12 @@ def export(
     return reexport(run_dir, format, quantize=quantize, allow_unfinished=allow_unfinished)
 
 
-def predict(model: str | Path, inputs: Sequence[str | Path]) -> list[tuple[str, list[float]]]:
-    """(input label, class probabilities) for each example in `inputs` (image, text or
-    array files), from a run, model file or SavedModel."""
+def predict(model: str | Path, inputs: Sequence[str | Path]) -> list[Prediction]:
+    """One `Prediction` (input, probabilities, class names, note) per example in `inputs`:
+    image files (converted to the model's channels and size as training did, noted), text
+    files, .npy/.npz arrays, or folders of them. `model`: a run, a preset (folder, hf://,
+    kaggle://), a .keras/.onnx/.tflite file or a SavedModel. Arrays with NaN/Inf or values
+    out of the model's dtype range, and files over ZOO_MAX_INPUT_BYTES, are refused."""
     logs.setup()
     from zoo.usecases.predict import predict as run_prediction
 
@@ -207,11 +211,38 @@ def search(
     return outcome
 
 
-def results(folders: Sequence[str | Path]) -> list[Row]:
-    """One row per finished run and preset found in `folders`."""
+def results(
+    folders: Sequence[str | Path], *, where: Sequence[str] = (), sort: str | None = None
+) -> list[Row]:
+    """One row per run (finished, failed, interrupted, running, pruned), search, search
+    trial and preset at or below `folders`, with its status; a folder whose records cannot
+    be read is a row with status `unreadable` and the reason. `where` keeps rows meeting
+    every `FIELD=VALUE` / `FIELD!=VALUE`; `sort` orders by a field (`-FIELD` descending).
+    Fields are columns (status, epochs, test_accuracy, ...) or recipe fields
+    (training.epochs)."""
+    from zoo.usecases import results_table
     from zoo.usecases.results import collect
 
-    return collect([str(f) for f in folders])
+    rows = collect([str(f) for f in folders])
+    return results_table.sort(results_table.where(rows, where), sort)
+
+
+def results_table(rows: Sequence[Row], format: str = "markdown") -> str:
+    """`rows` as a table: "markdown" or "csv". Columns: recipe, model, status, date,
+    epochs, the recipe fields that differ between the rows, every test metric, size,
+    time, hardware, where the folder is, and a note (why it failed, was pruned, ...)."""
+    from zoo.usecases import results_table as table
+
+    if format not in ("markdown", "csv"):
+        raise ValueError(f"format must be 'markdown' or 'csv', not {format!r}")
+    return table.to_markdown(rows) if format == "markdown" else table.to_csv(rows)
+
+
+def update_results_readme(readme: str | Path, table: str) -> None:
+    """Replace the table between the `<!-- zoo results: start/end -->` markers."""
+    from zoo.usecases.results_table import update_readme
+
+    update_readme(Path(readme), table)
 
 
 def build_model(

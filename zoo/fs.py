@@ -10,6 +10,8 @@ from __future__ import annotations
 import contextlib
 import errno
 import json
+import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -55,3 +57,29 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 def atomic_write_json(path: Path, data: Any) -> None:
     atomic_write_text(path, json.dumps(data, indent=2) + "\n")
+
+
+def umask() -> int:
+    """The process's file-creation mask, read without changing it where Linux allows."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    old = os.umask(0o022)  # Elsewhere: set and restore (a moment's race, only here).
+    os.umask(old)
+    return old
+
+
+def temp_dir(prefix: str, parent: Path | None = None) -> Path:
+    """A new temporary folder (tempfile.mkdtemp) with the mode an ordinary mkdir would
+    give it.
+
+    Why: mkdtemp makes folders 0700 whatever the umask. That is right for scratch space,
+    wrong for a folder that is renamed into place as a result (a SavedModel, an ONNX
+    folder, a preset, an extracted archive): others in the user's group could not read it."""
+    path = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
+    path.chmod(0o777 & ~umask())
+    return path

@@ -18,7 +18,9 @@ from zoo.usecases.listing import describe, models, survey
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="zoo list", description=__doc__.splitlines()[0].strip("`"))
+    p = argparse.ArgumentParser(
+        prog="zoo list", description="The registered models and the built-in recipes."
+    )
     p.add_argument("--recipes", type=Path, metavar="DIR", help="list this folder's recipes instead")
     return p
 

@@ -18,12 +18,12 @@ COMMANDS: dict[str, str] = {
     "train": "train, evaluate and export the model a recipe (name or YAML path) describes",
     "evaluate": "re-score a saved model on a split of its recipe's data",
     "predict": "classify image/text files or .npy/.npz arrays with a saved model",
-    "export": "re-export a finished run as saved_model, keras or tflite",
+    "export": "re-export a finished run as saved_model, keras, onnx or litert",
     "list": "the registered models and the built-in recipes (with where each reads its data)",
     "search": "tune any recipe fields its search: section names (Optuna; resumable, --workers N)",
     "prepare": "make every dataset the recipes read ready; say what is missing and where it goes",
     "publish": "write a finished run as a preset (folder, hf://ORG/NAME, kaggle://...)",
-    "results": "a CSV + Markdown table of runs and presets: scores, size, time, hardware",
+    "results": "one table (Markdown, CSV) of every run, search trial and preset, with status",
 }
 
 

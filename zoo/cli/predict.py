@@ -1,9 +1,9 @@
-"""`zoo predict RUN_DIR_OR_MODEL INPUT...`: classify raw inputs, print the classes.
+"""`zoo predict MODEL INPUT... [--top 3] [--json]`: classify raw inputs, print the classes.
 
-Inputs are image files (PNG/JPEG, decoded to the model's channel count), `.txt` files
-(one text per file, for text models) or `.npy` / `.npz` arrays holding one example or a
-batch in the model's raw input shape. They go to the exported model as they are, the way
-a serving client would send them.
+MODEL: a run folder, a preset (folder, hf:// or kaggle://), a .keras, .onnx or .tflite
+file, or a SavedModel folder. INPUT: PNG/JPEG/GIF/BMP images (converted to the model's
+channels and size as training did, with a note), .txt texts, .npy/.npz arrays, or folders
+of them. The work is zoo.api.predict; this module parses and prints.
 """
 
 from __future__ import annotations
@@ -11,21 +11,33 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from pathlib import Path
-
-from zoo.usecases.predict import check_input_file, predict
 
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="zoo predict",
-        description="Run an exported model on image or text files or .npy/.npz arrays.",
-        epilog="Example: zoo predict runs/mnist_cnn-20260101-120000 digit.png",
+        description="Run a trained model on image or text files, .npy/.npz arrays, or "
+        "folders of them.",
+        epilog="Examples: zoo predict runs/mnist_cnn-20260101-120000 digit.png; "
+        "zoo predict presets/mnist_cnn photos/ --json; zoo predict RUN/onnx/model.onnx x.npy. "
+        "Input files over ZOO_PREDICT_MAX_BYTES (256 MiB) are refused unread.",
     )
-    p.add_argument("model", help="run directory, model .keras file or SavedModel directory")
-    p.add_argument("inputs", nargs="+", help="PNG/JPEG images, .txt texts or .npy/.npz arrays")
+    p.add_argument(
+        "model",
+        help="run folder, preset (folder, hf://, kaggle://), .keras/.onnx/.tflite file or "
+        "SavedModel folder",
+    )
+    p.add_argument(
+        "inputs",
+        nargs="+",
+        help="PNG/JPEG/GIF/BMP images (resized and converted to the model's channels), "
+        ".txt texts, .npy/.npz arrays, or folders of them",
+    )
     p.add_argument(
         "--top", type=_positive, default=3, help="how many classes to show per input (>= 1)"
+    )
+    p.add_argument(
+        "--json", action="store_true", help="print one JSON object per input (JSON Lines)"
     )
     return p
 
@@ -47,18 +59,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging()
 
     def body() -> int:
-        from zoo.exporting import artifacts
+        import json
 
-        for path in args.inputs:  # Before loading the model: fail fast on a bad file.
-            check_input_file(Path(path))
-        loaded = artifacts.load(args.model)
-        results = predict(loaded, args.inputs)
-        names = loaded.class_names(len(results[0][1]))
-        for label, probs in results:
-            order = sorted(range(len(probs)), key=lambda c: -probs[c])[: args.top]
-            best = order[0]
-            others = ", ".join(f"{names[c]} {probs[c]:.4f}" for c in order)
-            print(f"{label}: {names[best]} ({probs[best]:.4f})  top: {others}")
+        from zoo import api
+
+        for p in api.predict(args.model, args.inputs):
+            if args.json:
+                print(json.dumps(p.as_dict(args.top)))
+                continue
+            (best, probability), *_ = p.top(1)
+            others = ", ".join(f"{c} {q:.4f}" for c, q in p.top(args.top))
+            note = f"  ({p.note})" if p.note else ""
+            print(f"{p.input}: {best} ({probability:.4f})  top: {others}{note}")
         return 0
 
     return guarded(body)

@@ -1,10 +1,12 @@
-"""`zoo results DIR... [--csv PATH] [--markdown PATH] [--readme README.md]`
+"""`zoo results DIR... [--where FIELD=VALUE] [--sort FIELD] [--csv PATH] [--markdown PATH]
+[--readme README.md]`
 
-One row per finished run or preset (a DIR may also be a folder of them): recipe, model,
-parameters, size on disk, every test metric, training time, hardware, and where the
-weights live. Prints the Markdown table; writes CSV/Markdown files when asked, and with
---readme replaces the table between the README's results markers. Reads JSON only: no
-TensorFlow.
+Every run below the DIRs (walked recursively), one row each with its status: finished,
+failed, interrupted, running, pruned, search, search trial, preset, or unreadable with
+the reason. Columns: recipe, model, status, date, epochs, the recipe fields that differ
+between the rows, every test metric, size, time, hardware and the folder. Prints the
+Markdown table; writes CSV/Markdown files when asked, and with --readme replaces the table
+between the README's results markers. Reads JSON and YAML only: no TensorFlow.
 """
 
 from __future__ import annotations
@@ -18,10 +20,25 @@ from pathlib import Path
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="zoo results",
-        description="A results table (CSV + Markdown) of finished runs and presets.",
-        epilog="Example: zoo results runs/ ~/.cache/zoo/published --csv results.csv",
+        description="One table (Markdown, CSV) of every run, search trial and preset below "
+        "the folders given, with status, date, epochs and the recipe fields that differ.",
+        epilog="Examples: zoo results runs/ --where status=failed; "
+        "zoo results runs/ --sort=-test_accuracy --csv results.csv",
     )
-    p.add_argument("dirs", nargs="+", metavar="DIR", help="run or preset folders, or their parent")
+    p.add_argument("dirs", nargs="+", metavar="DIR", help="run or preset folders, or a parent")
+    p.add_argument(
+        "--where",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="keep rows whose column or recipe field has this value (FIELD!=VALUE: has not); "
+        "repeatable, e.g. status=finished, training.epochs=3",
+    )
+    p.add_argument(
+        "--sort",
+        metavar="FIELD",
+        help="order by a column or recipe field; --sort=-FIELD for descending",
+    )
     p.add_argument("--csv", metavar="PATH", help="write the table as CSV")
     p.add_argument("--markdown", metavar="PATH", help="write the table as Markdown")
     p.add_argument("--readme", metavar="PATH", help="replace the table in this README")
@@ -35,17 +52,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging()
 
     def body() -> int:
+        from zoo import api
         from zoo.fs import atomic_write_text
-        from zoo.usecases import results
 
-        rows = results.collect(args.dirs)
-        table = results.to_markdown(rows)
+        rows = api.results(args.dirs, where=args.where, sort=args.sort)
+        if not rows:
+            print("no rows match the --where conditions", file=sys.stderr)
+        table = api.results_table(rows)
         if args.csv:
-            atomic_write_text(Path(args.csv), results.to_csv(rows))
+            atomic_write_text(Path(args.csv), api.results_table(rows, "csv"))
         if args.markdown:
             atomic_write_text(Path(args.markdown), table)
         if args.readme:
-            results.update_readme(Path(args.readme), table)
+            api.update_results_readme(args.readme, table)
         sys.stdout.write(table)
         return 0
 

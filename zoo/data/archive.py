@@ -20,7 +20,6 @@ import hashlib
 import os
 import shutil
 import tarfile
-import tempfile
 import zipfile
 import zlib
 from pathlib import Path, PurePosixPath
@@ -28,6 +27,7 @@ from typing import Any
 
 from zoo.config.paths import resolve
 from zoo.errors import DataError
+from zoo.fs import temp_dir
 from zoo.settings import extracted_root
 
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".tar", ".zip")
@@ -158,7 +158,7 @@ def extract(archive: Path, root: Path | None = None) -> Path:
         return target
     try:
         root.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=root))
+        tmp = temp_dir(f".{target.name}.tmp-", root)
     except OSError as exc:
         raise _folder_error(archive, root, exc) from None
     try:

@@ -9,21 +9,17 @@ from __future__ import annotations
 
 import os
 import platform
-import shlex
-import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from zoo import settings
 from zoo.config import sources
 from zoo.config.loading import to_yaml
+from zoo.evaluation import report
 
 if TYPE_CHECKING:
     from zoo.config.schema import Recipe
     from zoo.data import DataInfo
-
-NON_SPLIT_KEYS = frozenset({"training", "export", "report"})
 
 
 def hardware() -> str:
@@ -35,24 +31,25 @@ def hardware() -> str:
     return f"{cpu}, {os.cpu_count()} CPU cores; GPUs: {', '.join(gpus) or 'none'}"
 
 
-def reproduce_command(run_dir: Path, recipe: Recipe) -> str:
-    """The CLI line that trains this run again from its resolved recipe."""
-    # The recipe's own manual_dir needs nothing more; else name the folder this run used.
-    tfds = recipe.data.source == "tfds"
-    manual = None if not tfds or recipe.data.manual_dir else settings.tfds_manual_dir()
-    env = f"ZOO_TFDS_MANUAL_DIR={shlex.quote(str(Path(manual).resolve()))} " if manual else ""
-    return (
-        f"{env}python -m zoo.train {shlex.quote(str(run_dir / 'recipe.yaml'))} "
-        f"--output-dir {shlex.quote(str(run_dir))}-again"
-    )
+def reproduce_lines(recipe: Recipe) -> list[str]:
+    """The commands that train this run again, from its folder: no path of this machine.
 
-
-def invocation() -> str | None:
-    """The exact command line, when this process is `python -m zoo.train ...`."""
-    argv = list(getattr(sys, "orig_argv", []))
-    if "zoo.train" not in argv:
-        return None
-    return shlex.join(["python", *argv[argv.index("-m") :]]) if "-m" in argv else None
+    Why: a card travels (in a preset, on a hub); `ZOO_TFDS_MANUAL_DIR=/home/me/...` or
+    `runs/...` mean nothing on another machine. The run's recipe.yaml keeps `zoo-data://`
+    paths symbolic, and `zoo prepare` says where each file goes there."""
+    lines = [
+        "From this folder (`recipe.yaml` is the resolved recipe of this run):",
+        "```",
+        "zoo prepare --recipes .     # makes its data ready, or says what is missing and where",
+        f"zoo train recipe.yaml --output-dir {recipe.name}-again",
+        "```",
+    ]
+    if recipe.data.source == "tfds" and not recipe.data.manual_dir:
+        lines.append(
+            "Offline, point `ZOO_TFDS_MANUAL_DIR` at a folder holding the dataset's original "
+            "files first; `zoo-data://` paths resolve under `ZOO_DATA_DIR`."
+        )
+    return lines
 
 
 def _table(rows: Mapping[str, Mapping[str, float]]) -> list[str]:
@@ -109,7 +106,7 @@ def render(
         for role, expr in splits.items()
         if expr is not None
     ]
-    scores = {k: v for k, v in metrics.items() if k not in NON_SPLIT_KEYS}
+    scores = report.all_scores(metrics)
     export = metrics.get("export", {})
     lines = [
         f"# Model card: {recipe.name}",
@@ -117,7 +114,8 @@ def render(
         recipe.description or "(no description in the recipe)",
         "",
         "## Model",
-        f"- builder: `{recipe.model.name}`, parameters: {training.get('parameters', 0):,}",
+        f"- builder: `{recipe.model.name}`, parameters: {training.get('parameters', 0):,} "
+        "(layers in `model_summary.txt`)",
         f"- input: `{info.input_name}` {info.input_dtype} {list(info.input_shape)} per example; "
         f"output: probabilities over {info.num_classes} classes"
         + (f" ({', '.join(info.class_names)})" if info.class_names else ""),
@@ -130,13 +128,10 @@ def render(
         "## Final metrics",
         *(_table(scores) if scores else ["(no evaluation splits)"]),
         "",
-        "Per-class precision, recall, F1, AUC and the confusion matrix are in metrics.json "
-        "(`report`) and `confusion_matrix_<split>.png`; curves in `training_curves.png`.",
-        *(
-            [f"- export check `{name}`: {check}" for name, check in export.items()]
-            if export
-            else []
-        ),
+        "precision, recall, F1 and AUC are macro averages over the classes; per class, and "
+        "the confusion matrix, in metrics.json (`report`) and `confusion_matrix_<split>.png`; "
+        "curves in `training_curves.png`, the learning rate per epoch in `history.csv`.",
+        *(["", "## Export checks", *report.export_table(export)] if export else []),
         "",
         "## Training",
         f"- epochs run: {training.get('epochs')}, training time: {training.get('seconds')} s",
@@ -145,11 +140,7 @@ def render(
         "- versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()),
         "",
         "## Reproduce",
-        "From the resolved recipe saved in this run directory:",
-        "```",
-        reproduce_command(run_dir, recipe),
-        "```",
-        *(["Invoked as:", "```", invocation(), "```"] if invocation() else []),
+        *reproduce_lines(recipe),
         "",
         "## Resolved recipe",
         "```yaml",

@@ -118,3 +118,66 @@ def write_split_report(
         run_dir / f"confusion_matrix_{split}.png",
         f"{title}: confusion matrix on {split} (accuracy {report['accuracy']:.4f})",
     )
+
+
+def model_summary(model: Any) -> str:
+    """Keras's layer summary as plain text (no colour codes): `model_summary.txt`.
+
+    Why a file: the card says how many parameters; the summary says where they are, which
+    a reader comparing two runs (or choosing layers to freeze) needs without Python."""
+    parts: list[str] = []
+    model.summary(print_fn=parts.append, line_length=80, expand_nested=True)  # Rich: 80 wide.
+    return "".join(p if p.endswith("\n") else p + "\n" for p in parts)
+
+
+# The macro-averaged scores every classification report has (zoo.evaluation.classification).
+REPORT_SCORES = ("precision", "recall", "f1", "auc")
+
+
+def all_scores(metrics: Mapping[str, Any]) -> dict[str, dict[str, float]]:
+    """{split: {score: value}}: the recipe's metrics with the report's macro precision,
+    recall, F1 and AUC added, for the card and the terminal summary.
+
+    Why: those four are computed for every classification run, but lived only in
+    metrics.json's `report`; a reader of the card or the terminal never saw them."""
+    reports = metrics.get("report") if isinstance(metrics.get("report"), Mapping) else {}
+    out: dict[str, dict[str, float]] = {}
+    for split, scores in metrics.items():
+        if split in ("training", "export", "report") or not isinstance(scores, Mapping):
+            continue
+        merged = {k: float(v) for k, v in scores.items() if isinstance(v, int | float)}
+        macro = (reports.get(split) or {}).get("macro") or {}
+        for name in REPORT_SCORES:
+            value = macro.get(name)
+            if name not in merged and isinstance(value, int | float):
+                merged[name] = float(value)
+        out[split] = merged
+    return out
+
+
+def export_table(checks: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """The export checks as Markdown rows: format, file, size, what was compared, result."""
+    lines = [
+        "| format | file | size | check (fresh process) | result |",
+        "|---|---|---|---|---|",
+    ]
+    for kind, c in checks.items():
+        size = c.get("size_bytes")
+        shown = f"{size / 1e6:.2f} MB" if isinstance(size, int | float) else ""
+        if c.get("check") == "accuracy":
+            what = (
+                f"test accuracy {c.get('accuracy', 0):.4f} vs float "
+                f"{c.get('float_accuracy', 0):.4f} (drop ≤ {c.get('max_accuracy_drop')})"
+            )
+        else:
+            what = (
+                f"max abs difference {c.get('max_abs_difference', float('nan')):.2e} on "
+                f"{c.get('examples', '?')} examples (≤ {c.get('tolerance')})"
+            )
+        if "saved_model_cli_show" in c:
+            cli_ok = c.get("saved_model_cli_show") and c.get("saved_model_cli_run")
+            what += "; saved_model_cli show/run " + ("ok" if cli_ok else "failed")
+        ok = c.get("ok")
+        result = "passed" if ok else ("failed" if ok is False else "not checked")
+        lines.append(f"| {kind} | `{c.get('artifact', '')}` | {shown} | {what} | {result} |")
+    return lines

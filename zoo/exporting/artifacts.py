@@ -20,7 +20,7 @@ class Loaded:
     """A loaded model as one callable from a raw input batch to probabilities."""
 
     path: Path
-    kind: str  # "keras", "saved_model" or "tflite"
+    kind: str  # "keras", "saved_model", "tflite" or "onnx"
     predict: Any  # Callable[[np.ndarray], np.ndarray]
     input_name: str | None = None
     input_dtype: str | None = None
@@ -28,9 +28,12 @@ class Loaded:
 
     @property
     def run_dir(self) -> Path | None:
-        """The run directory the artifact lies in, when it has a recipe.yaml."""
-        parent = self.path.parent
-        return parent if (parent / "recipe.yaml").is_file() else None
+        """The run (or preset) folder the artifact lies in, when it has a recipe.yaml: the
+        artifact's folder, or the one above (`onnx/model.onnx`, `saved_model/`)."""
+        for parent in (self.path.parent, self.path.parent.parent):
+            if (parent / "recipe.yaml").is_file():
+                return parent
+        return None
 
     def class_names(self, num_classes: int) -> list[str]:
         """The run's class names (classes.json, else its metrics.json report), else
@@ -78,16 +81,18 @@ def locate(path: str | Path) -> tuple[Path, str]:
             ("model.keras", "keras"),
             ("saved_model", "saved_model"),
             ("model.tflite", "tflite"),
+            ("onnx/model.onnx", "onnx"),
+            ("model.onnx", "onnx"),
         ):
             if (p / name).exists():
                 return p / name, kind
         raise ZooError(
-            f"{p} holds no model.keras, saved_model/, model.tflite or saved_model.pb; "
-            "is it a run directory?"
+            f"{p} holds no model.keras, saved_model/, model.tflite, onnx/model.onnx or "
+            "saved_model.pb; is it a run directory or a preset?"
         )
-    if p.suffix in (".keras", ".tflite"):
+    if p.suffix in (".keras", ".tflite", ".onnx"):
         return p, p.suffix[1:]
-    raise ZooError(f"{p} is not a .keras or .tflite file, nor a SavedModel directory.")
+    raise ZooError(f"{p} is not a .keras, .onnx or .tflite file, nor a SavedModel directory.")
 
 
 def _unusable(kind: str, artifact: Path, exc: Exception) -> ZooError:
@@ -124,6 +129,8 @@ def load(path: str | Path) -> Loaded:
 
         if kind == "tflite":
             return _load_tflite(artifact)
+        if kind == "onnx":
+            return _load_onnx(artifact)
         serve = tf.saved_model.load(str(artifact)).signatures[SIGNATURE]
     except ZooError:
         raise
@@ -146,3 +153,36 @@ def _load_tflite(path: Path) -> Loaded:
 
     predict, name, dtype, shape = load_interpreter(path)
     return Loaded(path, "tflite", predict, name, dtype, shape)
+
+
+# ONNX Runtime's input types, as numpy dtypes (raw-input models take uint8 or float).
+_ONNX_TYPES = {
+    "tensor(float)": "float32",
+    "tensor(double)": "float64",
+    "tensor(uint8)": "uint8",
+    "tensor(int8)": "int8",
+    "tensor(int32)": "int32",
+    "tensor(int64)": "int64",
+}
+
+
+def _load_onnx(path: Path) -> Loaded:
+    """A `.onnx` file through ONNX Runtime (the `onnx` extra), on the CPU."""
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        raise ZooError(
+            f"{path} is an ONNX model; reading it needs ONNX Runtime: "
+            "pip install 'keras-recipe-zoo[onnx]'."
+        ) from None
+    import numpy as np
+
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    inp = session.get_inputs()[0]
+    dtype = _ONNX_TYPES.get(inp.type)
+    shape = tuple(d if isinstance(d, int) else None for d in inp.shape[1:])
+
+    def predict(x: Any) -> Any:
+        return session.run(None, {inp.name: np.asarray(x, dtype or None)})[0]
+
+    return Loaded(path, "onnx", predict, inp.name, dtype, shape)

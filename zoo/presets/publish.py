@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from zoo.errors import ZooError
+from zoo.fs import temp_dir
 from zoo.presets import format as fmt
 from zoo.presets import uris
 
@@ -116,7 +117,7 @@ def write_folder(run: Path, dest: Path) -> dict[str, Any]:
     entry = get_model_entry(name)
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.tmp-", dir=dest.parent))
+        tmp = temp_dir(f".{dest.name}.tmp-", dest.parent)
     except OSError as exc:
         raise ZooError(f"Cannot write {dest}: {exc.strerror}; choose a writable DEST.") from None
     try:

@@ -43,7 +43,7 @@ from zoo.errors import ZooError
 from zoo.fs import atomic_write_json, atomic_write_text, write_error, writing
 from zoo.runs.layout import BACKUP, DEFAULT_RUNS_DIR, MANIFEST, METRICS, RECIPE, STATUS
 from zoo.runs.lock import RunLock
-from zoo.runs.manifest import is_our_temp, check_foreign, read_manifest, register
+from zoo.runs.manifest import check_foreign, is_our_temp, read_manifest, register
 from zoo.runs.status import STAGES, RunStopped, is_finished, is_unfinished, latest_unfinished
 
 log = logging.getLogger("zoo")
@@ -94,7 +94,6 @@ def _check_same_recipe(folder: Path, recipe: Recipe, source: Path | None) -> Non
             "resume it, or choose a new folder for --output-dir (--overwrite would delete "
             "that run's files, only those, and start afresh)."
         )
-
 
 
 def _name_check(name: str, runs_dir: Path) -> Path:

@@ -87,4 +87,3 @@ def check_foreign(folder: Path) -> dict[str, Any] | None:
     if foreign:
         _refuse_foreign(folder, foreign, manifest)
     return manifest
-

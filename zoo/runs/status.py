@@ -24,7 +24,6 @@ class RunStopped(Exception):
         self.stage = stage
 
 
-
 def read_status(folder: Path) -> dict[str, Any]:
     try:
         data = json.loads((folder / STATUS).read_text())
@@ -55,4 +54,3 @@ def latest_unfinished(runs_dir: Path, recipe_name: str) -> Path | None:
         return None
     candidates = [p for p in runs_dir.iterdir() if pattern.match(p.name) and is_unfinished(p)]
     return max(candidates, key=lambda p: p.stat().st_mtime, default=None)
-

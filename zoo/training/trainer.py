@@ -36,6 +36,7 @@ from zoo.training import compat_multi_worker, compiling
 from zoo.training import resume as resume_state
 from zoo.training import strategies as distribute
 from zoo.training.limits import FULL, Limits
+from zoo.training.lr_logging import learning_rate_logger
 from zoo.training.stages import Stages
 from zoo.version import versions
 
@@ -146,6 +147,7 @@ def _run(
     run_dir.start(recipe, source)
     transcript.attach(run_dir.file(LOG))
     _write_environment(run_dir, recipe, strategy, bundle.info, bundle.preprocessor)
+    run_dir.write_text("model_summary.txt", report.model_summary(model))
     with stages.stage("training", announce=False) as say:
         fitted = _fit(recipe, run_dir, model, bundle, strategy, verbose, callbacks)
         say(f"{len(fitted.history.get('loss', []))} epochs, loss {_last(fitted.history)}")
@@ -153,6 +155,8 @@ def _run(
     model = export.with_preprocessor(model, bundle.preprocessor, bundle.info)
     with stages.stage("evaluation") as say:
         metrics, reports = _evaluate(recipe, model, bundle, limits)
+        for split, scores in report.all_scores({**metrics, "report": reports}).items():
+            log.info("%s: %s", split, ", ".join(f"{k}={v:.4f}" for k, v in scores.items()))
         say("; ".join(f"{s}: {_shown(v)}" for s, v in metrics.items()) or "no split scored")
     metrics["training"] = fitted.summary(model)
     if origin:
@@ -417,6 +421,7 @@ def _callbacks(recipe: Recipe, run_dir: RunDir, earlier: dict[str, list[float]])
     checkpoints = run_dir.file("checkpoints")
     checkpoints.mkdir(exist_ok=True)
     callbacks: list[Any] = [
+        learning_rate_logger(),  # Before the CSV logger: history.csv gets `learning_rate`.
         keras.callbacks.CSVLogger(str(run_dir.file("history.csv")), append=bool(earlier)),
         keras.callbacks.ModelCheckpoint(
             str(checkpoints / "best.keras"),
@@ -477,7 +482,6 @@ def _evaluate(
         )
         if split_report is not None:
             reports[split] = split_report
-        log.info("%s: %s", split, ", ".join(f"{k}={v:.4f}" for k, v in metrics[split].items()))
     return metrics, reports
 
 

@@ -1,52 +1,139 @@
-"""Results tables: one row per finished run or preset, as CSV and Markdown.
+"""Results: one row per run zoo left anywhere under the given folders, as CSV and Markdown.
 
-Read from the files every run and preset already carries (metrics.json, builder.json or
-config.json, model_card.md), so the table needs neither TensorFlow nor the data, and a
-row always shows what was measured with those very weights. Columns: recipe, model,
-parameters, size on disk, every test metric, training time, hardware, weights.
+Why a view of *every* run: a table that keeps only finished runs hides exactly the runs a
+user needs to find (the one that failed overnight, the one killed mid-epoch, the trials a
+search pruned). So the folders are walked recursively and every run, search, search trial
+and preset becomes a row with its status; a folder whose records cannot be read (corrupt
+JSON, a list where a mapping belongs, nesting too deep, a string where a number belongs)
+becomes a row saying why, never a traceback and never a silent gap.
+
+Rows are read from the files each run already carries (`status.json`, `metrics.json`,
+`recipe.yaml`, `builder.json`, `history.csv`, the preset manifest), through bounded reads,
+so the table needs neither TensorFlow nor the data. Filtering, sorting and the table
+itself are in `zoo.usecases.results_table`.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from zoo.config import yaml_limits
 from zoo.errors import ZooError
+from zoo.runs.layout import LOCK, MANIFEST, METRICS, RECIPE, STATUS
 
-FIXED = ("recipe", "model", "parameters", "size_mb")
-TAIL = ("training_seconds", "hardware", "weights")
-START, END = "<!-- zoo results: start -->", "<!-- zoo results: end -->"
+MAX_JSON_BYTES = 16 * 1024 * 1024  # A run's metrics.json is a few KiB; more is not ours.
+MAX_FOLDER_DEPTH = 12  # Below a given folder; deeper folders are not walked.
+MAX_FIELDS = 2000  # Flattened recipe fields per row (a recipe has about a hundred).
+NOTE_CHARS = 120  # A failure reason is cut to this in the table.
+
+
+class Unreadable(Exception):
+    """A run's record that cannot be read; the message names the file and the problem."""
 
 
 @dataclass(frozen=True)
 class Row:
+    """One run, search, search trial or preset. `status` is one of finished, failed,
+    interrupted, running, pruned, preset, search, unreadable (see `_status`)."""
+
     recipe: str
     model: str
     parameters: int | None
     size_mb: float | None
     test: dict[str, float] = field(default_factory=dict)
+    validation: dict[str, float] = field(default_factory=dict)  # A search trial's objective.
     training_seconds: float | None = None
     hardware: str = ""
     weights: str = ""
+    status: str = "finished"
+    kind: str = "run"  # run | trial | search | preset | unreadable
+    date: str = ""
+    epochs: int | None = None
+    note: str = ""
+    fields: dict[str, Any] = field(default_factory=dict)  # The flattened recipe.
 
 
-def _json(path: Path) -> Any:
+# ------------------------------------------------------------------ bounded reads
+def _read_json(path: Path, *, required: bool = True) -> dict[str, Any] | None:
+    """The mapping in `path`; None when absent and not required; `Unreadable` else."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        text = yaml_limits.read_text(path, MAX_JSON_BYTES)
+    except FileNotFoundError:
+        if required:
+            raise Unreadable(f"{path.name} is missing") from None
+        return None
+    except (OSError, ValueError) as exc:
+        raise Unreadable(f"{path.name}: {exc}") from None
+    try:
+        data = json.loads(text)
+    except RecursionError:
+        raise Unreadable(f"{path.name} is nested too deeply to read") from None
+    except ValueError as exc:
+        raise Unreadable(f"{path.name} is not valid JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise Unreadable(f"{path.name} holds a {type(data).__name__} where a mapping belongs")
+    return data
+
+
+def _mapping(data: dict[str, Any], key: str, file: str) -> dict[str, Any]:
+    value = data.get(key, {})
+    if not isinstance(value, dict):
+        raise Unreadable(f"{file}: `{key}` is a {type(value).__name__} where a mapping belongs")
+    return value
+
+
+def _number(value: Any, where: str, *, integer: bool = False) -> Any:
+    """`value` when it is a number (None passes); `Unreadable` naming `where` else."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise Unreadable(f"{where} is {value!r}, where a number belongs")
+    if integer and (not float(value).is_integer()):
+        raise Unreadable(f"{where} is {value!r}, where a whole number belongs")
+    return int(value) if integer else float(value)
+
+
+def _recipe_fields(folder: Path) -> dict[str, Any]:
+    """The run's recipe.yaml flattened to dotted keys ({} when there is none)."""
+    path = folder / RECIPE
+    try:
+        data, _ = yaml_limits.load(yaml_limits.read_text(path))
+    except FileNotFoundError:
         return {}
+    except (OSError, ValueError) as exc:  # LimitError and YAMLError are ValueErrors.
+        raise Unreadable(f"{RECIPE}: {str(exc).splitlines()[0]}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise Unreadable(f"{RECIPE} holds a {type(data).__name__} where a mapping belongs")
+    return flatten(data)
+
+
+def flatten(data: dict[str, Any]) -> dict[str, Any]:
+    """{"a": {"b": 1}} → {"a.b": 1}; lists stay values (shown as JSON)."""
+    out: dict[str, Any] = {}
+    stack: list[tuple[str, Any]] = [("", data)]
+    while stack:
+        prefix, value = stack.pop()
+        if isinstance(value, dict) and value:
+            stack.extend((f"{prefix}{k}.", v) for k, v in value.items())
+        else:
+            out[prefix[:-1]] = value
+            if len(out) > MAX_FIELDS:
+                raise Unreadable(f"{RECIPE} has more than {MAX_FIELDS} fields")
+    return dict(sorted(out.items()))
 
 
 def _hardware(card: Path) -> str:
     try:
-        lines = card.read_text(encoding="utf-8").splitlines()
-    except OSError:
+        lines = yaml_limits.read_text(card, MAX_JSON_BYTES).splitlines()
+    except (OSError, ValueError):
         return ""
     for line in lines:
         if line.startswith("- hardware:"):
@@ -54,147 +141,265 @@ def _hardware(card: Path) -> str:
     return ""
 
 
+def _epochs_in_history(folder: Path) -> int | None:
+    """Completed epochs of a run that never wrote metrics.json: rows of history.csv."""
+    try:
+        with open(folder / "history.csv", "rb") as f:
+            lines = sum(1 for line in f if line.strip())
+    except OSError:
+        return None
+    return max(lines - 1, 0)
+
+
+def _date(iso: Any, fallback: Path) -> str:
+    if isinstance(iso, str):
+        try:
+            return datetime.fromisoformat(iso).strftime("%Y-%m-%d %H:%M")
+        except ValueError:
+            pass
+    try:
+        return datetime.fromtimestamp(fallback.stat().st_mtime).strftime("%Y-%m-%d %H:%M")
+    except OSError:
+        return ""
+
+
 def _shown(path: Path) -> str:
-    """Where the weights live, without this machine's home folder."""
+    """Where the folder lives, without this machine's home folder."""
     resolved = path.resolve()
     try:
-        return os.path.relpath(resolved) if resolved.is_relative_to(Path.cwd()) else _home(resolved)
-    except ValueError:
+        if resolved.is_relative_to(Path.cwd()):
+            return os.path.relpath(resolved)
+    except (ValueError, OSError):
         return str(resolved)
-
-
-def _home(path: Path) -> str:
     home = Path.home().resolve()
-    return "~/" + path.relative_to(home).as_posix() if path.is_relative_to(home) else str(path)
-
-
-def row(folder: Path) -> Row | None:
-    """The row of a finished run or a preset folder; None for anything else."""
-    from zoo.presets import format as fmt
-
-    metrics = _json(folder / "metrics.json")
-    if not metrics or not (folder / "model.keras").is_file():
-        return None
-    if fmt.is_preset(folder):
-        manifest = _json(folder / fmt.MANIFEST)
-        config = _json(folder / fmt.CONFIG)
-        recipe, model = manifest.get("recipe", folder.name), config.get("builder", "?")
-    else:
-        run = _json(folder / ".zoo-run.json")
-        if run.get("kind", "run") != "run" or _json(folder / "status.json").get("stage") not in (
-            None,
-            "finished",
-        ):
-            return None
-        recipe = run.get("recipe", folder.name)
-        model = _json(folder / "builder.json").get("name") or _recipe_model(folder)
-    training = metrics.get("training", {}) if isinstance(metrics.get("training"), dict) else {}
-    test = metrics.get("test") if isinstance(metrics.get("test"), dict) else {}
-    return Row(
-        recipe=str(recipe),
-        model=str(model),
-        parameters=training.get("parameters"),
-        size_mb=round((folder / "model.keras").stat().st_size / 1e6, 2),  # Raw-input model.
-        test={k: float(v) for k, v in test.items() if isinstance(v, int | float)},
-        training_seconds=training.get("seconds"),
-        hardware=_hardware(folder / "model_card.md"),
-        weights=_shown(folder),
+    return (
+        "~/" + resolved.relative_to(home).as_posix()
+        if resolved.is_relative_to(home)
+        else str(resolved)
     )
 
 
-def _recipe_model(folder: Path) -> str:
-    from zoo.config.yaml_limits import load_file
+def _size_mb(folder: Path) -> float | None:
+    try:
+        return round((folder / "model.keras").stat().st_size / 1e6, 2)  # Raw-input model.
+    except OSError:
+        return None
+
+
+# ------------------------------------------------------------------ one folder
+def _lock_alive(folder: Path) -> bool:
+    """A live zoo process (this host) holds the folder's lock."""
+    import socket
+
+    from zoo.runs.lock import alive
 
     try:
-        data = load_file(folder / "recipe.yaml")  # Bounded, and refuses duplicate keys.
-        return str(data["model"]["name"])
-    except (ZooError, KeyError, TypeError):
-        return "?"
+        info = json.loads(yaml_limits.read_text(folder / LOCK, 64 * 1024))
+    except (OSError, ValueError, RecursionError):
+        return False
+    pid = info.get("pid") if isinstance(info, dict) else None
+    same_host = isinstance(info, dict) and info.get("host") == socket.gethostname()
+    return isinstance(pid, int) and same_host and alive(pid)
+
+
+def _status(folder: Path, status: dict[str, Any] | None, finished: bool) -> tuple[str, str]:
+    """(status, note) of a run folder from status.json, metrics.json and the lock."""
+    stage = (status or {}).get("stage")
+    reason = str((status or {}).get("reason") or "")
+    if stage == "finished" or (stage is None and finished):
+        return "finished", ""
+    if stage in ("failed", "pruned"):
+        return stage, reason
+    if _lock_alive(folder):
+        return "running", f"at stage {stage}" if stage else ""
+    return "interrupted", f"stopped during {stage}" if stage else "stopped before it began"
+
+
+def run_row(folder: Path, kind: str = "run") -> Row:
+    """The row of a run folder (any status); `Unreadable` when its records are broken."""
+    manifest = _read_json(folder / MANIFEST, required=False) or {}
+    status = _read_json(folder / STATUS, required=False)
+    metrics = _read_json(folder / METRICS, required=False)
+    fields = _recipe_fields(folder)
+    state, note = _status(folder, status, metrics is not None)
+    training = _mapping(metrics or {}, "training", METRICS)
+    test = _mapping(metrics or {}, "test", METRICS)
+    validation = _mapping(metrics or {}, "validation", METRICS)
+    builder = _read_json(folder / "builder.json", required=False) or {}
+    model = builder.get("name") or fields.get("model.name") or "?"
+    epochs = _number(training.get("epochs"), f"{METRICS}: training.epochs", integer=True)
+    return Row(
+        recipe=str(manifest.get("recipe") or fields.get("name") or folder.name),
+        model=str(model),
+        parameters=_number(
+            training.get("parameters"), f"{METRICS}: training.parameters", integer=True
+        ),
+        size_mb=_size_mb(folder) if metrics is not None else None,
+        test={k: _number(v, f"{METRICS}: test.{k}") for k, v in test.items()},
+        validation={k: _number(v, f"{METRICS}: validation.{k}") for k, v in validation.items()},
+        training_seconds=_number(training.get("seconds"), f"{METRICS}: training.seconds"),
+        hardware=_hardware(folder / "model_card.md"),
+        weights=_shown(folder),
+        status=state,
+        kind=kind,
+        date=_date((status or {}).get("updated"), folder / STATUS if status else folder),
+        epochs=epochs if epochs is not None else _epochs_in_history(folder),
+        note=note[:NOTE_CHARS],
+        fields=fields,
+    )
+
+
+def preset_row(folder: Path) -> Row:
+    from zoo.presets import format as fmt
+
+    manifest = _read_json(folder / fmt.MANIFEST)
+    config = _read_json(folder / fmt.CONFIG)
+    metrics = _read_json(folder / fmt.METRICS)
+    training = _mapping(metrics, "training", fmt.METRICS)
+    test = _mapping(metrics, "test", fmt.METRICS)
+    epochs = _number(training.get("epochs"), f"{fmt.METRICS}: training.epochs", integer=True)
+    return Row(
+        recipe=str(manifest.get("recipe", folder.name)),
+        model=str(config.get("builder", "?")),
+        parameters=_number(
+            training.get("parameters"), f"{fmt.METRICS}: training.parameters", integer=True
+        ),
+        size_mb=_size_mb(folder),
+        test={k: _number(v, f"{fmt.METRICS}: test.{k}") for k, v in test.items()},
+        training_seconds=_number(training.get("seconds"), f"{fmt.METRICS}: training.seconds"),
+        hardware=_hardware(folder / fmt.CARD),
+        weights=_shown(folder),
+        status="preset",
+        kind="preset",
+        date=_date(manifest.get("created"), folder / fmt.MANIFEST),
+        epochs=epochs,
+        fields=_recipe_fields(folder),
+    )
+
+
+def search_row(folder: Path, trials: list[Row]) -> Row:
+    """A search's own row: its recipe, trial count by status, best objective."""
+    counts: dict[str, int] = {}
+    for t in trials:
+        counts[t.status] = counts.get(t.status, 0) + 1
+    summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+    name = folder.name.removesuffix("-search")
+    recipes = {t.recipe for t in trials if t.kind == "trial"}
+    return Row(
+        recipe=recipes.pop() if len(recipes) == 1 else name,
+        model=next((t.model for t in trials if t.model != "?"), "?"),
+        parameters=None,
+        size_mb=None,
+        weights=_shown(folder),
+        status="search",
+        kind="search",
+        date=_date(None, folder),
+        note=f"{len(trials)} trials" + (f": {summary}" if summary else ""),
+    )
+
+
+def unreadable_row(folder: Path, reason: str) -> Row:
+    return Row(
+        recipe=folder.name,
+        model="?",
+        parameters=None,
+        size_mb=None,
+        weights=_shown(folder),
+        status="unreadable",
+        kind="unreadable",
+        date=_date(None, folder),
+        note=reason[: NOTE_CHARS * 2],
+    )
+
+
+# ------------------------------------------------------------------ walking
+def _is_run(folder: Path) -> bool:
+    return any((folder / n).exists() for n in (MANIFEST, STATUS, METRICS))
+
+
+def _is_search(folder: Path) -> bool:
+    return (folder / "trials").is_dir() and any(
+        (folder / n).exists() for n in ("study.db", "trials.csv", "best.yaml", ".ask.lock")
+    )
+
+
+def _guarded(folder: Path, read: Any, *args: Any) -> Row:
+    try:
+        return read(folder, *args)
+    except Unreadable as exc:
+        return unreadable_row(folder, str(exc))
+
+
+def _subfolders(folder: Path) -> list[Path]:
+    """Visible subfolders, sorted; symbolic links are not followed (no cycles)."""
+    try:
+        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+    except OSError as exc:
+        raise Unreadable(f"cannot list the folder ({exc.strerror or exc})") from None
+    return [
+        Path(e.path)
+        for e in entries
+        if e.is_dir(follow_symlinks=False) and not e.name.startswith((".", "__"))
+    ]
+
+
+def _walk(folder: Path, depth: int = 0, kind: str = "run") -> Iterator[Row]:
+    from zoo.presets import format as fmt
+
+    if fmt.is_preset(folder):
+        yield _guarded(folder, preset_row)
+        return
+    if _is_run(folder):
+        try:
+            manifest = _read_json(folder / MANIFEST, required=False)
+        except Unreadable as exc:
+            yield unreadable_row(folder, str(exc))
+            return
+        if (manifest or {}).get("kind", "run") == "run":
+            yield _guarded(folder, run_row, kind)
+        return  # An evaluation folder, or a run: nothing to walk below.
+    if _is_search(folder):
+        trials = [r for sub in _safe_subfolders(folder / "trials") for r in _walk(sub, 1, "trial")]
+        yield search_row(folder, trials)
+        yield from trials
+        return
+    if depth >= MAX_FOLDER_DEPTH:
+        return
+    try:
+        children = _subfolders(folder)
+    except Unreadable as exc:
+        yield unreadable_row(folder, str(exc))
+        return
+    for child in children:
+        yield from _walk(child, depth + 1)
+
+
+def _safe_subfolders(folder: Path) -> list[Path]:
+    try:
+        return _subfolders(folder)
+    except Unreadable:
+        return []
 
 
 def collect(paths: Iterable[str | os.PathLike[str]]) -> list[Row]:
-    """Rows of each path: a run or preset folder, or a folder holding such folders."""
-    rows = []
+    """Rows of every run, search, trial and preset at or below each path, in the order
+    given then found (each folder once)."""
+    rows: list[Row] = []
+    seen: set[str] = set()
     for given in paths:
         path = Path(given)
         if not path.is_dir():
             raise ZooError(f"zoo results: {path} is not a folder; give run or preset folders.")
-        found = row(path)
-        if found is None:
-            found_below = [
-                r for r in map(row, sorted(p for p in path.iterdir() if p.is_dir())) if r
-            ]
-            if not found_below:
-                raise ZooError(
-                    f"{path} is neither a finished run nor a preset, and holds none; give "
-                    "run folders (runs/<recipe>-<time>), preset folders, or a folder of them."
-                )
-            rows.extend(found_below)
-        else:
-            rows.append(found)
+        found = list(_walk(path))
+        if not found:
+            raise ZooError(
+                f"{path} holds no zoo run, search or preset (looked {MAX_FOLDER_DEPTH} folders "
+                "deep); give run folders (runs/<recipe>-<time>), preset folders, or a folder "
+                "of them."
+            )
+        for r in found:
+            key = str(Path(r.weights).expanduser().resolve())
+            if key not in seen:
+                seen.add(key)
+                rows.append(r)
     return rows
-
-
-def _columns(rows: Sequence[Row]) -> list[str]:
-    metrics = sorted({k for r in rows for k in r.test})
-    return [*FIXED, *(f"test_{m}" for m in metrics), *TAIL]
-
-
-def _cells(r: Row, columns: Sequence[str]) -> dict[str, Any]:
-    values: dict[str, Any] = {
-        "recipe": r.recipe,
-        "model": r.model,
-        "parameters": r.parameters,
-        "size_mb": r.size_mb,
-        "training_seconds": r.training_seconds,
-        "hardware": r.hardware,
-        "weights": r.weights,
-    }
-    for c in columns:
-        if c.startswith("test_"):
-            values[c] = r.test.get(c[5:])
-    return values
-
-
-def to_csv(rows: Sequence[Row]) -> str:
-    columns = _columns(rows)
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
-    writer.writeheader()
-    for r in rows:
-        writer.writerow({k: "" if v is None else v for k, v in _cells(r, columns).items()})
-    return out.getvalue()
-
-
-def _fmt(column: str, value: Any) -> str:
-    if value is None:
-        return ""
-    if column == "parameters":
-        return f"{value:,}"
-    if column.startswith("test_"):
-        return f"{value:.4f}"
-    if column == "weights":
-        return f"`{value}`"
-    return str(value).replace("|", "\\|")
-
-
-def to_markdown(rows: Sequence[Row]) -> str:
-    columns = _columns(rows)
-    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    for r in rows:
-        cells = _cells(r, columns)
-        lines.append("| " + " | ".join(_fmt(c, cells[c]) for c in columns) + " |")
-    return "\n".join(lines) + "\n"
-
-
-def update_readme(readme: Path, table: str) -> None:
-    """Replace the table between the results markers of `readme`."""
-    text = readme.read_text(encoding="utf-8")
-    if START not in text or END not in text:
-        raise ZooError(
-            f"{readme} has no results markers; put the lines {START!r} and {END!r} where "
-            "the table goes."
-        )
-    head, rest = text.split(START, 1)
-    _, tail = rest.split(END, 1)
-    readme.write_text(f"{head}{START}\n{table}{END}{tail}", encoding="utf-8")

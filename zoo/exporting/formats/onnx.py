@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import json
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from zoo.errors import ZooError
 from zoo.exporting.formats.base import Context, Format, register, replace
+from zoo.fs import temp_dir
 
 MODEL_FILE = "model.onnx"
 VOCABULARY = "vocabulary.txt"
@@ -77,7 +77,7 @@ class OnnxFormat(Format):
 
     def write(self, model: Any, path: Path, ctx: Context, variant: str | None = None) -> Path:
         front, servable, notes = self.servable(model)
-        tmp = Path(tempfile.mkdtemp(prefix=".onnx.tmp-", dir=path.parent))
+        tmp = temp_dir(".onnx.tmp-", path.parent)
         try:
             _call_once(servable)  # Keras's ONNX exporter refuses a model never called.
             servable.export(str(tmp / MODEL_FILE), format="onnx", verbose=False)
