@@ -261,3 +261,26 @@ def test_multi_worker_compat_warns_only_outside_the_tested_keras_minors():
     message = keras_warning(f"{major}.{minor + 1}.0")
     assert message and f"{major}.{minor + 1}.0" in message and f"{major}.{minor}" in message
     assert "\n" not in message
+
+
+def test_a_runs_file_names_are_spelt_only_in_the_runs_layout_module():
+    """zoo/runs/layout.py names every file of a run; no other module spells one."""
+    import re
+
+    from zoo.runs import layout
+
+    names = {
+        v
+        for k, v in vars(layout).items()
+        if k.isupper() and isinstance(v, str) and ("." in v or "_" in v) and k != "LITERT_STEM"
+    }
+    assert {"model.keras", "metrics.json", "recipe.yaml", "history.csv"} <= names
+    spelt = []
+    for path in (REPO / "zoo").rglob("*.py"):
+        if path.name == "layout.py" and path.parent.name == "runs":
+            continue
+        code = path.read_text()
+        for name in names:
+            if re.search(rf"[\"']{re.escape(name)}[\"']", code):
+                spelt.append(f"{path.relative_to(REPO)}: {name}")
+    assert not [s for s in spelt if not s.endswith(": saved_model")], spelt

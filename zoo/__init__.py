@@ -9,7 +9,7 @@
 The library is zoo/api.py; this module re-exports it with the registry and recipe types.
 Importing zoo does not import TensorFlow; building or training a model does. zoo's own
 Keras layers (zoo/models/layers.py) are registered as soon as Keras is imported, so
-`keras.saving.load_model("model.keras")` works after `import zoo`.
+`keras.saving.load_model(path)` works on a run's model after `import zoo`.
 """
 
 from zoo.api import (

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from zoo.config import sources
 from zoo.config.loading import to_yaml
 from zoo.evaluation import report
+from zoo.runs import layout
 
 if TYPE_CHECKING:
     from zoo.config.schema import Recipe
@@ -159,6 +160,6 @@ def write(
     *,
     versions: Mapping[str, str],
 ) -> Path:
-    path = run_dir / "model_card.md"
+    path = run_dir / layout.CARD
     path.write_text(render(run_dir, recipe, metrics, info, versions=versions))
     return path

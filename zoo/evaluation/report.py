@@ -14,6 +14,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from zoo.runs import layout
+
 log = logging.getLogger("zoo")
 
 
@@ -115,7 +117,7 @@ def write_split_report(
     return plot_confusion_matrix(
         report["confusion_matrix"],
         report["class_names"],
-        run_dir / f"confusion_matrix_{split}.png",
+        run_dir / layout.confusion_matrix(split),
         f"{title}: confusion matrix on {split} (accuracy {report['accuracy']:.4f})",
     )
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from zoo.errors import ZooError
 from zoo.exporting.formats.base import OUTPUT_NAME, SIGNATURE
+from zoo.runs import layout
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,7 @@ class Loaded:
         """The run (or preset) folder the artifact lies in, when it has a recipe.yaml: the
         artifact's folder, or the one above (`onnx/model.onnx`, `saved_model/`)."""
         for parent in (self.path.parent, self.path.parent.parent):
-            if (parent / "recipe.yaml").is_file():
+            if (parent / layout.RECIPE).is_file():
                 return parent
         return None
 
@@ -40,7 +41,7 @@ class Loaded:
         "0", "1", ..."""
         import json
 
-        classes = self.run_dir / "classes.json" if self.run_dir else None
+        classes = self.run_dir / layout.CLASSES if self.run_dir else None
         if classes is not None and classes.is_file():
             try:
                 data = json.loads(classes.read_text(encoding="utf-8"))
@@ -57,9 +58,9 @@ class Loaded:
                 )
             if len(names) == num_classes:
                 return [str(n) for n in names]
-        if self.run_dir and (self.run_dir / "metrics.json").is_file():
+        if self.run_dir and (self.run_dir / layout.METRICS).is_file():
             try:
-                reports = json.loads((self.run_dir / "metrics.json").read_text()).get("report", {})
+                reports = json.loads((self.run_dir / layout.METRICS).read_text()).get("report", {})
             except (OSError, ValueError, AttributeError):
                 reports = {}
             for split_report in reports.values() if isinstance(reports, dict) else ():
@@ -78,11 +79,11 @@ def locate(path: str | Path) -> tuple[Path, str]:
         return p, "saved_model"
     if p.is_dir():
         for name, kind in (
-            ("model.keras", "keras"),
-            ("saved_model", "saved_model"),
-            ("model.tflite", "tflite"),
-            ("onnx/model.onnx", "onnx"),
-            ("model.onnx", "onnx"),
+            (layout.MODEL, "keras"),
+            (layout.SAVED_MODEL, "saved_model"),
+            (layout.litert_file(None), "tflite"),
+            (f"{layout.ONNX_DIR}/{layout.ONNX_MODEL}", "onnx"),
+            (layout.ONNX_MODEL, "onnx"),
         ):
             if (p / name).exists():
                 return p / name, kind

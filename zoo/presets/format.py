@@ -24,18 +24,19 @@ from pathlib import Path
 from typing import Any
 
 from zoo.errors import ZooError
+from zoo.runs import layout
 
 FORMAT = "zoo-preset"
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 CONFIG = "config.json"
-RECIPE = "recipe.yaml"
+RECIPE = layout.RECIPE
 WEIGHTS = "model.weights.h5"
-MODEL = "model.keras"
-CLASSES = "classes.json"
-VOCABULARY = "vocabulary.txt"
-METRICS = "metrics.json"
-CARD = "model_card.md"
+MODEL = layout.MODEL
+CLASSES = layout.CLASSES
+VOCABULARY = layout.VOCABULARY
+METRICS = layout.METRICS
+CARD = layout.CARD
 REQUIRED = (CONFIG, RECIPE, WEIGHTS, MODEL, METRICS)
 TEXT_SUFFIXES = (".json", ".yaml", ".md", ".txt", ".csv")
 

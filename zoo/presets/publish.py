@@ -20,8 +20,9 @@ from zoo.errors import ZooError
 from zoo.fs import temp_dir
 from zoo.presets import format as fmt
 from zoo.presets import uris
+from zoo.runs import layout
 
-BUILDER_FILE = "builder.json"  # Written by the trainer into each run folder.
+BUILDER_FILE = layout.BUILDER  # Written by the trainer into each run folder.
 
 
 def check_run(run: Path) -> dict[str, Any]:
@@ -57,7 +58,7 @@ def check_run(run: Path) -> dict[str, Any]:
                 f"{run}: the export check recorded in {record.name} failed; a run whose "
                 "exported model differs from the trained one is not published."
             )
-    for name in ("model.keras", BUILDER_FILE, "recipe.yaml"):
+    for name in (layout.MODEL, BUILDER_FILE, layout.RECIPE):
         if not (run / name).is_file():
             raise ZooError(
                 f"{run} has no {name}; presets need it (set export.keras: true, and train "
@@ -121,16 +122,16 @@ def write_folder(run: Path, dest: Path) -> dict[str, Any]:
     except OSError as exc:
         raise ZooError(f"Cannot write {dest}: {exc.strerror}; choose a writable DEST.") from None
     try:
-        raw = load_keras_model(run / "model.keras")
+        raw = load_keras_model(run / layout.MODEL)
         inner = builder_model(raw)
         inner.save_weights(tmp / fmt.WEIGHTS)
         _check_weights(entry, params, inner, tmp / fmt.WEIGHTS)
-        shutil.copyfile(run / "model.keras", tmp / fmt.MODEL)
+        shutil.copyfile(run / layout.MODEL, tmp / fmt.MODEL)
         vocabulary = vocabulary_of(raw)
         if vocabulary is not None:
             (tmp / fmt.VOCABULARY).write_text("\n".join(vocabulary) + "\n", encoding="utf-8")
-        if (run / "classes.json").is_file():
-            shutil.copyfile(run / "classes.json", tmp / fmt.CLASSES)
+        if (run / layout.CLASSES).is_file():
+            shutil.copyfile(run / layout.CLASSES, tmp / fmt.CLASSES)
         config = {"builder": name, "task": entry.task, "params": params}
         (tmp / fmt.CONFIG).write_text(json.dumps(config, indent=2) + "\n")
         for text_file in (fmt.RECIPE, fmt.METRICS, fmt.CARD):

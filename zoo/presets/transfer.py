@@ -18,6 +18,7 @@ from typing import Any
 from zoo.errors import ZooError
 from zoo.presets import format as fmt
 from zoo.presets import load, uris
+from zoo.runs import layout
 
 log = logging.getLogger("zoo")
 
@@ -44,7 +45,7 @@ def source(uri: str) -> Source:
         builder = fmt.read_json(path, BUILDER_FILE)
         return Source(
             uri,
-            fmt.sha256_file(path / "model.keras"),
+            fmt.sha256_file(path / layout.MODEL),
             "run",
             builder["name"],
             builder["params"],
@@ -75,7 +76,7 @@ def _source_model(src: Source) -> Any:
         from zoo.exporting.artifacts import load_keras_model
         from zoo.presets.publish import builder_model
 
-        return builder_model(load_keras_model(src.folder / "model.keras"))
+        return builder_model(load_keras_model(src.folder / layout.MODEL))
     entry = get_model_entry(src.builder)
     model = entry.builder(**entry.coerce_params(src.params))
     load.load_weights(model, src.folder / fmt.WEIGHTS, src.uri)
@@ -99,7 +100,7 @@ def _source_vocabulary(src: Source) -> list[str] | None:
     from zoo.exporting.artifacts import load_keras_model
     from zoo.presets.publish import vocabulary_of
 
-    return vocabulary_of(load_keras_model(src.folder / "model.keras"))
+    return vocabulary_of(load_keras_model(src.folder / layout.MODEL))
 
 
 def check_vocabulary(src: Source, preprocessor: Any) -> None:

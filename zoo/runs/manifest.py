@@ -13,7 +13,7 @@ from typing import Any
 
 from zoo.errors import ZooError
 from zoo.fs import atomic_write_json
-from zoo.runs.layout import LOCK, MANIFEST, RECIPE
+from zoo.runs.layout import HISTORY, LOCK, MANIFEST, RECIPE
 
 _CONTROL = (MANIFEST, LOCK)  # zoo's bookkeeping: never "foreign", never a run's entry.
 _SHOWN = 3  # Foreign files named in a refusal.
@@ -66,7 +66,7 @@ def _refuse_foreign(folder: Path, foreign: list[str], manifest: dict[str, Any] |
     shown = ", ".join(foreign[:_SHOWN]) + (
         f" and {len(foreign) - _SHOWN} more" if len(foreign) > _SHOWN else ""
     )
-    if manifest is None and (folder / RECIPE).is_file() and (folder / "history.csv").exists():
+    if manifest is None and (folder / RECIPE).is_file() and (folder / HISTORY).exists():
         hint = (
             " It looks like a run of an older zoo, which kept no record (.zoo-run.json) of "
             "the files it wrote, so zoo cannot tell them from yours."

@@ -33,13 +33,14 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from zoo.runs import layout
 from zoo.runs.layout import BACKUP
 
 log = logging.getLogger("zoo")
 
 BACKUP_DIR = BACKUP
 _BACKUP_NAME = re.compile(r"^epoch-(\d{4,})\.weights\.h5$")
-FITTED_WEIGHTS = "fitted.weights.h5"
+FITTED_WEIGHTS = layout.FITTED_WEIGHTS
 FITTED_MARKER = "fitted.json"
 
 

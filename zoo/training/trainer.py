@@ -29,6 +29,7 @@ from zoo.fs import writing
 from zoo.logs import progress_verbosity
 from zoo.models.registry import build_model, with_data_params
 from zoo.presets import transfer
+from zoo.runs import layout
 from zoo.runs.folder import RunDir
 from zoo.runs.layout import DEFAULT_RUNS_DIR, LOG
 from zoo.runs.transcript import Transcript
@@ -147,7 +148,7 @@ def _run(
     run_dir.start(recipe, source)
     transcript.attach(run_dir.file(LOG))
     _write_environment(run_dir, recipe, strategy, bundle.info, bundle.preprocessor)
-    run_dir.write_text("model_summary.txt", report.model_summary(model))
+    run_dir.write_text(layout.SUMMARY, report.model_summary(model))
     with stages.stage("training", announce=False) as say:
         fitted = _fit(recipe, run_dir, model, bundle, strategy, verbose, callbacks)
         say(f"{len(fitted.history.get('loss', []))} epochs, loss {_last(fitted.history)}")
@@ -277,18 +278,18 @@ def _write_environment(
     if vocabulary is not None:  # Evaluation and re-export rebuild the vectoriser from it.
         run_dir.write_text(text_preprocessing.VOCABULARY_FILE, vocabulary)
     run_dir.write_json(
-        "environment.json",
+        layout.ENVIRONMENT,
         {"versions": versions(), "seed": recipe.seed, "replicas": strategy.num_replicas_in_sync},
     )
     # The builder and its full parameters (data ones included): what a preset rebuilds.
     params = with_data_params(recipe.model.name, recipe.model.params, info.model_params())
     run_dir.write_json(
-        "builder.json",
+        layout.BUILDER,
         {"name": recipe.model.name, "params": json.loads(json.dumps(params, default=list))},
     )
     if info.class_names:  # Which output index is which class (e.g. mapped CSV labels).
         run_dir.write_json(
-            "classes.json",
+            layout.CLASSES,
             {"class_names": list(info.class_names), "label_mapping": info.label_mapping()},
         )
 
@@ -322,7 +323,7 @@ def _fit(
 ) -> _Fitted:
     """Fit, or continue an unfinished fit, or (fit already finished) load its weights."""
     backup_dir = run_dir.path / resume_state.BACKUP_DIR
-    history_csv = run_dir.path / "history.csv"
+    history_csv = run_dir.path / layout.HISTORY
     done, earlier = 0, {}
     if run_dir.resuming:
         finished = _finished_fit(model, backup_dir, strategy)
@@ -418,13 +419,13 @@ def _callbacks(recipe: Recipe, run_dir: RunDir, earlier: dict[str, list[float]])
     cb = recipe.training.callbacks
     monitors = resolve_monitors(recipe)
     checkpoint = monitors["checkpoint"]
-    checkpoints = run_dir.file("checkpoints")
+    checkpoints = run_dir.file(layout.CHECKPOINTS)
     checkpoints.mkdir(exist_ok=True)
     callbacks: list[Any] = [
         learning_rate_logger(),  # Before the CSV logger: history.csv gets `learning_rate`.
-        keras.callbacks.CSVLogger(str(run_dir.file("history.csv")), append=bool(earlier)),
+        keras.callbacks.CSVLogger(str(run_dir.file(layout.HISTORY)), append=bool(earlier)),
         keras.callbacks.ModelCheckpoint(
-            str(checkpoints / "best.keras"),
+            str(checkpoints / layout.BEST_CHECKPOINT),
             monitor=checkpoint.name,
             mode=checkpoint.mode,
             save_best_only=True,
@@ -443,7 +444,7 @@ def _callbacks(recipe: Recipe, run_dir: RunDir, earlier: dict[str, list[float]])
             options.update(monitor=monitors[key].name, mode=monitors[key].mode)
             callbacks.append(make(**options))
     if cb.tensorboard:
-        callbacks.append(keras.callbacks.TensorBoard(str(run_dir.file("tensorboard"))))
+        callbacks.append(keras.callbacks.TensorBoard(str(run_dir.file(layout.TENSORBOARD))))
     return callbacks
 
 
@@ -528,14 +529,14 @@ def _finish(
 ) -> None:
     """Reports, model card, then metrics.json last (RunDir.finish)."""
     for split, split_report in reports.items() if limits.reports else ():
-        run_dir.file(f"confusion_matrix_{split}.png")
+        run_dir.file(layout.confusion_matrix(split))
         with writing(run_dir.out):
             report.write_split_report(run_dir.out, split, split_report, recipe.name)
     if history and limits.reports:
-        path = run_dir.file("training_curves.png")
+        path = run_dir.file(layout.CURVES)
         with writing(run_dir.out):
             report.plot_history(history, path, f"{recipe.name}: training")
-    run_dir.file("model_card.md")
+    run_dir.file(layout.CARD)
     with writing(run_dir.out):
         card.write(run_dir.out, recipe, metrics, info, versions=versions())
     run_dir.finish(metrics)

@@ -19,6 +19,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from zoo.runs import layout
+
 log = logging.getLogger("zoo")
 
 
@@ -172,10 +174,10 @@ def evaluate(
     preset = _preset(model)
     if preset is not None:
         folder, _ = preset
-        artifact, run = folder / "model.keras", None
+        artifact, run = folder / layout.MODEL, None
         recipe = recipe if recipe is not None else folder / RECIPE
         if output_dir is None:
-            output_dir = Path(f"evaluation-{_preset_name(folder)}-{split}")
+            output_dir = Path(layout.evaluation_folder(split, _preset_name(folder)))
     run = given if preset is None and given.is_dir() and run_folder_of(given / RECIPE) else None
     if run is not None and not allow_unfinished:  # Before "holds no model": say why.
         refuse_unfinished(run, "evaluate")
@@ -189,7 +191,7 @@ def evaluate(
     if recipe is not None and not Path(recipe).is_file():
         raise ZooError(f"--recipe {recipe}: no such file; give the recipe YAML the model used.")
     recipe_path = Path(recipe) if recipe is not None else run / RECIPE
-    out = Path(output_dir) if output_dir else (run or Path(".")) / f"evaluation-{split}"
+    out = Path(output_dir) if output_dir else (run or Path(".")) / layout.evaluation_folder(split)
     _output_folder(out, run)
     config = load_recipe(recipe_path, overrides)
 
@@ -231,16 +233,16 @@ def evaluate(
     if run is not None and out.resolve().is_relative_to(run.resolve()):
         with writing(run):
             register(run, out.resolve().relative_to(run.resolve()).parts[0])
-    register(out, "metrics.json", kind=KIND)
+    register(out, layout.METRICS, kind=KIND)
     if split_report is not None:
         result["report"] = {split: split_report}
-        register(out, f"confusion_matrix_{split}.png", kind=KIND)
+        register(out, layout.confusion_matrix(split), kind=KIND)
         with writing(out):
             report.write_split_report(out, split, split_report, f"{config.name} ({loaded.kind})")
     if preset is not None:
         register(out, "evaluation.md", kind=KIND)
         atomic_write_text(out / "evaluation.md", _note(result["preset"], split, scores))
-    atomic_write_text(out / "metrics.json", json.dumps(result, indent=2) + "\n")
+    atomic_write_text(out / layout.METRICS, json.dumps(result, indent=2) + "\n")
     log.info("report: %s", out)
     return result
 

@@ -17,6 +17,8 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from zoo.runs import layout
+
 log = logging.getLogger("zoo")
 
 
@@ -42,16 +44,16 @@ def reexport(
     run = Path(run_dir)
     if not run.is_dir():
         raise ZooError(f"{run} is not a folder; give a run directory (runs/<recipe>-<time>).")
-    if not (run / "recipe.yaml").is_file():
+    if not (run / layout.RECIPE).is_file():
         raise ZooError(f"{run} has no recipe.yaml; is it a run directory?")
     if not allow_unfinished:
         refuse_unfinished(run, "export")
-    if not (run / "model.keras").is_file():
+    if not (run / layout.MODEL).is_file():
         raise ZooError(
             f"{run} has no model.keras; re-exporting starts from it (set export.keras: true "
             "in the recipe, or train the run to the end)."
         )
-    names = [(pipeline.target(i), f"export-{pipeline.kind(i)}.json") for i in items]
+    names = [(pipeline.target(i), layout.export_record(pipeline.kind(i))) for i in items]
     manifest = read_manifest(run)
     entries = set(manifest["entries"]) if manifest else set()
     for name in (n for pair in names for n in pair):
@@ -60,7 +62,7 @@ def reexport(
                 f"{run / name} exists and zoo did not write it; zoo never replaces files it "
                 "did not write. Move it away, or re-export from a copy of the run."
             )
-    recipe = load_recipe(run / "recipe.yaml")
+    recipe = load_recipe(run / layout.RECIPE)
     bundle = _load_data(recipe, run, needs_training_sample=("litert", "int8") in items)
     lock = RunLock(run)
     lock.acquire()  # A trainer (or another export) at work on this run: refused.
@@ -138,7 +140,7 @@ def _write_and_check(run: Path, recipe: Any, bundle: Any, items: list[Any]) -> d
     from zoo.exporting.artifacts import load_keras_model
     from zoo.fs import writing
 
-    model = load_keras_model(run / "model.keras")
+    model = load_keras_model(run / layout.MODEL)
     return pipeline.export_and_check(
         model,
         bundle,

@@ -25,6 +25,7 @@ from typing import Any
 
 from zoo.config import yaml_limits
 from zoo.errors import ZooError
+from zoo.runs import layout
 from zoo.runs.layout import LOCK, MANIFEST, METRICS, RECIPE, STATUS
 
 MAX_JSON_BYTES = 16 * 1024 * 1024  # A run's metrics.json is a few KiB; more is not ours.
@@ -144,7 +145,7 @@ def _hardware(card: Path) -> str:
 def _epochs_in_history(folder: Path) -> int | None:
     """Completed epochs of a run that never wrote metrics.json: rows of history.csv."""
     try:
-        with open(folder / "history.csv", "rb") as f:
+        with open(folder / layout.HISTORY, "rb") as f:
             lines = sum(1 for line in f if line.strip())
     except OSError:
         return None
@@ -181,7 +182,7 @@ def _shown(path: Path) -> str:
 
 def _size_mb(folder: Path) -> float | None:
     try:
-        return round((folder / "model.keras").stat().st_size / 1e6, 2)  # Raw-input model.
+        return round((folder / layout.MODEL).stat().st_size / 1e6, 2)  # Raw-input model.
     except OSError:
         return None
 
@@ -225,7 +226,7 @@ def run_row(folder: Path, kind: str = "run") -> Row:
     training = _mapping(metrics or {}, "training", METRICS)
     test = _mapping(metrics or {}, "test", METRICS)
     validation = _mapping(metrics or {}, "validation", METRICS)
-    builder = _read_json(folder / "builder.json", required=False) or {}
+    builder = _read_json(folder / layout.BUILDER, required=False) or {}
     model = builder.get("name") or fields.get("model.name") or "?"
     epochs = _number(training.get("epochs"), f"{METRICS}: training.epochs", integer=True)
     return Row(
@@ -238,7 +239,7 @@ def run_row(folder: Path, kind: str = "run") -> Row:
         test={k: _number(v, f"{METRICS}: test.{k}") for k, v in test.items()},
         validation={k: _number(v, f"{METRICS}: validation.{k}") for k, v in validation.items()},
         training_seconds=_number(training.get("seconds"), f"{METRICS}: training.seconds"),
-        hardware=_hardware(folder / "model_card.md"),
+        hardware=_hardware(folder / layout.CARD),
         weights=_shown(folder),
         status=state,
         kind=kind,

@@ -26,13 +26,14 @@ from typing import TYPE_CHECKING, Any
 
 from zoo.data.bundle import DataBundle
 from zoo.errors import DataError
+from zoo.runs import layout
 
 if TYPE_CHECKING:
     from zoo.config.schema import TextOptions
 
 log = logging.getLogger("zoo")
 
-VOCABULARY_FILE = "vocabulary.txt"
+VOCABULARY_FILE = layout.VOCABULARY
 # Raise when zoo's text cleaning changes: cached vocabularies of older code are not reused.
 VOCABULARY_FORMAT = 1
 adapt_calls = 0  # Adaptations in this process (tests and benchmarks read it).

@@ -6,13 +6,14 @@ from pathlib import Path
 from typing import Any
 
 from zoo.exporting.formats.base import Context, Format, register, replace
+from zoo.runs import layout
 
 
 class KerasFormat(Format):
     name = "keras"
 
     def target(self, variant: str | None = None) -> str:
-        return "model.keras"
+        return layout.MODEL
 
     def tolerance(self, variant: str | None = None) -> float:
         return 1e-5  # Same kernels as in training: only reduction-order noise.

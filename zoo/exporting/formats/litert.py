@@ -18,6 +18,7 @@ from typing import Any
 
 from zoo.errors import ZooError
 from zoo.exporting.formats.base import OUTPUT_NAME, SIGNATURE, Context, Format, register, replace
+from zoo.runs import layout
 
 QUANTIZATIONS = ("none", "float16", "dynamic_int8", "int8")
 
@@ -29,7 +30,7 @@ class LiteRTFormat(Format):
     variants = QUANTIZATIONS
 
     def target(self, variant: str | None = None) -> str:
-        return "model.tflite" if variant in (None, "none") else f"model-{variant}.tflite"
+        return layout.litert_file(variant)
 
     def tolerance(self, variant: str | None = None) -> float | None:
         return 1e-4 if variant in (None, "none") else None
@@ -44,7 +45,7 @@ class LiteRTFormat(Format):
                 f"{', '.join(QUANTIZATIONS)}."
             )
         with tempfile.TemporaryDirectory(prefix=".litert-src-", dir=path.parent) as src:
-            saved = SAVED_MODEL.write(model, Path(src) / "saved_model", ctx)
+            saved = SAVED_MODEL.write(model, Path(src) / layout.SAVED_MODEL, ctx)
             extra: list[str] = []
             if quantize == "int8":
                 if ctx.representative is None:

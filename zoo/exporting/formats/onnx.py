@@ -17,9 +17,10 @@ from typing import Any
 from zoo.errors import ZooError
 from zoo.exporting.formats.base import Context, Format, register, replace
 from zoo.fs import temp_dir
+from zoo.runs import layout
 
-MODEL_FILE = "model.onnx"
-VOCABULARY = "vocabulary.txt"
+MODEL_FILE = layout.ONNX_MODEL
+VOCABULARY = layout.VOCABULARY
 PREPROCESSING = "preprocessing.json"
 
 
@@ -29,7 +30,7 @@ class OnnxFormat(Format):
     modules = ("onnx", "onnxruntime", "tf2onnx")
 
     def target(self, variant: str | None = None) -> str:
-        return "onnx"
+        return layout.ONNX_DIR
 
     def servable(self, model: Any) -> tuple[Any, Any, dict[str, Any]]:
         """A string-input model splits at its last sub-model that takes numbers."""

@@ -14,13 +14,14 @@ from pathlib import Path
 from typing import Any
 
 from zoo.exporting.formats.base import OUTPUT_NAME, SIGNATURE, Context, Format, register, replace
+from zoo.runs import layout
 
 
 class SavedModelFormat(Format):
     name = "saved_model"
 
     def target(self, variant: str | None = None) -> str:
-        return "saved_model"
+        return layout.SAVED_MODEL
 
     def tolerance(self, variant: str | None = None) -> float:
         return 1e-5
