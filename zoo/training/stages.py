@@ -69,6 +69,10 @@ class Stages:
     def seconds(self) -> float:
         return sum(s.seconds for s in self.done)
 
+    def breakdown(self) -> str:
+        """`strategy 0.1 s, data 3.2 s, ...`: where a run's time went, in one line."""
+        return ", ".join(f"{s.name} {s.seconds:.1f} s" for s in self.done)
+
     def lines(self) -> list[str]:
         """One line per stage (`check: data  ok  1.2 s  ...`), then the total."""
         width = max((len(s.name) for s in self.done), default=0)

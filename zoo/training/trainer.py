@@ -173,6 +173,7 @@ def _run(
         metrics["report"] = reports
     with stages.stage("report"):
         _finish(run_dir, recipe, metrics, reports, fitted.history, bundle.info, limits)
+    log.info("time by stage: %s", stages.breakdown())
     if not limits.scratch:
         log.info("run directory: %s", run_dir.path)
     return RunResult(run_dir.path, metrics, fitted.history, stages)
