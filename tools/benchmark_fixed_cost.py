@@ -104,6 +104,15 @@ def _describe(pair: dict) -> str:
     )
 
 
+def _describe(pair: dict) -> str:
+    z, pl = pair["zoo"], pair["plain"]
+    return (
+        f"zoo {z['wall']:.1f} s wall / {z['cpu']:.1f} s CPU, plain {pl['wall']:.1f} / "
+        f"{pl['cpu']:.1f} (ratios {z['wall'] / pl['wall']:.2f} / {z['cpu'] / pl['cpu']:.2f}); "
+        f"zoo stages: {pair['stages']}"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--pairs", type=int, default=3)
@@ -131,19 +140,18 @@ def main(argv: list[str] | None = None) -> int:
     print("|---|---|---|---|")
     for k in ("wall", "cpu"):
         z, pl = med["zoo"][k], med["plain"][k]
-        print(
-            f"| median {k} s ({args.pairs} alternating pairs) | {z:.1f} | {pl:.1f} | {z / pl:.2f} |"
-        )
+        label = f"median {k} s ({args.pairs} alternating pairs)"
+        print(f"| {label} | {z:.1f} | {pl:.1f} | {z / pl:.2f} |")
     for i, pair in enumerate(pairs):
-        print(f"pair {i}: zoo {pair['zoo']['wall']:.1f} s wall / {pair['zoo']['cpu']:.1f} s CPU; "
-              f"plain {pair['plain']['wall']:.1f} / {pair['plain']['cpu']:.1f}; zoo stages: {pair['stages']}")  # fmt: skip
-    print(f"targets: CPU ratio <= 1.10: {result['cpu_ratio']:.2f}; wall ratio <= 1.15: "
-          f"{result['wall_ratio']:.2f}")  # fmt: skip
+        print(f"pair {i}: {_describe(pair)}")
+    print(
+        f"targets: CPU ratio <= 1.10: {result['cpu_ratio']:.2f}; "
+        f"wall ratio <= 1.15: {result['wall_ratio']:.2f}"
+    )
     if args.grow:
         grown = _pair(args.grow, args.batch_size, work, env, True)
         result["grown"] = grown
-        print(f"at {args.grow} epochs: wall ratio {grown['zoo']['wall'] / grown['plain']['wall']:.2f}, "
-              f"CPU ratio {grown['zoo']['cpu'] / grown['plain']['cpu']:.2f}; zoo stages: {grown['stages']}")  # fmt: skip
+        print(f"at {args.grow} epochs: {_describe(grown)}")
     if args.json:
         args.json.write_text(json.dumps(result, indent=2))
     return 0
