@@ -22,6 +22,16 @@ if TYPE_CHECKING:
 log = logging.getLogger("zoo")
 
 
+# Data sections (with their data version) whose check passed in this process: a search's
+# trials read the same data again and again, and the check proves nothing new the second
+# time. A changed section, seed or data version (file sizes and mtimes) is checked anew.
+_CHECKED: set[tuple[str, int]] = set()
+
+
+def _checked_key(config: DataSection, seed: int, version: object) -> str:
+    return data_cache.data_key(config, seed, version)
+
+
 def ensure_ready(config: DataSection) -> str:
     """Prepare what a recipe's `data` section reads, once (tools/prepare_data.py)."""
     return sources.get(config.source).ready(config)
@@ -47,10 +57,16 @@ def load(
         )
     start = time.perf_counter()
     bundle = sources.get(config.source).load(config, batch_size=batch_size, seed=seed)
-    report = check_bundle(bundle, config)
-    report.seconds = time.perf_counter() - start  # Sources scan while reading: count it all.
-    for line in report.lines():
-        log.info("%s", line)
+    checked = (_checked_key(config, seed, bundle.version), batch_size)
+    if checked in _CHECKED:  # The same data, already checked in this process (search trials).
+        log.info("data check: passed earlier in this process for the same data section")
+    else:
+        report = check_bundle(bundle, config)
+        report.seconds = time.perf_counter() - start  # Sources scan while reading: count all.
+        for line in report.lines():
+            log.info("%s", line)
+        if not report.skipped:
+            _CHECKED.add(checked)
     if config.image is not None:
         bundle = preprocess_image.apply(config.image, bundle, seed=seed)
     text = config.text
