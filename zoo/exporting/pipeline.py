@@ -28,15 +28,10 @@ Item = tuple[str, "str | None"]
 
 
 def plan(export: Any) -> list[Item]:
-    """The (format, variant) pairs a recipe's `export` section asks for, in order."""
-    items: list[Item] = []
-    for name in ("keras", "saved_model"):
-        if getattr(export, name):
-            items.append((name, None))
-    if export.onnx:
-        items.append(("onnx", None))
-    items.extend(("litert", q) for q in export.litert_quantizations())
-    return items
+    """The (format, variant) pairs a recipe's `export` section asks for, in order: each
+    registered format reads its own part of the section (`Format.planned`)."""
+    ordered = sorted(FORMATS.values(), key=lambda f: f.plan_order)
+    return [(fmt.name, variant) for fmt in ordered for variant in fmt.planned(export)]
 
 
 def require(items: Sequence[Item]) -> None:

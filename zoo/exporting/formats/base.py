@@ -49,6 +49,13 @@ class Format:
     modules: ClassVar[tuple[str, ...]] = ()
     variants: ClassVar[tuple[str | None, ...]] = (None,)
 
+    plan_order: ClassVar[int] = 50  # Where it comes in a recipe's export plan.
+
+    def planned(self, export: Any) -> list[str | None]:
+        """The variants a recipe's `export` section asks of this format (empty: none).
+        By default the section's boolean field of the format's name."""
+        return [None] if getattr(export, self.name, False) else []
+
     def target(self, variant: str | None = None) -> str:
         """The artifact's file or folder name inside a run directory."""
         raise NotImplementedError

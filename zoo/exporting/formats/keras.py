@@ -11,6 +11,7 @@ from zoo.runs import layout
 
 class KerasFormat(Format):
     name = "keras"
+    plan_order = 10
 
     def target(self, variant: str | None = None) -> str:
         return layout.MODEL

@@ -25,6 +25,11 @@ QUANTIZATIONS = ("none", "float16", "dynamic_int8", "int8")
 
 class LiteRTFormat(Format):
     name = "litert"
+    plan_order = 40
+
+    def planned(self, export: Any) -> list[str | None]:
+        return list(export.litert_quantizations())  # `tflite: true` included (an alias).
+
     extra = "litert"
     modules = ("ai_edge_litert",)
     variants = QUANTIZATIONS

@@ -26,6 +26,7 @@ PREPROCESSING = "preprocessing.json"
 
 class OnnxFormat(Format):
     name = "onnx"
+    plan_order = 30
     extra = "onnx"
     modules = ("onnx", "onnxruntime", "tf2onnx")
 

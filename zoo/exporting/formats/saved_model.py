@@ -19,6 +19,7 @@ from zoo.runs import layout
 
 class SavedModelFormat(Format):
     name = "saved_model"
+    plan_order = 20
 
     def target(self, variant: str | None = None) -> str:
         return layout.SAVED_MODEL
