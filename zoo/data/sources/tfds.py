@@ -8,6 +8,7 @@ usual (its retries take minutes when offline, so offline users should set the di
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -79,6 +80,9 @@ def _describe(files: list[tuple[str, int]]) -> str:
 def prepare(config: TfdsData):
     """The TFDS builder for `config`, prepared (from the manual dir when one is set)."""
     import tensorflow_datasets as tfds
+
+    if not sys.stderr.isatty():  # Redrawn bars would fill a log file with escape codes.
+        tfds.disable_progress_bar()
 
     builder = _builder(config)
     if builder.is_prepared():
