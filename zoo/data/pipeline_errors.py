@@ -26,10 +26,13 @@ import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from zoo.data import cache as data_cache
 from zoo.errors import DataError, ZooError
+
+if TYPE_CHECKING:
+    from zoo.data.bundle import DataBundle
 
 log = logging.getLogger("zoo")
 
@@ -94,7 +97,7 @@ def disk_full_error(
 
 def translate(
     exc: BaseException,
-    bundle: Any,
+    bundle: DataBundle,
     config: Any = None,
     writes_to: Path | None = None,
     during: str = "training",
@@ -115,7 +118,7 @@ def translate(
 
 @contextlib.contextmanager
 def explained(
-    bundle: Any, config: Any = None, writes_to: Path | None = None, during: str = "training"
+    bundle: DataBundle, config: Any = None, writes_to: Path | None = None, during: str = "training"
 ) -> Iterator[None]:
     """Run a pass over `bundle`'s pipelines (fit, an evaluation); an error from tf.data (or
     a full disk) that `translate` explains becomes that ZooError, anything else goes on."""

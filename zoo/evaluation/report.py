@@ -12,9 +12,12 @@ import functools
 import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from zoo.runs import layout
+
+if TYPE_CHECKING:
+    import keras
 
 log = logging.getLogger("zoo")
 
@@ -122,7 +125,7 @@ def write_split_report(
     )
 
 
-def model_summary(model: Any) -> str:
+def model_summary(model: keras.Model) -> str:
     """Keras's layer summary as plain text (no colour codes): `model_summary.txt`.
 
     Why a file: the card says how many parameters; the summary says where they are, which

@@ -15,6 +15,7 @@ from zoo.errors import ZooError
 from zoo.evaluation import classification, losses_and_metrics
 
 if TYPE_CHECKING:
+    import keras
     import numpy as np
     import tensorflow as tf
 
@@ -40,7 +41,7 @@ def collect(predict: Predict, dataset: tf.data.Dataset) -> tuple[np.ndarray, np.
     return np.concatenate(labels), np.concatenate(outputs)
 
 
-def predictor(model: Any) -> Predict:
+def predictor(model: keras.Model) -> Predict:
     """Batch → probabilities with one compiled graph. Not `predict_on_batch`: under a
     MirroredStrategy that returns every replica's copy of the batch."""
     import tensorflow as tf

@@ -13,12 +13,17 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from zoo.data.pipeline import head
 from zoo.errors import ZooError
 from zoo.exporting.formats import FORMATS, Context
 from zoo.exporting.verify import MAX_ACCURACY_DROP, Job
+
+if TYPE_CHECKING:
+    import keras
+
+    from zoo.data.bundle import DataBundle
 
 HELD_OUT = 64  # Examples compared elementwise.
 ACCURACY_EXAMPLES = 2000  # Test examples scoring a quantised artifact.
@@ -50,8 +55,8 @@ def kind(item: Item) -> str:
 
 
 def export_and_check(
-    model: Any,
-    bundle: Any,
+    model: keras.Model,
+    bundle: DataBundle,
     items: Sequence[Item],
     path_for: Callable[[str], Path],
     *,
@@ -102,7 +107,7 @@ def export_and_check(
     return paths, verify.run(jobs)
 
 
-def _representative(bundle: Any) -> Any:
+def _representative(bundle: DataBundle) -> Any:
     train = bundle.split("train")
     if train is None:
         raise ZooError(

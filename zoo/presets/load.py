@@ -36,7 +36,7 @@ class Preset:
     params: dict[str, Any] = field(repr=False)
     class_names: list[str]
     metrics: dict[str, Any] = field(repr=False)
-    model: Any = field(repr=False)  # keras.Model
+    model: keras.Model = field(repr=False)  # keras.Model
 
     @property
     def recipe_text(self) -> str:
@@ -136,7 +136,7 @@ def build_with_weights(name: str, uri: str | os.PathLike[str], **params: Any) ->
     return model
 
 
-def load_weights(model: Any, path: Path, where: str) -> None:
+def load_weights(model: keras.Model, path: Path, where: str) -> None:
     try:
         model.load_weights(path)
     except Exception as exc:  # A weights file that does not fit the built model.

@@ -14,13 +14,16 @@ import shutil
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from zoo.errors import ZooError
 from zoo.fs import temp_dir
 from zoo.presets import format as fmt
 from zoo.presets import uris
 from zoo.runs import layout
+
+if TYPE_CHECKING:
+    import keras
 
 BUILDER_FILE = layout.BUILDER  # Written by the trainer into each run folder.
 
@@ -67,7 +70,7 @@ def check_run(run: Path) -> dict[str, Any]:
     return metrics
 
 
-def builder_model(model: Any) -> Any:
+def builder_model(model: keras.Model) -> Any:
     """The builder's model inside a raw-input model (preprocessor + builder), or `model`."""
     import keras
 
@@ -75,7 +78,7 @@ def builder_model(model: Any) -> Any:
     return nested[-1] if len(nested) == 1 else model
 
 
-def vocabulary_of(model: Any) -> list[str] | None:
+def vocabulary_of(model: keras.Model) -> list[str] | None:
     """The vocabulary of the first TextVectorization layer in `model` (nested too)."""
     import keras
 

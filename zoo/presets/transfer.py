@@ -13,12 +13,15 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from zoo.errors import ZooError
 from zoo.presets import format as fmt
 from zoo.presets import load, uris
 from zoo.runs import layout
+
+if TYPE_CHECKING:
+    import keras
 
 log = logging.getLogger("zoo")
 
@@ -123,7 +126,7 @@ def check_vocabulary(src: Source, preprocessor: Any) -> None:
 
 
 def init_from(
-    model: Any, src: Source, builder: str, num_classes: int | None, preprocessor: Any = None
+    model: keras.Model, src: Source, builder: str, num_classes: int | None, preprocessor: Any = None
 ) -> list[str]:
     """Copy the source's weights into `model` (built by `builder`); returns the names of
     the head layers left freshly initialised because the class count changed.
@@ -163,7 +166,7 @@ def init_from(
     return rebuilt
 
 
-def freeze(model: Any, patterns: list[str]) -> list[str]:
+def freeze(model: keras.Model, patterns: list[str]) -> list[str]:
     """Set `trainable = False` on every layer whose name matches a glob pattern; a pattern
     matching no layer is a ZooError listing the layer names. Returns the frozen names."""
     layers = _all_layers(model)
@@ -181,7 +184,7 @@ def freeze(model: Any, patterns: list[str]) -> list[str]:
     return sorted(set(frozen))
 
 
-def _all_layers(model: Any) -> list[Any]:
+def _all_layers(model: keras.Model) -> list[Any]:
     out = []
     for layer in model.layers:
         if layer.__class__.__name__ == "InputLayer":

@@ -26,7 +26,10 @@ import contextlib
 import functools
 import logging
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import keras
 
 log = logging.getLogger("zoo")
 
@@ -82,7 +85,7 @@ def _local_batch(strategy: Any, batch: Any) -> Any:
 
 
 @contextlib.contextmanager
-def _symbolic_build_from_local_batch(model: Any, strategy: Any) -> Iterator[None]:
+def _symbolic_build_from_local_batch(model: keras.Model, strategy: Any) -> Iterator[None]:
     original = model._maybe_symbolic_build
 
     def build(iterator: Any = None, data_batch: Any = None) -> Any:
@@ -129,7 +132,7 @@ def _scalar_mean_over_replicas() -> Iterator[None]:
 
 @contextlib.contextmanager
 def patched(
-    model: Any, strategy: Any, *, symbolic_build: bool = True, scalar_mean: bool = True
+    model: keras.Model, strategy: Any, *, symbolic_build: bool = True, scalar_mean: bool = True
 ) -> Iterator[None]:
     """Apply the fixes (see the module docstring) for the duration of the block, only
     under multi-worker training. The keyword switches exist so the test can show that

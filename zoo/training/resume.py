@@ -31,10 +31,13 @@ import logging
 import re
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from zoo.runs import layout
 from zoo.runs.layout import BACKUP
+
+if TYPE_CHECKING:
+    import keras
 
 log = logging.getLogger("zoo")
 
@@ -127,14 +130,14 @@ def fitted(backup_dir: Path) -> dict[str, Any] | None:
     return data if ok else None
 
 
-def _restore_weights(model: Any, path: Path) -> None:
+def _restore_weights(model: keras.Model, path: Path) -> None:
     optimizer = model.optimizer
     if optimizer is not None and not optimizer.built:
         optimizer.build(model.trainable_variables)
     model.load_weights(str(path))
 
 
-def mark_fitted(model: Any, backup_dir: Path, epochs: int, seconds: float) -> None:
+def mark_fitted(model: keras.Model, backup_dir: Path, epochs: int, seconds: float) -> None:
     """Save the final weights, then the marker: fit never has to run again."""
     backup_dir.mkdir(parents=True, exist_ok=True)
     tmp = backup_dir / f".tmp-{FITTED_WEIGHTS}"
@@ -143,7 +146,7 @@ def mark_fitted(model: Any, backup_dir: Path, epochs: int, seconds: float) -> No
     _atomic_json(backup_dir / FITTED_MARKER, {"epochs": epochs, "seconds": seconds})
 
 
-def load_fitted(model: Any, backup_dir: Path) -> None:
+def load_fitted(model: keras.Model, backup_dir: Path) -> None:
     """Load the weights `mark_fitted` saved into `model`."""
     _restore_weights(model, backup_dir / FITTED_WEIGHTS)
 
@@ -163,7 +166,7 @@ def _json_number(value: Any) -> Any:
         return None
 
 
-def callback_state(callbacks: list[Any], model: Any, backup_dir: Path) -> dict[str, Any]:
+def callback_state(callbacks: list[Any], model: keras.Model, backup_dir: Path) -> dict[str, Any]:
     """{class name: {field: value}} for the stateful callbacks; EarlyStopping's best
     weights go to `early-stopping-best-NNNN.npz` (one per best epoch, no pickle)."""
     import numpy as np
@@ -189,7 +192,7 @@ def callback_state(callbacks: list[Any], model: Any, backup_dir: Path) -> dict[s
     return state
 
 
-def _plain_lr(model: Any) -> float | None:
+def _plain_lr(model: keras.Model) -> float | None:
     """The optimizer's learning rate when it is a plain value (not a schedule)."""
     optimizer = getattr(model, "optimizer", None)
     if optimizer is None or not hasattr(optimizer, "_learning_rate"):
@@ -202,7 +205,7 @@ def _plain_lr(model: Any) -> float | None:
 
 
 def restore_callback_state(
-    callbacks: list[Any], model: Any, backup_dir: Path, state: dict[str, Any]
+    callbacks: list[Any], model: keras.Model, backup_dir: Path, state: dict[str, Any]
 ) -> None:
     """Put `callback_state`'s values back (after the callbacks reset in on_train_begin)."""
     import numpy as np
@@ -276,7 +279,7 @@ def callback(
     return Backup()
 
 
-def finish_stopped(model: Any, backup_dir: Path) -> int | None:
+def finish_stopped(model: keras.Model, backup_dir: Path) -> int | None:
     """When the newest backup was taken as early stopping ended fit (killed before the
     fit-finished marker), load its weights (and early stopping's best ones) and return
     its epoch count: fit is over. None otherwise."""

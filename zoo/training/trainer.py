@@ -17,7 +17,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from zoo.config.monitors import resolve_monitors
 from zoo.config.schema import Recipe
@@ -40,6 +40,11 @@ from zoo.training.limits import FULL, Limits
 from zoo.training.lr_logging import learning_rate_logger
 from zoo.training.stages import Stages
 from zoo.version import versions
+
+if TYPE_CHECKING:
+    import keras
+
+    from zoo.data.bundle import DataBundle
 
 log = logging.getLogger("zoo")
 
@@ -251,7 +256,7 @@ def _prepare(
 
 def _start_weights(
     recipe: Recipe,
-    model: Any,
+    model: keras.Model,
     weights_source: transfer.Source | None,
     num_classes: Any,
     preprocessor: Any,
@@ -302,7 +307,7 @@ class _Fitted:
     seconds: float
     resumed_after: int | None  # Epochs done before this process (None: a new run).
 
-    def summary(self, model: Any) -> dict[str, Any]:
+    def summary(self, model: keras.Model) -> dict[str, Any]:
         out: dict[str, Any] = {
             "epochs": len(self.history.get("loss", [])),
             "seconds": round(self.seconds, 2),
@@ -316,8 +321,8 @@ class _Fitted:
 def _fit(
     recipe: Recipe,
     run_dir: RunDir,
-    model: Any,
-    bundle: Any,
+    model: keras.Model,
+    bundle: DataBundle,
     strategy: Any,
     verbose: int | str,
     extra_callbacks: Sequence[Any],
@@ -400,7 +405,7 @@ def _fit(
     return _Fitted(history_lists, seconds, done if run_dir.resuming else None)
 
 
-def _finished_fit(model: Any, backup_dir: Path, strategy: Any) -> tuple[int, float] | None:
+def _finished_fit(model: keras.Model, backup_dir: Path, strategy: Any) -> tuple[int, float] | None:
     """(epochs, seconds) when the backup says fit already finished, its weights loaded."""
     marker = resume_state.fitted(backup_dir)
     with strategy.scope():
@@ -449,7 +454,7 @@ def _callbacks(recipe: Recipe, run_dir: RunDir, earlier: dict[str, list[float]])
     return callbacks
 
 
-def _weights_digest(model: Any) -> str:
+def _weights_digest(model: keras.Model) -> str:
     """A short checksum of the trained weights: equal on every worker of a cluster."""
     digest = hashlib.sha256()
     for weight in model.weights:
@@ -459,7 +464,7 @@ def _weights_digest(model: Any) -> str:
 
 # ---------------------------------------------------------------------- step 3: evaluate
 def _evaluate(
-    recipe: Recipe, model: Any, bundle: Any, limits: Limits
+    recipe: Recipe, model: keras.Model, bundle: DataBundle, limits: Limits
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """(scores per split, classification report per split) on the raw-input model."""
     eval_metrics = recipe.evaluation.metrics
@@ -489,7 +494,7 @@ def _evaluate(
 
 # ---------------------------------------------------------------------- step 4: export
 def _export(
-    recipe: Recipe, run_dir: RunDir, model: Any, bundle: Any, limits: Limits
+    recipe: Recipe, run_dir: RunDir, model: keras.Model, bundle: DataBundle, limits: Limits
 ) -> dict[str, Any]:
     """Write the recipe's artifacts and check each in a fresh process. A failed check is
     a ZooError: the run is then marked failed, with no metrics.json. A search trial

@@ -15,9 +15,12 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from zoo.runs import layout
+
+if TYPE_CHECKING:
+    from zoo.data.bundle import DataBundle
 
 log = logging.getLogger("zoo")
 
@@ -135,7 +138,9 @@ def _load_data(recipe: Any, run: Path, *, needs_training_sample: bool) -> Any:
         ) from None
 
 
-def _write_and_check(run: Path, recipe: Any, bundle: Any, items: list[Any]) -> dict[str, Any]:
+def _write_and_check(
+    run: Path, recipe: Any, bundle: DataBundle, items: list[Any]
+) -> dict[str, Any]:
     from zoo.exporting import pipeline
     from zoo.exporting.artifacts import load_keras_model
     from zoo.fs import writing

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from zoo.exporting.formats.base import Context, Format, register, replace
 from zoo.runs import layout
+
+if TYPE_CHECKING:
+    import keras
 
 
 class KerasFormat(Format):
@@ -19,7 +22,9 @@ class KerasFormat(Format):
     def tolerance(self, variant: str | None = None) -> float:
         return 1e-5  # Same kernels as in training: only reduction-order noise.
 
-    def write(self, model: Any, path: Path, ctx: Context, variant: str | None = None) -> Path:
+    def write(
+        self, model: keras.Model, path: Path, ctx: Context, variant: str | None = None
+    ) -> Path:
         tmp = path.with_name(f".{path.stem}.tmp.keras")
         model.save(tmp)
         replace(tmp, path)

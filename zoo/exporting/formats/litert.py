@@ -14,11 +14,14 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from zoo.errors import ZooError
 from zoo.exporting.formats.base import OUTPUT_NAME, SIGNATURE, Context, Format, register, replace
 from zoo.runs import layout
+
+if TYPE_CHECKING:
+    import keras
 
 QUANTIZATIONS = ("none", "float16", "dynamic_int8", "int8")
 
@@ -40,7 +43,9 @@ class LiteRTFormat(Format):
     def tolerance(self, variant: str | None = None) -> float | None:
         return 1e-4 if variant in (None, "none") else None
 
-    def write(self, model: Any, path: Path, ctx: Context, variant: str | None = None) -> Path:
+    def write(
+        self, model: keras.Model, path: Path, ctx: Context, variant: str | None = None
+    ) -> Path:
         from zoo.exporting.formats.saved_model import SAVED_MODEL
 
         quantize = variant or "none"

@@ -12,12 +12,15 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from zoo.errors import ZooError
 from zoo.exporting.formats.base import Context, Format, register, replace
 from zoo.fs import temp_dir
 from zoo.runs import layout
+
+if TYPE_CHECKING:
+    import keras
 
 MODEL_FILE = layout.ONNX_MODEL
 VOCABULARY = layout.VOCABULARY
@@ -33,7 +36,7 @@ class OnnxFormat(Format):
     def target(self, variant: str | None = None) -> str:
         return layout.ONNX_DIR
 
-    def servable(self, model: Any) -> tuple[Any, Any, dict[str, Any]]:
+    def servable(self, model: keras.Model) -> tuple[Any, Any, dict[str, Any]]:
         """A string-input model splits at its last sub-model that takes numbers."""
         import keras
 
@@ -77,7 +80,9 @@ class OnnxFormat(Format):
         }
         return front[0], inner[0], notes
 
-    def write(self, model: Any, path: Path, ctx: Context, variant: str | None = None) -> Path:
+    def write(
+        self, model: keras.Model, path: Path, ctx: Context, variant: str | None = None
+    ) -> Path:
         front, servable, notes = self.servable(model)
         tmp = temp_dir(".onnx.tmp-", path.parent)
         try:
@@ -114,7 +119,7 @@ class OnnxFormat(Format):
         return predict
 
 
-def _call_once(model: Any) -> None:
+def _call_once(model: keras.Model) -> None:
     import numpy as np
 
     spec = model.inputs[0]

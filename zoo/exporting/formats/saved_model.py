@@ -11,10 +11,13 @@ from __future__ import annotations
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from zoo.exporting.formats.base import OUTPUT_NAME, SIGNATURE, Context, Format, register, replace
 from zoo.runs import layout
+
+if TYPE_CHECKING:
+    import keras
 
 
 class SavedModelFormat(Format):
@@ -27,7 +30,9 @@ class SavedModelFormat(Format):
     def tolerance(self, variant: str | None = None) -> float:
         return 1e-5
 
-    def write(self, model: Any, path: Path, ctx: Context, variant: str | None = None) -> Path:
+    def write(
+        self, model: keras.Model, path: Path, ctx: Context, variant: str | None = None
+    ) -> Path:
         import keras
         import tensorflow as tf
 
