@@ -46,13 +46,24 @@ def writing(path: Path) -> Iterator[None]:
         raise write_error(path, exc) from None
 
 
+def replace_atomically(path: Path, text: str) -> None:
+    """Write `path` under a temporary name (this process's own) and rename it into place:
+    a reader, a kill or a second writer never sees half a file. OSError is the caller's
+    (a cache that cannot be written only costs time; see `atomic_write_text`)."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        raise
+
+
 def atomic_write_text(path: Path, text: str) -> None:
-    """Write `path` under a temporary name and rename it into place: a reader (or a kill)
-    never sees half a file."""
-    tmp = path.with_name(f".{path.name}.tmp")
+    """`replace_atomically`, an OSError becoming one ZooError naming the path and the fix."""
     with writing(path):
-        tmp.write_text(text)
-        tmp.replace(path)
+        replace_atomically(path, text)
 
 
 def atomic_write_json(path: Path, data: Any) -> None:

@@ -29,6 +29,7 @@ from typing import Any
 
 from zoo import settings
 from zoo.errors import DataError
+from zoo.fs import replace_atomically
 
 log = logging.getLogger("zoo")
 
@@ -199,10 +200,8 @@ class DiskCache:
             return
         if not any(self.folder.glob("examples*.index")):
             return  # tf.data discarded a partial pass: nothing to trust.
-        tmp = self.marker.with_suffix(".tmp")
         try:
-            tmp.write_text(json.dumps({"key": self.key, "role": self.role}))
-            os.replace(tmp, self.marker)
+            replace_atomically(self.marker, json.dumps({"key": self.key, "role": self.role}))
         except OSError as exc:
             raise DataError(
                 f"data.cache: cannot finish the disk cache in {self.folder} "

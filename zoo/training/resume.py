@@ -26,6 +26,7 @@ evaluation: no epoch is trained twice, also when early stopping ended fit early.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import logging
 import re
@@ -33,6 +34,7 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from zoo.fs import replace_atomically
 from zoo.runs import layout
 from zoo.runs.layout import BACKUP
 
@@ -78,12 +80,11 @@ def truncate_history(path: Path, epochs: int) -> None:
         reader = csv.DictReader(f)
         fields = reader.fieldnames or []
         rows = [r for r in reader if int(r["epoch"]) < epochs]
-    tmp = path.with_name(f".{path.name}.tmp")
-    with tmp.open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=fields, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
-    tmp.replace(path)
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=fields, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    replace_atomically(path, text.getvalue())
 
 
 def best_so_far(history: dict[str, list[float]], monitor: str, mode: str) -> float | None:
@@ -99,12 +100,6 @@ def best_so_far(history: dict[str, list[float]], monitor: str, mode: str) -> flo
 
 def remove_backup(run_dir: Path) -> None:
     shutil.rmtree(run_dir / BACKUP_DIR, ignore_errors=True)
-
-
-def _atomic_json(path: Path, data: Any) -> None:
-    tmp = path.with_name(f".tmp-{path.name}")
-    tmp.write_text(json.dumps(data) + "\n")
-    tmp.replace(path)
 
 
 def _state_file(backup_dir: Path, epochs: int) -> Path:
@@ -143,7 +138,7 @@ def mark_fitted(model: keras.Model, backup_dir: Path, epochs: int, seconds: floa
     tmp = backup_dir / f".tmp-{FITTED_WEIGHTS}"
     model.save_weights(str(tmp), overwrite=True)
     tmp.replace(backup_dir / FITTED_WEIGHTS)
-    _atomic_json(backup_dir / FITTED_MARKER, {"epochs": epochs, "seconds": seconds})
+    replace_atomically_json(backup_dir / FITTED_MARKER, {"epochs": epochs, "seconds": seconds})
 
 
 def load_fitted(model: keras.Model, backup_dir: Path) -> None:
@@ -260,7 +255,7 @@ def callback(
             save_to.mkdir(parents=True, exist_ok=True)
             # The state first: an epoch counts as backed up once its weights file exists.
             state = callback_state(list(stateful), self.model, save_to)
-            _atomic_json(_state_file(save_to, epoch + 1), state)
+            replace_atomically_json(_state_file(save_to, epoch + 1), state)
             final = _backup_file(save_to, epoch + 1)
             tmp = save_to / f".tmp-{final.name}"  # Not matched as a backup until renamed.
             self.model.save_weights(str(tmp), overwrite=True)
@@ -295,3 +290,7 @@ def finish_stopped(model: keras.Model, backup_dir: Path) -> int | None:
         with np.load(backup_dir / str(best), allow_pickle=False) as saved:
             model.set_weights([saved[f"arr_{i}"] for i in range(len(saved.files))])
     return epochs
+
+
+def replace_atomically_json(path: Path, data: Any) -> None:
+    replace_atomically(path, json.dumps(data) + "\n")

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from zoo.config.search_space import Search, trial_raw
+from zoo.fs import atomic_write_text
 from zoo.tuning.runner import decode
 
 IMPORTANCE_MIN = 4  # finished trials before a parameter-importance plot means anything
@@ -64,9 +65,7 @@ def write_table(table: list[dict[str, Any]], search: Search, folder: Path) -> No
 
 
 def _write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
+    atomic_write_text(path, text)
 
 
 def plot(study: Any, search: Search, table: list[dict[str, Any]], folder: Path) -> list[str]:

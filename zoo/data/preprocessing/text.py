@@ -17,15 +17,14 @@ starts without reading a sample again. `adapt_calls` counts adaptations in this 
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import logging
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from zoo.data.bundle import DataBundle
 from zoo.errors import DataError
+from zoo.fs import replace_atomically
 from zoo.runs import layout
 
 if TYPE_CHECKING:
@@ -120,14 +119,10 @@ def _cached(cache_file: Path | None) -> list[str] | None:
 def _keep(cache_file: Path, text: str) -> None:
     """Save a learnt vocabulary for the next run (through a temporary name: a reader never
     sees half a file). A cache that cannot be written only costs the next run time."""
-    tmp = cache_file.with_name(f".{cache_file.name}.{os.getpid()}.tmp")
     try:
         cache_file.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, cache_file)
+        replace_atomically(cache_file, text)
     except OSError as exc:
-        with contextlib.suppress(OSError):  # Its folder may be a file: nothing to remove.
-            tmp.unlink(missing_ok=True)
         log.info("text: could not cache the vocabulary in %s (%s)", cache_file.parent, exc)
 
 

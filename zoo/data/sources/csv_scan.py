@@ -24,19 +24,18 @@ which selects the same rows again when the texts are needed without a fresh pass
 from __future__ import annotations
 
 import codecs
-import contextlib
 import csv
 import hashlib
 import json
 import logging
 import math
-import os
 from array import array
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from zoo.errors import DataError, did_you_mean
+from zoo.fs import replace_atomically
 
 log = logging.getLogger("zoo")
 
@@ -302,14 +301,10 @@ def _save(path: Path, config: Any, key: str, scan: FileScan) -> None:
     saved.pop("sample_texts")
     text = json.dumps({"key": key, "scan": saved})
     place = _store(path, config)
-    tmp = place.with_name(place.name + f".tmp{os.getpid()}")
     try:
         place.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(text)
-        os.replace(tmp, place)
+        replace_atomically(place, text)
     except OSError as exc:
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)
         log.info(
             "csv: could not save the scan of %s under %s (%s); the next run scans it again",
             path,
