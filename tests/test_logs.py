@@ -82,3 +82,18 @@ def test_api_and_cli_print_the_same_lines_once_and_keep_them_in_train_log(tmp_pa
     kept = (tmp_path / "c" / "train.log").read_text()
     assert "zoo: data check: train" in kept and "Epoch 2/2" in kept
     assert "zoo: test: " in kept
+
+
+def test_a_stream_kept_after_the_run_still_writes_without_the_transcript(tmp_path, capsys):
+    """A library that bound its log handler to sys.stderr during a run (TensorFlow's
+    logger does) keeps the tee; after the run it must write through, not fail."""
+    from zoo.runs.transcript import Transcript
+
+    with Transcript() as transcript:
+        kept = sys.stderr
+        print("before the folder", file=sys.stderr)
+        transcript.attach(tmp_path / "train.log")
+        print("during the run", file=sys.stderr)
+    kept.write("after the run\n")
+    assert (tmp_path / "train.log").read_text() == "before the folder\nduring the run\n"
+    assert "after the run" in capsys.readouterr().err

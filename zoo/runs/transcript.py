@@ -46,8 +46,11 @@ class Transcript:
         self._held: list[str] = []
         self._file: TextIO | None = None
         self._saved: tuple[TextIO, TextIO] | None = None
+        self._closed = False
 
     def record(self, text: str) -> None:
+        if self._closed:  # A stream someone kept (a library's log handler) outlives the run.
+            return
         if self._file is not None:
             self._file.write(text)
             self._file.flush()
@@ -72,6 +75,7 @@ class Transcript:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        self._closed = True
         if self._saved is not None:
             sys.stdout, sys.stderr = self._saved
         if self._file is not None:
