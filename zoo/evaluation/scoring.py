@@ -46,8 +46,24 @@ def predictor(model: keras.Model) -> Predict:
     MirroredStrategy that returns every replica's copy of the batch."""
     import tensorflow as tf
 
-    forward = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
-    return lambda x: forward(tf.constant(x)).numpy()  # tf.constant: str/bytes arrays too.
+    def call(x: Any) -> Any:  # Defs, not lambdas: AutoGraph reads their source.
+        return model(x, training=False)
+
+    inputs = getattr(model, "inputs", None) or []
+    spec = None
+    if len(inputs) == 1:  # One graph for every batch size: no retracing, no warning.
+        spec = tf.TensorSpec([None, *inputs[0].shape[1:]], inputs[0].dtype)
+        forward = tf.function(call, input_signature=[spec])
+    else:
+        forward = tf.function(call, reduce_retracing=True)
+
+    def run(x: Any) -> Any:
+        batch = tf.constant(x)  # tf.constant: str/bytes arrays too.
+        if spec is not None and batch.dtype != spec.dtype and batch.dtype != tf.string:
+            batch = tf.cast(batch, spec.dtype)  # uint8 pixels into a float32 Input, as Keras.
+        return forward(batch).numpy()
+
+    return run
 
 
 def is_classification(loss: Loss, predictions: np.ndarray) -> bool:
