@@ -19,7 +19,7 @@ import sys
 from collections.abc import Sequence
 
 from zoo.cli.common import add_overrides
-from zoo.usecases.evaluate import SPLITS, evaluate
+from zoo.usecases.evaluate import SPLITS
 
 
 def parser() -> argparse.ArgumentParser:
@@ -60,7 +60,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging()
 
     def body() -> int:
-        result = evaluate(
+        from zoo import api
+
+        result = api.evaluate(
             args.model,
             recipe=args.recipe,
             split=args.split,

@@ -16,8 +16,6 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from zoo.usecases.export import reexport
-
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
@@ -54,7 +52,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging()
 
     def body() -> int:
-        checks = reexport(
+        from zoo import api
+
+        checks = api.export(
             args.run_dir,
             args.format,
             quantize=args.quantize,

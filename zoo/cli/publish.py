@@ -34,11 +34,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging()
 
     def body() -> int:
-        from zoo.presets.publish import publish
-        from zoo.presets.uris import parse
+        from zoo import api
 
-        parse(args.dest)  # An unknown scheme is refused before anything is loaded.
-        where = publish(args.run_dir, args.dest)
+        where = api.publish(args.run_dir, args.dest)
         print(f"published {args.run_dir} -> {where}")
         return 0
 

@@ -78,30 +78,27 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from zoo.config.loading import load_recipe, recipe_file, to_yaml
-
-    recipe = load_recipe(args.recipe, args.overrides)
     if args.dry_run:
+        from zoo.config.loading import load_recipe, to_yaml
         from zoo.config.monitors import describe
 
+        recipe = load_recipe(args.recipe, args.overrides)
         sys.stdout.write(to_yaml(recipe) + describe(recipe))
         return 0
+    from zoo import api
     from zoo.logs import progress_verbosity
-    from zoo.training.limits import CHECK, FULL
-    from zoo.training.trainer import run
 
-    result = run(
-        recipe,
+    if args.check:
+        print("\n".join(api.check(args.recipe, overrides=args.overrides).lines()))
+        return 0
+    api.train(
+        args.recipe,
+        overrides=args.overrides,
         output_dir=args.output_dir,
         overwrite=args.overwrite,
         resume=args.resume,
         verbose=progress_verbosity(args.quiet),
-        source=recipe_file(args.recipe),
-        limits=CHECK if args.check else FULL,
     )
-    if args.check:
-        print("\n".join(result.lines()))
-        return 0
     # The trainer logged each split's scores and the run directory: nothing twice.
     return 0
 
