@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from zoo.usecases.predict import check_input_file, predict
+from zoo.usecases.predict import check_input_file, load_model, predict
 
 
 def parser() -> argparse.ArgumentParser:
@@ -47,11 +47,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging()
 
     def body() -> int:
-        from zoo.exporting import artifacts
-
         for path in args.inputs:  # Before loading the model: fail fast on a bad file.
             check_input_file(Path(path))
-        loaded = artifacts.load(args.model)
+        loaded = load_model(args.model)
         results = predict(loaded, args.inputs)
         names = loaded.class_names(len(results[0][1]))
         for label, probs in results:

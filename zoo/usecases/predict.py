@@ -98,6 +98,15 @@ def read_inputs(path: Path, shape: tuple[int | None, ...]) -> list[tuple[str, np
     return out
 
 
+def load_model(model: str | Path) -> Loaded:
+    """The model at `model` through its one verified path: a preset's files are checked
+    against their sha256 first, a run's class names come only from files it lists
+    (zoo/usecases/model_source.py)."""
+    from zoo.usecases.model_source import load_for_prediction
+
+    return load_for_prediction(model)
+
+
 def predict(
     model: str | Path | Loaded, inputs: Sequence[str | Path]
 ) -> list[tuple[str, list[float]]]:
@@ -106,7 +115,7 @@ def predict(
 
     from zoo.exporting import artifacts
 
-    loaded = model if isinstance(model, artifacts.Loaded) else artifacts.load(model)
+    loaded = model if isinstance(model, artifacts.Loaded) else load_model(model)
     examples = [pair for path in inputs for pair in read_inputs(Path(path), loaded.input_shape)]
     if loaded.input_dtype == "string":  # Raw texts: bytes, as tf.string holds them.
         batch = np.array([str(x.item()).encode() for _, x in examples], dtype=object)
