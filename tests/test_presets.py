@@ -213,7 +213,7 @@ def test_unfinished_run_and_foreign_destination_are_refused(tiny, tmp_path, caps
     foreign.mkdir()
     (foreign / "notes.txt").write_text("keep me")
     code, err = _main("publish", [str(tiny[1]), str(foreign)], capsys)
-    assert code == 2 and "is not a zoo preset" in err
+    assert code == 2 and "zoo did not write: notes.txt" in err
     assert (foreign / "notes.txt").read_text() == "keep me"
 
 
@@ -398,6 +398,7 @@ def test_text_source_with_another_vocabulary_is_refused(tmp_path):
     vocabulary = vocabulary_of(preprocessor)
     assert vocabulary[:2] == ["", "[UNK]"] and "film" in vocabulary
     (tmp_path / fmt.VOCABULARY).write_text("\n".join(vocabulary) + "\n")
+    fmt.write_manifest(tmp_path, name="p", extra={})  # Only listed files are read.
     src = transfer.Source("p", "0" * 64, "preset", "text_rnn", {}, tmp_path)
     transfer.check_vocabulary(src, preprocessor)  # The same vocabulary: accepted.
     (tmp_path / fmt.VOCABULARY).write_text("\n".join(["", "[UNK]", "other"]) + "\n")
@@ -409,6 +410,8 @@ def test_publishing_again_replaces_an_older_preset_only(tiny, tmp_path, capsys):
     dest = tmp_path / "p"
     shutil.copytree(tiny[2], dest)
     (dest / "stale.txt").write_text("from an older publish")
+    manifest = json.loads((dest / fmt.MANIFEST).read_text())
+    fmt.write_manifest(dest, name=manifest["name"], extra={})  # Listed: zoo wrote it.
     code, err = _main("publish", [str(tiny[1]), str(dest)], capsys)
     assert code == 0, err
     assert not (dest / "stale.txt").exists()

@@ -52,7 +52,7 @@ def _plant_interrupted_trial(recipe_path: Path, study_dir: Path) -> dict:
     from zoo.tuning import runner, study
 
     recipe = load_recipe(recipe_path)
-    study_dir.mkdir()
+    study.claim_folder(study_dir)  # As `zoo search` makes its folder.
     storage = study.open_storage(study.default_storage(study_dir))
     the_study = study.load(recipe.search, "tiny-search", storage, recipe.seed)
     trial = the_study.ask()
@@ -247,3 +247,15 @@ def test_every_trial_failing_exits_2_and_a_changed_space_is_refused(tmp_path):
     recipe.write_text(changed)
     again = run_cli(str(recipe), "--output-dir", str(study), module="zoo.cli.search")
     _refused(again, "another search: section", "data.path")
+
+
+def test_a_study_never_overwrites_files_it_did_not_write(tmp_path):
+    recipe = _tiny(tmp_path)
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "best.yaml").write_text("my own notes\n")
+    (folder / "trials.md").write_text("# my table\n")
+    done = run_cli(str(recipe), "--output-dir", str(folder), module="zoo.cli.search")
+    _refused(done, "zoo did not write", "best.yaml")
+    assert (folder / "best.yaml").read_text() == "my own notes\n"
+    assert sorted(p.name for p in folder.iterdir()) == ["best.yaml", "trials.md"]

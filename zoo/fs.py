@@ -18,32 +18,71 @@ from typing import Any
 
 from zoo.errors import ZooError
 
+# The fix for each failed write; `{other}` is what the command lets the user choose
+# instead (its flag when it has one: "another --output-dir"; else "another folder"), so no
+# message ever advises a flag the command does not have.
 _WRITE_FIXES = {
-    errno.EACCES: "the folder is not writable by this user; choose a writable --output-dir",
-    errno.EPERM: "the folder is not writable by this user; choose a writable --output-dir",
-    errno.EROFS: "the file system is read-only; choose an --output-dir on a writable disk",
-    errno.ENOSPC: "the disk is full; free space or choose an --output-dir on another disk",
-    errno.EDQUOT: "the disk quota is exhausted; free space or choose another --output-dir",
-    errno.ENOTDIR: "a part of the path is a file, not a folder; choose another --output-dir",
-    errno.EEXIST: "a file is in the way; choose another --output-dir",
-    errno.ENAMETOOLONG: "the path is too long; choose a shorter --output-dir",
+    errno.EACCES: "the folder is not writable by this user; choose {other} you can write to",
+    errno.EPERM: "the folder is not writable by this user; choose {other} you can write to",
+    errno.EROFS: "the file system is read-only; choose {other} on a writable disk",
+    errno.ENOSPC: "the disk is full; free space or choose {other} on another disk",
+    errno.EDQUOT: "the disk quota is exhausted; free space or choose {other}",
+    errno.ENOTDIR: "a part of the path is a file, not a folder; choose {other}",
+    errno.EEXIST: "a file is in the way; choose {other}",
+    errno.ENAMETOOLONG: "the path is too long; choose {other} with a shorter path",
+    errno.EILSEQ: "the path holds bytes this file system cannot store; choose {other}",
 }
+OTHER_FOLDER = "another folder"
+OTHER_OUTPUT_DIR = "another --output-dir"  # For the commands that have that flag.
 
 
-def write_error(path: Path, exc: OSError) -> ZooError:
-    """One message for a failed write: the path, what the system said, and the fix."""
-    fix = _WRITE_FIXES.get(exc.errno or 0, "check the folder and choose another --output-dir")
+def write_error(path: Path, exc: OSError, other: str = OTHER_FOLDER) -> ZooError:
+    """One message for a failed write: the path, what the system said, and the fix.
+    `other` names what the user may choose instead, in the command's own terms."""
+    fix = _WRITE_FIXES.get(exc.errno or 0, "check the folder and choose {other}")
     reason = exc.strerror or type(exc).__name__
-    return ZooError(f"Cannot write {path}: {reason}; {fix}.")
+    return ZooError(f"Cannot write {shown(path)}: {reason}; {fix.format(other=other)}.")
+
+
+def shown(path: Path | str) -> str:
+    """`path` printable in a message even when it holds bytes that are not UTF-8 (from
+    the command line): those bytes are shown as \\xNN."""
+    import os
+
+    text = str(path)
+    if utf8(text):
+        return text
+    return os.fsencode(text).decode("utf-8", "backslashreplace")
+
+
+def utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def require_utf8_path(path: Path | str, what: str) -> None:
+    """Refuse, before any work, a path whose bytes are not UTF-8: zoo records its paths in
+    UTF-8 files (recipe.yaml, model_card.md, manifests), which could not hold it."""
+    if not utf8(str(path)):
+        raise ZooError(
+            f"{what} {shown(path)} holds bytes that are not UTF-8; zoo writes its paths into "
+            "its records (UTF-8 text), so give a name in UTF-8."
+        )
 
 
 @contextlib.contextmanager
-def writing(path: Path) -> Iterator[None]:
-    """Turn an OSError raised while writing `path` into one ZooError."""
+def writing(path: Path, other: str = OTHER_FOLDER) -> Iterator[None]:
+    """Turn an OSError (or a path the file system cannot encode) raised while writing
+    `path` into one ZooError."""
     try:
         yield
     except OSError as exc:
-        raise write_error(path, exc) from None
+        raise write_error(path, exc, other) from None
+    except UnicodeEncodeError:
+        raise write_error(path, OSError(errno.EILSEQ, "not a valid file name"), other) from None
 
 
 def replace_atomically(path: Path, text: str) -> None:
@@ -94,3 +133,61 @@ def temp_dir(prefix: str, parent: Path | None = None) -> Path:
     path = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
     path.chmod(0o777 & ~umask())
     return path
+
+
+MAX_JSON_BYTES = 64 << 20  # zoo's own records; a metrics.json of 1,000 classes is ~10 MiB.
+MAX_JSON_DEPTH = 32  # zoo writes at most ~6 levels.
+
+
+def read_json(
+    path: Path, *, max_bytes: int = MAX_JSON_BYTES, max_depth: int = MAX_JSON_DEPTH
+) -> Any:
+    """A JSON file zoo wrote, read with bounds: a regular file of at most `max_bytes`,
+    UTF-8, nested at most `max_depth` deep. Anything else (missing, a FIFO, huge, 100,000
+    levels deep, not JSON) is one ZooError naming the file, never a hang or a traceback.
+    The caller checks the shape (zoo/runs/records.py, zoo/presets/format.py)."""
+    import os
+    import stat
+
+    try:
+        info = os.stat(path)
+    except OSError as exc:
+        raise ZooError(f"{path} cannot be read ({exc.strerror}).") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise ZooError(f"{path} is not a regular file; zoo reads only the file it wrote there.")
+    if info.st_size > max_bytes:
+        raise ZooError(
+            f"{path} is {info.st_size:,} bytes, over the {max_bytes:,} bytes zoo ever writes "
+            "there; the file is damaged or not zoo's."
+        )
+    try:
+        with path.open("rb") as f:
+            raw = f.read(max_bytes + 1)
+        text = raw.decode("utf-8")
+        data = json.loads(text)
+    except OSError as exc:
+        raise ZooError(f"{path} cannot be read ({exc.strerror}).") from None
+    except UnicodeDecodeError as exc:
+        raise ZooError(f"{path} is not UTF-8 (byte {exc.start}); it is damaged.") from None
+    except RecursionError:
+        raise ZooError(
+            f"{path} is nested too deeply (over {max_depth} levels); it is damaged."
+        ) from None
+    except ValueError as exc:
+        raise ZooError(f"{path} is not readable JSON ({exc}); it is damaged.") from None
+    if _depth_over(data, max_depth):
+        raise ZooError(f"{path} is nested too deeply (over {max_depth} levels); it is damaged.")
+    return data
+
+
+def _depth_over(data: Any, limit: int) -> bool:
+    """True when `data` nests lists/dicts more than `limit` deep (iterative: no recursion)."""
+    stack = [(data, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            if depth > limit:
+                return True
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((c, depth + 1) for c in children if isinstance(c, dict | list))
+    return False

@@ -96,7 +96,7 @@ def load_plugins() -> None:
             importlib.import_module(entry.value.split(":")[0])
 
 
-def _discriminator(value: Any) -> Any:
+def _source(value: Any) -> Any:
     """`data.source`; `tfds` when left out (recipes written before other sources existed).
     A name no source has registered yet may belong to an installed plug-in."""
     name = (
@@ -113,4 +113,4 @@ def data_union() -> Any:
     union = members[0]
     for member in members[1:]:
         union = union | member
-    return Annotated[union, Discriminator(_discriminator)]
+    return Annotated[union, Discriminator(_source)]

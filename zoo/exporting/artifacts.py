@@ -26,6 +26,9 @@ class Loaded:
     input_name: str | None = None
     input_dtype: str | None = None
     input_shape: tuple[int | None, ...] = ()  # One example, without the batch axis.
+    # Class names read through a verified path (zoo/usecases/model_source.py); when set,
+    # they are the only ones used ("0", "1", ... when their count differs).
+    names: tuple[str, ...] | None = None
 
     @property
     def run_dir(self) -> Path | None:
@@ -40,6 +43,11 @@ class Loaded:
         """The run's class names (classes.json, else its metrics.json report), else
         "0", "1", ..."""
         import json
+
+        if self.names is not None:
+            if len(self.names) == num_classes:
+                return list(self.names)
+            return [str(c) for c in range(num_classes)]
 
         classes = self.run_dir / layout.CLASSES if self.run_dir else None
         if classes is not None and classes.is_file():

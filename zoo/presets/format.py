@@ -23,8 +23,12 @@ import re
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError
+
 from zoo.errors import ZooError
+from zoo.fs import read_json as bounded_json
 from zoo.runs import layout
+from zoo.runs.records import problem
 
 FORMAT = "zoo-preset"
 FORMAT_VERSION = 1
@@ -39,6 +43,32 @@ METRICS = layout.METRICS
 CARD = layout.CARD
 REQUIRED = (CONFIG, RECIPE, WEIGHTS, MODEL, METRICS)
 TEXT_SUFFIXES = (".json", ".yaml", ".md", ".txt", ".csv")
+
+
+class _Typed(BaseModel):
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+
+class FileEntry(_Typed):
+    sha256: StrictStr = Field(pattern=r"^[0-9a-f]{64}$")
+    bytes: StrictInt = Field(ge=0)
+
+
+class Manifest(_Typed):
+    """manifest.json: what a loader checks before reading anything else."""
+
+    format: StrictStr
+    format_version: StrictInt
+    files: dict[StrictStr, FileEntry]
+
+
+class PresetConfig(_Typed):
+    """config.json: the builder and its full parameters."""
+
+    builder: StrictStr = Field(min_length=1, max_length=200)
+    task: StrictStr | None = None
+    params: dict[StrictStr, Any] = Field(default_factory=dict)
+
 
 # An absolute path of this machine inside text: "/work/x/y" (not "zoo-data://a/b", not "a/b",
 # not "https://host/p"). It is replaced by its last part.
@@ -72,10 +102,12 @@ def versions() -> dict[str, str]:
 
 def write_manifest(folder: Path, *, name: str, extra: dict[str, Any]) -> dict[str, Any]:
     """List every file under `folder` (but the manifest) with its sha256 and size."""
+    from zoo.runs.temporary import MARK
+
     files = {}
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         rel = path.relative_to(folder).as_posix()
-        if rel == MANIFEST:
+        if rel in (MANIFEST, MARK):
             continue
         files[rel] = {"sha256": sha256_file(path), "bytes": path.stat().st_size}
     manifest = {
@@ -101,10 +133,7 @@ def read_manifest(folder: Path, where: str | None = None) -> dict[str, Any]:
             "their sha256). Publish the run again with `zoo publish RUN_DIR DEST`, or give "
             "the folder of a published preset."
         )
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ZooError(f"{path} is not readable JSON ({exc}); the preset is damaged.") from None
+    data = bounded_json(path)
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise ZooError(f'{path} is not a zoo preset manifest (no "format": "{FORMAT}").')
     if data.get("format_version") != FORMAT_VERSION:
@@ -114,6 +143,10 @@ def read_manifest(folder: Path, where: str | None = None) -> dict[str, Any]:
         )
     if not isinstance(data.get("files"), dict):
         raise ZooError(f"{path} lists no files; the preset is damaged.")
+    try:
+        Manifest.model_validate(data)
+    except ValidationError as exc:
+        raise ZooError(f"{path} is not a valid preset manifest: {problem(exc)}.") from None
     return data
 
 
@@ -148,10 +181,23 @@ def verify(folder: Path, where: str | None = None) -> dict[str, Any]:
 
 
 def read_json(folder: Path, name: str) -> Any:
+    """`folder/name` as JSON, bounded in size and depth (zoo.fs.read_json)."""
+    return bounded_json(folder / name)
+
+
+def listed(folder: Path, manifest: dict[str, Any], name: str) -> Path | None:
+    """`folder/name` when the (verified) manifest lists it, else None: a file the
+    manifest does not list is never read, whoever put it there."""
+    return folder / name if name in manifest["files"] else None
+
+
+def read_config(folder: Path) -> PresetConfig:
+    """The preset's config.json, typed; a damaged one is a ZooError naming the field."""
+    path = folder / CONFIG
     try:
-        return json.loads((folder / name).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ZooError(f"{folder / name} is not readable JSON ({exc}).") from None
+        return PresetConfig.model_validate(bounded_json(path))
+    except ValidationError as exc:
+        raise ZooError(f"{path} is not a valid preset config: {problem(exc)}.") from None
 
 
 def is_preset(folder: Path) -> bool:

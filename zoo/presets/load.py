@@ -45,24 +45,31 @@ class Preset:
 
 def read_config(folder: Path) -> tuple[str, dict[str, Any]]:
     """(builder name, full builder parameters) of a verified preset folder."""
-    config = fmt.read_json(folder, fmt.CONFIG)
-    if not isinstance(config, dict) or not isinstance(config.get("builder"), str):
-        raise ZooError(f"{folder / fmt.CONFIG} names no builder; the preset is damaged.")
-    params = config.get("params", {})
-    if not isinstance(params, dict):
-        raise ZooError(f"{folder / fmt.CONFIG}: params is not a mapping; the preset is damaged.")
+    config = fmt.read_config(folder)
+    params = dict(config.params)
     too_big = limits.model_parameter_problems(params)
     if too_big:  # A forged config.json asking for a huge model.
         where, problem = too_big[0]
         raise ZooError(f"{folder / fmt.CONFIG}: params.{where.split('.')[-1]} {problem}")
-    return config["builder"], params
+    return config.builder, params
 
 
-def class_names(folder: Path, num_classes: int | None = None) -> list[str]:
-    if (folder / fmt.CLASSES).is_file():
-        names = fmt.read_json(folder, fmt.CLASSES).get("class_names")
-        if isinstance(names, list):
-            return [str(n) for n in names]
+def class_names(
+    folder: Path, manifest: dict[str, Any], num_classes: int | None = None
+) -> list[str]:
+    """The class names of classes.json when the manifest lists it (so its sha256 was
+    checked), else "0", "1", ...: an unlisted classes.json is ignored."""
+    from zoo.runs.records import read_classes
+
+    path = fmt.listed(folder, manifest, fmt.CLASSES)
+    if path is not None:
+        names = list(read_classes(path))
+        if num_classes is None or len(names) == num_classes:
+            return names
+        raise ZooError(
+            f"{path} names {len(names)} classes, but the preset's model predicts "
+            f"{num_classes}; the preset is damaged. Download or publish it again."
+        )
     return [str(i) for i in range(num_classes or 0)]
 
 
@@ -84,7 +91,7 @@ def from_preset(uri: str | os.PathLike[str]) -> Preset:
         sha256=fmt.manifest_hash(folder),
         builder=builder,
         params=params,
-        class_names=class_names(folder, num_classes),
+        class_names=class_names(folder, manifest, num_classes),
         metrics=fmt.read_json(folder, fmt.METRICS),
         model=model,
     )

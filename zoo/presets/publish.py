@@ -17,10 +17,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from zoo.errors import ZooError
-from zoo.fs import temp_dir
 from zoo.presets import format as fmt
 from zoo.presets import uris
-from zoo.runs import layout
+from zoo.runs import layout, temporary
 
 if TYPE_CHECKING:
     import keras
@@ -28,9 +27,11 @@ if TYPE_CHECKING:
 BUILDER_FILE = layout.BUILDER  # Written by the trainer into each run folder.
 
 
-def check_run(run: Path) -> dict[str, Any]:
-    """The run's metrics; a ZooError unless it is a finished zoo run whose exports passed."""
+def check_run(run: Path, *, use: str = "published") -> dict[str, Any]:
+    """The run's metrics; a ZooError unless it is a finished zoo run whose exports passed.
+    `use` says what the run is for, in the refusal: "published", "fine-tuned from"."""
     from zoo.runs.layout import METRICS
+    from zoo.runs.records import read_metrics
     from zoo.runs.status import is_run, read_status
 
     if not run.is_dir():
@@ -43,23 +44,25 @@ def check_run(run: Path) -> dict[str, Any]:
         reason = f" ({status['reason']})" if status.get("reason") else ""
         raise ZooError(
             f"{run} holds an unfinished run (stage: {stage}{reason}); only a finished run "
-            "(metrics.json written) is published. Finish it by running its train command "
+            f"(metrics.json written) is {use}. Finish it by running its train command "
             "again, which resumes it."
         )
-    metrics = fmt.read_json(run, METRICS)
-    failed = [k for k, c in (metrics.get("export") or {}).items() if not c.get("ok", False)]
+    metrics = read_metrics(run / METRICS)
+    failed = [k for k, c in metrics.export.items() if not c.ok]
     if failed:
         raise ZooError(
             f"{run}: the export check of {', '.join(failed)} failed; a run whose exported "
-            "model differs from the trained one is not published. Export it again "
+            f"model differs from the trained one is not {use}. Export it again "
             "(zoo export) or retrain."
         )
     for record in sorted(run.glob("export-*.json")):  # Checks of later `zoo export`s.
         check = fmt.read_json(run, record.name)
-        if isinstance(check, dict) and check.get("ok") is False:
+        if isinstance(check, dict) and any(
+            isinstance(c, dict) and c.get("ok") is False for c in check.values()
+        ):
             raise ZooError(
                 f"{run}: the export check recorded in {record.name} failed; a run whose "
-                "exported model differs from the trained one is not published."
+                f"exported model differs from the trained one is not {use}."
             )
     for name in (layout.MODEL, BUILDER_FILE, layout.RECIPE):
         if not (run / name).is_file():
@@ -67,7 +70,29 @@ def check_run(run: Path) -> dict[str, Any]:
                 f"{run} has no {name}; presets need it (set export.keras: true, and train "
                 "with this zoo, which records the builder's parameters in builder.json)."
             )
-    return metrics
+    return metrics.model_dump()
+
+
+def read_builder(run: Path) -> tuple[str, dict[str, Any]]:
+    """(builder name, parameters) of the run's builder.json, typed and checked against
+    the registry and the resource limits: a forged file is one ZooError naming it."""
+    from zoo import limits
+    from zoo.errors import RegistryError
+    from zoo.models.registry import get_model_entry
+    from zoo.runs.records import read_builder as read
+
+    path = run / BUILDER_FILE
+    builder = read(path)
+    try:
+        get_model_entry(builder.name)
+    except RegistryError as exc:
+        raise ZooError(f"{path}: {exc}") from None
+    params = dict(builder.params)
+    too_big = limits.model_parameter_problems(params)
+    if too_big:
+        where, problem = too_big[0]
+        raise ZooError(f"{path}: params.{where.split('.')[-1]} {problem}")
+    return builder.name, params
 
 
 def builder_model(model: keras.Model) -> Any:
@@ -94,14 +119,51 @@ def vocabulary_of(model: keras.Model) -> list[str] | None:
     return None
 
 
+_DEST_FIX = "give a new or empty folder (or a preset zoo published there) as DEST"
+
+
 def _prepare_dest(dest: Path) -> None:
+    """`dest` may be replaced only when it is new, empty, or a preset zoo published whose
+    every file is one its manifest.json lists with that very sha256: the manifest proves
+    zoo wrote them. Anything else there (a user's thesis.tex, their MY_NOTES.md beside a
+    preset, a listed file they edited) is named, and nothing is touched."""
+    from zoo.fs import require_utf8_path
+    from zoo.runs.manifest import refuse_foreign
+    from zoo.runs.temporary import MARK
+
+    require_utf8_path(dest, "DEST")
     if dest.exists() and not dest.is_dir():
-        raise ZooError(f"{dest} is a file; give a new folder (or a preset folder) as DEST.")
-    if dest.is_dir() and any(dest.iterdir()) and not fmt.is_preset(dest):
-        raise ZooError(
-            f"{dest} holds files and is not a zoo preset; zoo replaces only an older preset. "
-            "Give a new or empty folder as DEST."
-        )
+        raise ZooError(f"{dest} is a file; {_DEST_FIX}.")
+    if not dest.is_dir():
+        return
+    try:
+        present = sorted(p for p in dest.rglob("*") if not p.is_dir() or p.is_symlink())
+        folders = sorted(p for p in dest.rglob("*") if p.is_dir() and not p.is_symlink())
+    except OSError as exc:
+        raise ZooError(f"Cannot read {dest}: {exc.strerror}; {_DEST_FIX}.") from None
+    if not present and not folders:
+        return
+    try:
+        listed = fmt.read_manifest(dest)["files"]
+    except ZooError:
+        listed = {}
+    foreign = []
+    for path in present:
+        rel = path.relative_to(dest).as_posix()
+        if rel in (fmt.MANIFEST, MARK) and path.is_file() and not path.is_symlink():
+            continue
+        entry = listed.get(rel)
+        digest = entry.get("sha256") if isinstance(entry, dict) else None
+        if path.is_symlink() or not path.is_file() or fmt.sha256_file(path) != digest:
+            foreign.append(rel)
+    if not listed and (dest / fmt.MANIFEST).exists():  # Not zoo's manifest.json.
+        foreign.append(fmt.MANIFEST)
+    holding = {parent for p in present for parent in p.relative_to(dest).parents}
+    foreign += [
+        p.relative_to(dest).as_posix() + "/" for p in folders if p.relative_to(dest) not in holding
+    ]
+    if foreign:
+        refuse_foreign(dest, sorted(set(foreign)), fix=_DEST_FIX + ", or move those files away")
 
 
 def write_folder(run: Path, dest: Path) -> dict[str, Any]:
@@ -116,12 +178,12 @@ def write_folder(run: Path, dest: Path) -> dict[str, Any]:
             "adds files to a run it did not record). Choose a DEST outside the run."
         )
     _prepare_dest(dest)
-    builder = fmt.read_json(run, BUILDER_FILE)
-    name, params = builder["name"], builder["params"]
+    name, params = read_builder(run)
     entry = get_model_entry(name)
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
-        tmp = temp_dir(f".{dest.name}.tmp-", dest.parent)
+        temporary.sweep(dest)  # What a killed publish of the same DEST left.
+        tmp = temporary.make(dest)
     except OSError as exc:
         raise ZooError(f"Cannot write {dest}: {exc.strerror}; choose a writable DEST.") from None
     try:
@@ -160,18 +222,19 @@ def write_folder(run: Path, dest: Path) -> dict[str, Any]:
 
 
 def _swap_in(tmp: Path, dest: Path) -> None:
-    """Move the finished `tmp` to `dest`; an older preset there is moved aside first and
-    deleted only once the new one is in place."""
-    old = None
-    if dest.is_dir():
-        old = dest.with_name(f".{dest.name}.old-{os.getpid()}")
-        dest.rename(old)
+    """Move the finished `tmp` to `dest`; an older preset there (checked by
+    `_prepare_dest`: only files zoo wrote) is moved aside, marked as zoo's, and deleted
+    only once the new one is in place, so a kill at any point leaves either preset whole
+    and a marked temporary the next publish removes."""
+    old = temporary.move_aside(dest) if dest.is_dir() else None
     try:
         tmp.rename(dest)
     except OSError:
         if old is not None:
             old.rename(dest)
+            temporary.unmark(dest)
         raise
+    temporary.unmark(dest)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
 
@@ -187,8 +250,24 @@ def _check_weights(entry: Any, params: dict[str, Any], trained: Any, weights: Pa
     the preset's config.json would not describe its weights."""
     import numpy as np
 
-    fresh = entry.builder(**entry.coerce_params(params))
-    fresh.load_weights(weights)
+    try:
+        fresh = entry.builder(**entry.coerce_params(params))
+        fresh.load_weights(weights)
+    except ZooError as exc:
+        raise ZooError(f"{BUILDER_FILE} of the run: {exc}") from None
+    except Exception as exc:  # Parameters the builder cannot take, weights that do not fit.
+        detail = (str(exc).splitlines() or [type(exc).__name__])[0][:200]
+        raise ZooError(
+            f"The builder {entry.name!r} cannot be rebuilt from the run's {BUILDER_FILE} "
+            f"({type(exc).__name__}: {detail}); the run cannot be published. Train it again "
+            "with this zoo."
+        ) from None
+    if len(fresh.weights) != len(trained.weights):
+        raise ZooError(
+            f"The builder {entry.name!r} rebuilt from {BUILDER_FILE} has "
+            f"{len(fresh.weights)} weights, the trained model {len(trained.weights)}; the "
+            "run cannot be published."
+        )
     for a, b in zip(fresh.weights, trained.weights, strict=True):
         if a.shape != b.shape or not np.array_equal(np.asarray(a), np.asarray(b)):
             raise ZooError(

@@ -42,18 +42,11 @@ def source(uri: str) -> Source:
     """Resolve and verify `uri`: a preset address, or a finished run folder."""
     path = Path(os.path.expanduser(uri))
     if "://" not in uri and path.is_dir() and not fmt.is_preset(path):
-        from zoo.presets.publish import BUILDER_FILE, check_run
+        from zoo.presets.publish import check_run, read_builder
 
-        check_run(path)
-        builder = fmt.read_json(path, BUILDER_FILE)
-        return Source(
-            uri,
-            fmt.sha256_file(path / layout.MODEL),
-            "run",
-            builder["name"],
-            builder["params"],
-            path,
-        )
+        check_run(path, use="fine-tuned from (model.init_from)")
+        name, params = read_builder(path)
+        return Source(uri, fmt.sha256_file(path / layout.MODEL), "run", name, params, path)
     folder, _ = uris.resolve(uri)
     name, params = load.read_config(folder)
     return Source(uri, fmt.manifest_hash(folder), "preset", name, params, folder)
@@ -98,8 +91,8 @@ def check_builder(src: Source, builder: str) -> None:
 
 def _source_vocabulary(src: Source) -> list[str] | None:
     if src.kind == "preset":
-        path = src.folder / fmt.VOCABULARY
-        return path.read_text(encoding="utf-8").split("\n")[:-1] if path.is_file() else None
+        path = fmt.listed(src.folder, fmt.read_manifest(src.folder), fmt.VOCABULARY)
+        return path.read_text(encoding="utf-8").split("\n")[:-1] if path is not None else None
     from zoo.exporting.artifacts import load_keras_model
     from zoo.presets.publish import vocabulary_of
 

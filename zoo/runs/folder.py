@@ -40,7 +40,14 @@ from typing import Any
 from zoo.config.loading import PATH_FIELDS, to_yaml
 from zoo.config.schema import Recipe
 from zoo.errors import ZooError
-from zoo.fs import atomic_write_json, atomic_write_text, write_error, writing
+from zoo.fs import (
+    OTHER_OUTPUT_DIR,
+    atomic_write_json,
+    atomic_write_text,
+    require_utf8_path,
+    write_error,
+    writing,
+)
 from zoo.runs.layout import BACKUP, DEFAULT_RUNS_DIR, MANIFEST, METRICS, RECIPE, STATUS
 from zoo.runs.lock import RunLock
 from zoo.runs.manifest import check_foreign, is_our_temp, read_manifest, register
@@ -137,6 +144,8 @@ class RunDir:
     ) -> RunDir:
         """Decide the run's folder and lock it; nothing but the lock is written yet."""
         runs_dir = DEFAULT_RUNS_DIR if runs_dir is None else runs_dir
+        if output_dir is not None:
+            require_utf8_path(output_dir, "--output-dir")
         if resume and overwrite:
             raise ZooError(
                 "--resume continues an unfinished run and --overwrite starts one afresh; "
@@ -164,7 +173,7 @@ class RunDir:
             _name_check("..", runs_dir)  # Unreachable with a checked name; guards anyway.
         if not chief:
             return cls._follower(base, resuming=False)
-        with writing(base):
+        with writing(base, OTHER_OUTPUT_DIR):
             runs_dir.mkdir(parents=True, exist_ok=True)
         path, n = base, 1
         while True:
@@ -175,7 +184,7 @@ class RunDir:
                 n += 1
                 path = base.with_name(f"{base.name}-{n}")
             except OSError as exc:
-                raise write_error(path, exc) from None
+                raise write_error(path, exc, OTHER_OUTPUT_DIR) from None
         run = cls(path, chief=True, resuming=False, overwrite=False)
         run._created = True
         run._lock = RunLock(path)
@@ -224,7 +233,7 @@ class RunDir:
             return cls._follower(path, resuming=resuming)
 
         created = not path.exists()
-        with writing(path):
+        with writing(path, OTHER_OUTPUT_DIR):
             path.mkdir(parents=True, exist_ok=True)
         run = cls(path, chief=True, resuming=False, overwrite=overwrite)
         run._created = created
@@ -280,7 +289,7 @@ class RunDir:
         self._started = True
         if not self.chief:
             return
-        with writing(self.path):
+        with writing(self.path, OTHER_OUTPUT_DIR):
             if not self.resuming:
                 self._remove_old_run()
             manifest = read_manifest(self.path) or {"kind": "run", "entries": []}
@@ -315,7 +324,7 @@ class RunDir:
         """The path for top-level entry `name` (file or folder) of this process's output,
         entered in the manifest first, so even a half-written one is zoo's."""
         if self.chief:
-            with writing(self.path / name):
+            with writing(self.path / name, OTHER_OUTPUT_DIR):
                 register(self.path, name)
         return self.out / name
 

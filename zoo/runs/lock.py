@@ -31,9 +31,10 @@ def alive(pid: int) -> bool:
 class RunLock:
     """`.zoo-lock` in a folder, created atomically; removed by `release`."""
 
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path, *, instead: str = "choose another --output-dir"):
         self.path = folder / LOCK
         self.held = False
+        self.instead = instead  # The alternative the refusal offers, in the command's terms.
 
     def acquire(self) -> None:
         for _ in range(2):  # The second try follows the takeover of a stale lock.
@@ -70,7 +71,7 @@ class RunLock:
             if age < 10:
                 raise ZooError(
                     f"{self.path.parent} is locked by another zoo process ({self.path}); "
-                    "wait for it to finish or choose another --output-dir."
+                    f"wait for it to finish or {self.instead}."
                 )
             info = {}
         pid, host = info.get("pid"), info.get("host")
@@ -81,7 +82,7 @@ class RunLock:
             raise ZooError(
                 f"{self.path.parent} is in use by another zoo process: pid {pid} on {host}, "
                 f"started {info.get('started')}, running `{command}`. Wait for it to finish, "
-                f"or choose another --output-dir. (If that process is gone, delete {self.path}.)"
+                f"or {self.instead}. (If that process is gone, delete {self.path}.)"
             )
         self.path.unlink(missing_ok=True)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any
@@ -25,11 +24,13 @@ class RunStopped(Exception):
 
 
 def read_status(folder: Path) -> dict[str, Any]:
-    try:
-        data = json.loads((folder / STATUS).read_text())
-    except (OSError, ValueError):
+    """The run's status.json, {} when it has none; a damaged one is a ZooError naming it."""
+    from zoo.runs.records import Status, parse
+
+    path = folder / STATUS
+    if not path.exists() and not path.is_symlink():
         return {}
-    return data if isinstance(data, dict) else {}
+    return parse(path, Status, fix="Run the run's train command again.").model_dump()
 
 
 def is_run(folder: Path) -> bool:
@@ -52,5 +53,15 @@ def latest_unfinished(runs_dir: Path, recipe_name: str) -> Path | None:
     pattern = re.compile(rf"^{re.escape(recipe_name)}-\d{{8}}-\d{{6}}(-\d+)?$")
     if not runs_dir.is_dir():
         return None
-    candidates = [p for p in runs_dir.iterdir() if pattern.match(p.name) and is_unfinished(p)]
+    candidates = [p for p in runs_dir.iterdir() if pattern.match(p.name) and _unfinished(p)]
     return max(candidates, key=lambda p: p.stat().st_mtime, default=None)
+
+
+def _unfinished(folder: Path) -> bool:
+    """`is_unfinished`, False for a folder whose manifest is damaged (never resumed)."""
+    from zoo.errors import ZooError
+
+    try:
+        return is_unfinished(folder)
+    except ZooError:
+        return False

@@ -13,6 +13,7 @@ from typing import Any
 
 from zoo.config.search_space import Search, trial_raw
 from zoo.fs import atomic_write_text
+from zoo.tuning import study as studies
 from zoo.tuning.runner import decode
 
 IMPORTANCE_MIN = 4  # finished trials before a parameter-importance plot means anything
@@ -58,10 +59,10 @@ def write_table(table: list[dict[str, Any]], search: Search, folder: Path) -> No
     writer = csv.writer(buf)
     writer.writerow(header)
     writer.writerows(cells(r) for r in table)
-    _write(folder / "trials.csv", buf.getvalue())
+    _write(folder / studies.TABLE_CSV, buf.getvalue())
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(c.replace("|", "\\|") for c in cells(r)) + " |" for r in table]
-    _write(folder / "trials.md", "\n".join(lines) + "\n")
+    _write(folder / studies.TABLE_MARKDOWN, "\n".join(lines) + "\n")
 
 
 def _write(path: Path, text: str) -> None:
@@ -146,7 +147,7 @@ def write_best(
         f"# Parameters: {json.dumps(params)}\n"
         + yaml.safe_dump(recipe.model_dump(mode="json", exclude={"search"}), sort_keys=False)
     )
-    _write(folder / "best.yaml", text)
+    _write(folder / studies.BEST, text)
     return {
         "number": best.number,
         "value": best.value,

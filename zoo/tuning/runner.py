@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 
 
 def trial_dir(study_dir: Path, number: int) -> Path:
-    return study_dir / "trials" / f"trial-{number:04d}"
+    return study_dir / studies.TRIALS / f"trial-{number:04d}"
 
 
 @contextmanager

@@ -19,6 +19,28 @@ from zoo.runs.lock import alive
 
 HOST = socket.gethostname()
 
+# Everything a study writes into its folder (the folder's manifest lists these, so a rerun
+# replaces only them, and a user's own best.yaml or trials.md is never overwritten).
+DATABASE = "study.db"
+TRIALS = "trials"
+TABLE_MARKDOWN = "trials.md"
+TABLE_CSV = "trials.csv"
+BEST = "best.yaml"
+ASK_LOCK = ".ask.lock"
+PLOTS = ("history.png", "importance.png")
+STUDY_FILES = (DATABASE, TRIALS, TABLE_MARKDOWN, TABLE_CSV, BEST, ASK_LOCK, *PLOTS)
+
+
+def claim_folder(study_dir: Path) -> None:
+    """Make `study_dir` a zoo study folder, or refuse (exit 2) naming the files in it zoo
+    did not write; then enter every file a study writes in its manifest."""
+    from zoo.runs.manifest import claim, register
+
+    claim(study_dir, "study", fix="choose a new or empty folder for --output-dir")
+    study_dir.mkdir(parents=True, exist_ok=True)
+    for name in STUDY_FILES:
+        register(study_dir, name, kind="study")
+
 
 def optuna() -> Any:
     """The optuna module, or a ZooError naming the extra to install."""
@@ -31,7 +53,7 @@ def optuna() -> Any:
 
 
 def default_storage(study_dir: Path) -> str:
-    return f"sqlite:///{(study_dir / 'study.db').resolve()}"
+    return f"sqlite:///{(study_dir / DATABASE).resolve()}"
 
 
 def open_storage(url: str) -> Any:

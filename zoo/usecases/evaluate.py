@@ -31,12 +31,12 @@ KIND = "evaluation"
 
 
 def run_folder_of(artifact: Path) -> Path | None:
-    """The run folder an artifact lies in (a zoo run, or a folder with recipe.yaml)."""
-    from zoo.runs.layout import RECIPE
-    from zoo.runs.status import is_run
+    """The zoo run an artifact lies in (its `.zoo-run.json` says so), else None. A folder
+    that only looks like a run or a preset (a recipe.yaml, no record) is refused."""
+    from zoo.usecases.model_source import refuse_unverifiable, run_of
 
-    parent = artifact.parent
-    return parent if is_run(parent) or (parent / RECIPE).is_file() else None
+    refuse_unverifiable(artifact.parent)
+    return run_of(artifact.parent)
 
 
 def refuse_unfinished(run: Path, command: str) -> None:
@@ -61,9 +61,11 @@ def refuse_unfinished(run: Path, command: str) -> None:
 def _output_folder(out: Path, run: Path | None) -> Path:
     """Check that `out` may take the report: its own folder, never a run's."""
     from zoo.errors import ZooError
+    from zoo.fs import require_utf8_path
     from zoo.runs.layout import METRICS
     from zoo.runs.manifest import check_foreign, read_manifest
 
+    require_utf8_path(out, "--output-dir")
     if run is not None and out.resolve() == run.resolve():
         raise ZooError(
             f"--output-dir {out} is the run folder itself; evaluate writes its own folder "
@@ -93,8 +95,14 @@ def _output_folder(out: Path, run: Path | None) -> Path:
     return out
 
 
-def _check_fits(loaded: Any, dataset: Any, info: Any, model_path: Path, recipe: str) -> None:
-    """The model must take the data's inputs and predict its classes: say which differs."""
+_FIT_FIX = "Pass the recipe the model was trained with (--recipe), or another model."
+
+
+def check_fits(
+    loaded: Any, dataset: Any, info: Any, model_path: Path, recipe: str, fix: str = _FIT_FIX
+) -> None:
+    """The model must take the data's inputs and predict its classes: say which differs
+    (both shapes, both class counts) and `fix`, in the words of the calling command."""
     from zoo.errors import ZooError
 
     spec = dataset.element_spec[0]
@@ -125,7 +133,7 @@ def _check_fits(loaded: Any, dataset: Any, info: Any, model_path: Path, recipe: 
         raise ZooError(
             f"The data of {recipe} does not fit the model {model_path}: "
             + "; ".join(problems)
-            + ". Pass the recipe the model was trained with (--recipe), or another model."
+            + f". {fix}"
         )
 
 
@@ -165,13 +173,17 @@ def evaluate(
     from zoo.config.loading import load_recipe
     from zoo.errors import ZooError
     from zoo.exporting import artifacts
-    from zoo.fs import atomic_write_text, writing
+    from zoo.fs import OTHER_OUTPUT_DIR, atomic_write_text, writing
     from zoo.runs.layout import RECIPE
     from zoo.runs.manifest import register
 
     # Cheap checks first: no TensorFlow yet.
+    from zoo.usecases.model_source import refuse_unverifiable
+
     given = Path(model)
     preset = _preset(model)
+    if preset is None:
+        refuse_unverifiable(given)
     if preset is not None:
         folder, _ = preset
         artifact, run = folder / layout.MODEL, None
@@ -215,7 +227,7 @@ def evaluate(
             "--split."
         )
     with explained(bundle, config.data, out, f"the evaluation of the {split} split"):
-        _check_fits(loaded, dataset, bundle.info, artifact, str(recipe_path))
+        check_fits(loaded, dataset, bundle.info, artifact, str(recipe_path))
         labels, probs = scoring.collect(loaded.predict, dataset)
     metrics = config.evaluation.metrics
     scores, split_report = scoring.score(
@@ -228,16 +240,16 @@ def evaluate(
     result: dict[str, Any] = {split: scores, "model": str(loaded.path)}
     if preset is not None:
         result["preset"] = _compare(str(model), preset[0], split, scores)
-    with writing(out):
+    with writing(out, OTHER_OUTPUT_DIR):
         out.mkdir(parents=True, exist_ok=True)
     if run is not None and out.resolve().is_relative_to(run.resolve()):
-        with writing(run):
+        with writing(run, OTHER_OUTPUT_DIR):
             register(run, out.resolve().relative_to(run.resolve()).parts[0])
     register(out, layout.METRICS, kind=KIND)
     if split_report is not None:
         result["report"] = {split: split_report}
         register(out, layout.confusion_matrix(split), kind=KIND)
-        with writing(out):
+        with writing(out, OTHER_OUTPUT_DIR):
             report.write_split_report(out, split, split_report, f"{config.name} ({loaded.kind})")
     if preset is not None:
         register(out, "evaluation.md", kind=KIND)
@@ -249,13 +261,12 @@ def evaluate(
 
 def _preset(model: str | Path) -> tuple[Path, dict[str, Any]] | None:
     """(verified folder, manifest) when `model` is a preset address; else None."""
-    from zoo.presets import format as fmt
     from zoo.presets import uris
+    from zoo.usecases.model_source import is_preset_address
 
-    text = str(model)
-    if "://" not in text and not fmt.is_preset(Path(text)):
+    if not is_preset_address(model):
         return None
-    return uris.resolve(text)
+    return uris.resolve(str(model))
 
 
 def _preset_name(folder: Path) -> str:
@@ -267,13 +278,16 @@ def _preset_name(folder: Path) -> str:
 def _compare(uri: str, folder: Path, split: str, scores: dict[str, float]) -> dict[str, Any]:
     """The preset's own scores on `split` (its metrics.json) and ours minus them."""
     from zoo.presets import format as fmt
+    from zoo.runs.records import read_metrics
 
-    own = fmt.read_json(folder, fmt.METRICS).get(split) or {}
+    own = read_metrics(folder / fmt.METRICS).scores(split)
     return {
         "uri": uri,
         "sha256": fmt.manifest_hash(folder),
         "published": own,
-        "difference": {k: v - own[k] for k, v in scores.items() if isinstance(own.get(k), float)},
+        "difference": {
+            k: v - own[k] for k, v in scores.items() if isinstance(own.get(k), float | int)
+        },
     }
 
 

@@ -47,6 +47,7 @@ def reexport(
     run = Path(run_dir)
     if not run.is_dir():
         raise ZooError(f"{run} is not a folder; give a run directory (runs/<recipe>-<time>).")
+    _check_writable_run(run)
     if not (run / layout.RECIPE).is_file():
         raise ZooError(f"{run} has no recipe.yaml; is it a run directory?")
     if not allow_unfinished:
@@ -67,13 +68,12 @@ def reexport(
             )
     recipe = load_recipe(run / layout.RECIPE)
     bundle = _load_data(recipe, run, needs_training_sample=("litert", "int8") in items)
-    lock = RunLock(run)
+    lock = RunLock(run, instead="export a copy of the run folder")
     lock.acquire()  # A trainer (or another export) at work on this run: refused.
     try:
-        if manifest is not None:
-            with writing(run):
-                for name in (n for pair in names for n in pair):
-                    register(run, name)
+        with writing(run):
+            for name in (n for pair in names for n in pair):
+                register(run, name)
         checks = _write_and_check(run, recipe, bundle, items)
         for item, (_, record) in zip(items, names, strict=True):
             kind = pipeline.kind(item)
@@ -102,7 +102,14 @@ def _items(fmt: str, quantize: str | None) -> list[tuple[str, str | None]]:
         if quantize is not None:
             raise ZooError(f"--quantize applies to --format litert only, not {fmt}.")
         return [(name, None)]
-    chosen = [q.strip() for q in (quantize or "none").split(",") if q.strip()]
+    chosen = [q.strip() for q in ("none" if quantize is None else quantize).split(",")]
+    chosen = [q for q in chosen if q]
+    if not chosen:
+        raise ZooError(
+            f"--quantize {quantize!r} names no quantisation; give one or more of "
+            f"{', '.join(QUANTIZATIONS)}, separated by commas (or leave --quantize out for "
+            "none)."
+        )
     for q in chosen:
         if q not in QUANTIZATIONS:
             raise ZooError(
@@ -146,12 +153,71 @@ def _write_and_check(
     from zoo.fs import writing
 
     model = load_keras_model(run / layout.MODEL)
+    split = recipe.evaluation.splits[0]
+    _check_model_fits(run, model, bundle, split)
     return pipeline.export_and_check(
         model,
         bundle,
         items,
         lambda name: run / name,
-        split=recipe.evaluation.splits[0],
+        split=split,
         guard=writing,
         max_accuracy_drop=recipe.export.max_accuracy_drop(),
     )[1]
+
+
+def _check_writable_run(run: Path) -> None:
+    """Only a zoo run folder takes a re-export: a preset is immutable (its manifest.json
+    lists every file's sha256, and a file added or replaced would break it), and a folder
+    without zoo's record is not zoo's to write into."""
+    from zoo.errors import ZooError
+    from zoo.usecases.model_source import is_preset_address, run_of
+
+    if is_preset_address(run):
+        raise ZooError(
+            f"{run} is a preset, and a preset is never changed after publishing (its "
+            "manifest.json lists the sha256 of every file). Export from the run it was "
+            "published from (manifest.json names it as source_run), then publish again."
+        )
+    if run_of(run) is None:
+        raise ZooError(
+            f"{run} is not a zoo run folder (it has no .zoo-run.json, zoo's record of the "
+            "files it wrote), so zoo writes nothing into it. Give the folder `zoo train` "
+            "wrote."
+        )
+
+
+def _check_model_fits(run: Path, model: Any, bundle: Any, split: str) -> None:
+    """The run's model.keras must take the recipe's data and predict the run's classes
+    (classes.json): else the export would be checked against, and stand for, another
+    model. Both shapes, or both class counts, are named."""
+    from zoo.errors import ZooError
+    from zoo.evaluation.scoring import predictor
+    from zoo.exporting.artifacts import Loaded
+    from zoo.usecases.evaluate import check_fits
+    from zoo.usecases.model_source import run_class_names
+
+    inp = model.inputs[0]
+    loaded = Loaded(
+        run / "model.keras",
+        "keras",
+        predictor(model),
+        inp.name,
+        str(inp.dtype),
+        tuple(inp.shape[1:]),
+    )
+    fix = (
+        "The model.keras in the run is not the one its recipe trained; train the run again "
+        "(or restore its model.keras)."
+    )
+    dataset = bundle.split(split)
+    if dataset is not None:
+        check_fits(loaded, dataset, bundle.info, loaded.path, str(run / "recipe.yaml"), fix)
+    names = run_class_names(run)
+    outputs = int(model.outputs[0].shape[-1])
+    if names and outputs != len(names) and not (outputs == 1 and len(names) == 2):
+        shown = ", ".join(names[:5]) + (", ..." if len(names) > 5 else "")
+        raise ZooError(
+            f"{loaded.path} predicts {outputs} classes, but the run's classes.json names "
+            f"{len(names)} ({shown}). {fix}"
+        )

@@ -234,17 +234,12 @@ def read_inputs(
 
 
 def load_model(model: str | Path) -> Loaded:
-    """A run, model file or SavedModel; a preset folder; or an hf:// / kaggle:// preset
-    (downloaded into the presets cache, verified)."""
-    from zoo.exporting import artifacts
+    """The model at `model` through its one verified path: a preset's files are checked
+    against their sha256 first, a run's class names come only from files it lists
+    (zoo/usecases/model_source.py)."""
+    from zoo.usecases.model_source import load_for_prediction
 
-    text = str(model)
-    if "://" in text:
-        from zoo.presets import uris
-
-        folder, _ = uris.resolve(text)
-        return artifacts.load(folder)
-    return artifacts.load(model)
+    return load_for_prediction(model)
 
 
 def predict(model: str | Path | Loaded, inputs: Sequence[str | Path]) -> list[Prediction]:

@@ -66,6 +66,8 @@ def search(
     study_dir = Path(output_dir or Path("runs") / f"{config.name}-search")
     if study_dir.exists() and not study_dir.is_dir():
         raise ZooError(f"--output-dir {study_dir} is a file, not a folder; choose another path.")
+    if not worker_only:  # Workers write into the folder their parent claimed.
+        study.claim_folder(study_dir)
     storage_url = storage or study.default_storage(study_dir)
     if storage:
         opened = study.open_storage(storage_url)  # Unreachable: exit 2 before any folder.

@@ -146,6 +146,23 @@ def _list(
     return out
 
 
+def _check_utf8(paths: list[str], role: str) -> None:
+    """Every text file must be UTF-8: TextVectorization's vocabulary cannot hold other
+    bytes, and would fail after training with a traceback naming no file."""
+    for path in paths:
+        with open(path, "rb") as f:
+            raw = f.read()
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = raw[: exc.start].count(b"\n") + 1
+            raise DataError(
+                f"data.splits.{role}: {path} is not UTF-8 text (line {line}, byte "
+                f"{exc.start}: 0x{raw[exc.start]:02x}); text files are read as UTF-8. Re-save "
+                f"it as UTF-8 (e.g. iconv -f latin1 -t utf-8), or remove it."
+            ) from None
+
+
 def _image_header_ok(path: str, role: str, color_mode: str) -> bool:
     """Refuse, from the header alone, an image too large to decode (`decoded_pixels` in
     zoo.limits) or a GIF the colour mode cannot read (GIFs decode to 3 channels only).
@@ -299,6 +316,8 @@ def load(config: DirectoryData, *, batch_size: int, seed: int) -> DataBundle:
             stats[role] = label_stats(role, labels, lambda i, lst=listing: f"file {lst[i][0]}")
             if config.kind == "image":
                 decoded = decode_images(paths, _CHANNELS[config.color_mode], role)
+            else:
+                _check_utf8(paths, role)
         unchecked[role] = paths[decoded:] if config.kind == "image" else []
         if role == "train":
             order = list(listing)
