@@ -32,7 +32,7 @@ from zoo.presets import transfer
 from zoo.runs.folder import RunDir
 from zoo.runs.layout import DEFAULT_RUNS_DIR, LOG
 from zoo.runs.transcript import Transcript
-from zoo.training import compat_multi_worker, compiling
+from zoo.training import compat_multi_worker, compiling, tracking
 from zoo.training import resume as resume_state
 from zoo.training import strategies as distribute
 from zoo.training.limits import FULL, Limits
@@ -172,6 +172,7 @@ def _run(
         metrics["report"] = reports
     with stages.stage("report"):
         _finish(run_dir, recipe, metrics, reports, fitted.history, bundle.info, limits)
+    tracking.finish(recipe, run_dir, metrics, limits)  # MLflow: final metrics, artifacts.
     if not limits.scratch:
         log.info("run directory: %s", run_dir.path)
     return RunResult(run_dir.path, metrics, fitted.history, stages)
@@ -444,6 +445,7 @@ def _callbacks(recipe: Recipe, run_dir: RunDir, earlier: dict[str, list[float]])
             callbacks.append(make(**options))
     if cb.tensorboard:
         callbacks.append(keras.callbacks.TensorBoard(str(run_dir.file("tensorboard"))))
+    callbacks += tracking.callbacks(recipe, run_dir)  # tracking: TensorBoard, MLflow.
     return callbacks
 
 
