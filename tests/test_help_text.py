@@ -31,3 +31,8 @@ def test_list_and_predict_help(capsys):
     text = " ".join(_help(capsys, "predict").split())
     for needed in ("preset", ".onnx", ".tflite", "--json", "folders"):
         assert needed in text
+
+
+def test_evaluate_help_says_where_a_preset_report_goes(capsys):
+    text = " ".join(_help(capsys, "evaluate").split())
+    assert "./evaluation-<preset>-<split>" in text and "RUN_DIR/evaluation-<split>" in text

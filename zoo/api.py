@@ -175,18 +175,25 @@ def publish(run_dir: str | Path, destination: str) -> str:
 def prepare(
     recipes_folder: str | Path | None = None,
     *,
+    recipes: Sequence[str | Path] = (),
     data_dir: str | None = None,
     manual_dir: str | None = None,
 ) -> dict[str, tuple[bool, str, list[str]]]:
-    """Prepare every dataset the recipes in `recipes_folder` (default: the built-in ones)
-    read; returns {dataset: (ready, message, recipes using it)}."""
+    """Prepare every dataset the named `recipes` (built-in names or YAML paths) read, or
+    with none every recipe in `recipes_folder` (default: the built-in ones); returns
+    {dataset: (ready, message, recipes using it)}. Files zoo makes itself (mnist_mod5.npz)
+    are made when missing."""
     logs.setup()
     from zoo.config import builtin
-    from zoo.usecases.prepare import datasets, prepare_one
+    from zoo.usecases.prepare import datasets, datasets_of, prepare_one
 
-    folder = Path(recipes_folder) if recipes_folder is not None else builtin.folder()
+    if recipes:
+        used = datasets_of(recipes)
+    else:
+        folder = Path(recipes_folder) if recipes_folder is not None else builtin.folder()
+        used = datasets(folder)
     out = {}
-    for name, (data, users) in sorted(datasets(folder).items()):
+    for name, (data, users) in sorted(used.items()):
         ready, message = prepare_one(data, data_dir, manual_dir)
         out[name] = (ready, message, users)
     return out

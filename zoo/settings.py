@@ -11,6 +11,9 @@ ignored it). Now:
   `<cache root>/data`.
 - `ZOO_TFDS_MANUAL_DIR`: original files TFDS prepares a dataset from, offline.
 - `TFDS_DATA_DIR`: TensorFlow Datasets' own folder; archives are extracted beside it.
+- `ZOO_MLFLOW_URI`, `ZOO_MLFLOW_PARENT_RUN`: set by `zoo search` for its trial processes
+  (zoo/training/tracking.py): the study's MLflow store and the parent run each trial's
+  run is nested under.
 
 Bottom layer: imports nothing of zoo. Functions, not constants, so a changed environment
 (tests, a notebook) is seen at once.
@@ -25,6 +28,8 @@ CACHE_DIR = "ZOO_CACHE_DIR"
 DATA_DIR = "ZOO_DATA_DIR"
 TFDS_MANUAL_DIR = "ZOO_TFDS_MANUAL_DIR"
 TFDS_DATA_DIR = "TFDS_DATA_DIR"
+MLFLOW_URI = "ZOO_MLFLOW_URI"
+MLFLOW_PARENT_RUN = "ZOO_MLFLOW_PARENT_RUN"
 
 
 def _env_path(name: str) -> Path | None:

@@ -3,8 +3,9 @@
 Re-scores a saved model (a run directory, `.keras` file or SavedModel) on any split of
 the recipe's data with the same code the trainer uses, so on a finished run it gives
 metrics.json's figures again. Writes `metrics.json` and the confusion-matrix PNG into its
-own folder, `RUN_DIR/evaluation-<split>/` (or --output-dir), never into the run folder
-itself: a run's own metrics.json is never replaced.
+own folder, `RUN_DIR/evaluation-<split>/` (a preset: `./evaluation-<preset>-<split>/`
+in the current folder; or --output-dir), never into the run folder itself: a run's own
+metrics.json is never replaced.
 
 An unfinished run (killed, failed, no metrics.json) is refused unless --allow-unfinished:
 it should be finished by running its train command again, which resumes it. The model
@@ -42,8 +43,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--output-dir",
         metavar="DIR",
-        help="new or empty folder for the report (default: RUN_DIR/evaluation-<split>); "
-        "never the run folder itself",
+        help="new or empty folder for the report (default: RUN_DIR/evaluation-<split> for a "
+        "run, ./evaluation-<preset>-<split> in the current folder for a preset); never the "
+        "run folder itself",
     )
     p.add_argument(
         "--allow-unfinished",

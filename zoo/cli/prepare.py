@@ -1,13 +1,14 @@
-"""`zoo prepare [--recipes DIR] [--data-dir DIR] [--manual-dir DIR]`: get every dataset ready.
+"""`zoo prepare [RECIPE ...] [--recipes DIR] [--data-dir DIR] [--manual-dir DIR]`.
 
-Prepares each dataset the recipes read (the built-in ones by default) and says, per
+Prepares each dataset the named recipes read (built-in names like `mnist_cnn`, or YAML
+paths), else every recipe in `--recipes DIR` (the built-in ones by default), and says, per
 dataset, whether it is ready, and for a missing one what it is, where it comes from and
 the exact place to put it. Offline, `--manual-dir` (or ZOO_TFDS_MANUAL_DIR) names the
 folder with TFDS's original files; `--data-dir` (or TFDS_DATA_DIR) is where prepared data
 goes. Files TFDS cannot fetch (`zoo-data://` paths in recipes) are looked for under the
-data root, ZOO_DATA_DIR or ~/.cache/zoo/data. Idempotent: prepared datasets are only
-checked, never rebuilt; archives are extracted once. Exit 0 when all are ready, 2 when
-any is missing.
+data root, ZOO_DATA_DIR or ~/.cache/zoo/data; files zoo derives itself (mnist_mod5.npz)
+are made there. Idempotent: prepared datasets are only checked, never rebuilt; archives
+are extracted once. Exit 0 when all are ready, 2 when any is missing.
 """
 
 from __future__ import annotations
@@ -18,16 +19,22 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from zoo.config import builtin
-from zoo.usecases.prepare import datasets, prepare_one
-
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="zoo prepare",
-        description="Make every dataset the recipes read ready, and say what is missing "
-        "and exactly where to put it.",
-        epilog="Example: ZOO_TFDS_MANUAL_DIR=~/mnist-files zoo prepare",
+        description="Make the datasets recipes read ready (only the named recipes', else "
+        "every built-in recipe's), and say what is missing and exactly where to put it. "
+        "Exit 0 when all are ready, 2 when any is missing.",
+        epilog="Examples: ZOO_TFDS_MANUAL_DIR=~/mnist-files zoo prepare mnist_cnn; "
+        "zoo prepare mnist_mod5_transfer (makes mnist_mod5.npz from the MNIST files); "
+        "zoo prepare (every built-in recipe)",
+    )
+    p.add_argument(
+        "recipes_named",
+        nargs="*",
+        metavar="RECIPE",
+        help="a built-in recipe's name or a YAML path (default: every recipe in --recipes)",
     )
     p.add_argument("--recipes", type=Path, metavar="DIR", help="default: the built-in recipes")
     p.add_argument("--data-dir", help="TFDS data directory (default: TFDS_DATA_DIR or ~)")
@@ -37,23 +44,33 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    from zoo.cli.common import guarded
+    from zoo.config import builtin
+    from zoo.usecases.prepare import datasets, datasets_of, prepare_one
+
+    if args.recipes_named and args.recipes is not None:
+        print("error: give RECIPE names or --recipes DIR, not both.", file=sys.stderr)
+        return 2
     folder = args.recipes if args.recipes is not None else builtin.folder()
-    if folder is None or not folder.is_dir():
+    if not args.recipes_named and (folder is None or not folder.is_dir()):
         print(f"error: --recipes {args.recipes} is not a folder.", file=sys.stderr)
         return 2
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     if args.data_dir:  # Archives are extracted under it too, where the trainer looks.
         os.environ["TFDS_DATA_DIR"] = args.data_dir
-    used = datasets(folder)
-    missing = 0
-    for name, (data, recipes) in sorted(used.items()):
-        ready, message = prepare_one(data, args.data_dir, args.manual_dir)
-        missing += not ready
-        print(
-            f"{name}: {'ready' if ready else 'MISSING'} ({message}); used by {', '.join(recipes)}"
-        )
-    print(f"{len(used) - missing} of {len(used)} datasets ready")
-    return 2 if missing else 0
+
+    def body() -> int:
+        used = datasets_of(args.recipes_named) if args.recipes_named else datasets(folder)
+        missing = 0
+        for name, (data, recipes) in sorted(used.items()):
+            ready, message = prepare_one(data, args.data_dir, args.manual_dir)
+            missing += not ready
+            state = "ready" if ready else "MISSING"
+            print(f"{name}: {state} ({message}); used by {', '.join(recipes)}")
+        print(f"{len(used) - missing} of {len(used)} datasets ready")
+        return 2 if missing else 0
+
+    return guarded(body)
 
 
 if __name__ == "__main__":

@@ -60,6 +60,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _search(args: argparse.Namespace) -> int:
+    from zoo.tuning.describe import params
     from zoo.usecases.search import search
 
     outcome = search(
@@ -81,7 +82,8 @@ def _search(args: argparse.Namespace) -> int:
     if outcome.best:
         best = outcome.best
         print(
-            f"best trial {best['number']}: {outcome.objective}={best['value']:.4f} {best['params']}"
+            f"best trial {best['number']}: {outcome.objective}={best['value']:.4f}; "
+            + params(best["params"])
         )
     for kind, check in outcome.exports.items():
         state = "verified in a fresh process" if check.get("ok") else "FAILED its check"

@@ -29,6 +29,13 @@ SOURCES: dict[str, str] = {
         "MedMNIST v2 AdrenalMNIST3D, adrenalmnist3d.npz from https://zenodo.org/records/10519652"
     ),
 }
+# Files zoo makes itself (zoo/data/derived.py): path → how to get them made.
+MADE_BY: dict[str, str] = {
+    "mnist_mod5.npz": (
+        "`zoo prepare mnist_mod5_transfer`, which makes it from MNIST's original files "
+        "(the folder named by --manual-dir or ZOO_TFDS_MANUAL_DIR)"
+    ),
+}
 
 
 def is_symbolic(path: str | os.PathLike[str]) -> bool:
@@ -53,6 +60,14 @@ def source_of(path: str) -> str:
     return SOURCES.get(relative(path), "the dataset's publisher (see the recipe's header)")
 
 
+def how_to_get(path: str, real: Path) -> str:
+    """The sentence saying how the missing file behind `path` gets to `real`."""
+    made_by = MADE_BY.get(relative(path))
+    if made_by is not None:
+        return f"zoo makes this file: run {made_by}"
+    return f"Get {source_of(path)}, and put it at {real}"
+
+
 def resolve(path: str | os.PathLike[str], *, must_exist: bool = True) -> Path:
     """The local file or folder `path` names: `zoo-data://` paths under `data_root()`,
     anything else as it is. A missing `zoo-data://` file raises `DataError` saying what
@@ -63,8 +78,8 @@ def resolve(path: str | os.PathLike[str], *, must_exist: bool = True) -> Path:
     real = data_root() / rel
     if must_exist and not real.exists():
         raise DataError(
-            f"data.path {path} is not there: expected {real}. Get {source_of(str(path))}, "
-            f"and put it at {real} (the data root is ZOO_DATA_DIR, else "
+            f"data.path {path} is not there: expected {real}. {how_to_get(str(path), real)} "
+            "(the data root is ZOO_DATA_DIR, else "
             "~/.cache/zoo/data; `zoo prepare` lists every missing file)."
         )
     return real

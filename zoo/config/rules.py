@@ -250,11 +250,22 @@ def callbacks_installed(recipe: Recipe) -> Found:
     met as a traceback when training starts."""
     import importlib.util
 
-    if recipe.training.callbacks.tensorboard and importlib.util.find_spec("tensorboard") is None:
+    if importlib.util.find_spec("tensorboard") is None:
+        for path, on in (
+            ("training.callbacks.tensorboard", recipe.training.callbacks.tensorboard),
+            ("tracking.tensorboard", recipe.tracking.tensorboard),
+        ):
+            if on:
+                yield (
+                    path,
+                    "needs TensorBoard, which is not installed: pip install 'keras-recipe-zoo"
+                    "[tensorboard]' (or set tensorboard: false).",
+                )
+    if recipe.tracking.mlflow is not None and importlib.util.find_spec("mlflow") is None:
         yield (
-            "training.callbacks.tensorboard",
-            "needs TensorBoard, which is not installed: pip install 'keras-recipe-zoo"
-            "[tensorboard]' (or set tensorboard: false).",
+            "tracking.mlflow",
+            "needs MLflow, which is not installed: pip install 'keras-recipe-zoo[mlflow]' "
+            "(or remove tracking.mlflow).",
         )
 
 

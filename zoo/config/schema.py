@@ -763,6 +763,25 @@ class Export(Section):
         return self.litert.max_accuracy_drop if self.litert is not None else 0.01
 
 
+# ------------------------------------------------------------------------- tracking
+class MlflowTracking(Section):
+    """Log the run to MLflow (extra `mlflow`): params, per-epoch metrics, test metrics,
+    tags, the card, plots and the model. `uri` null: `sqlite:///<the run folder's
+    parent>/mlflow.db` (a search: its study folder), which `mlflow ui --backend-store-uri`
+    opens; `experiment` null: the recipe's name."""
+
+    uri: str | None = None
+    experiment: str | None = None
+
+
+class Tracking(Section):
+    """Experiment trackers (zoo/training/tracking.py). `tensorboard: true` is the same as
+    `training.callbacks.tensorboard: true` (event files in the run's `tensorboard/`)."""
+
+    mlflow: MlflowTracking | None = None
+    tensorboard: bool = False
+
+
 # --------------------------------------------------------------------------- recipe
 class Recipe(Section):
     """A whole run: model, data, training, distribution, evaluation, export and seed."""
@@ -776,6 +795,7 @@ class Recipe(Section):
     distribution: Distribution = Distribution()
     evaluation: Evaluation = Evaluation()
     export: Export = Export()
+    tracking: Tracking = Tracking()
     # Hyperparameter search (`zoo search`); `zoo train` ignores it. See zoo/config/search_space.py.
     search: Search | None = None
 

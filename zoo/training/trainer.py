@@ -33,7 +33,7 @@ from zoo.runs import layout
 from zoo.runs.folder import RunDir
 from zoo.runs.layout import DEFAULT_RUNS_DIR, LOG
 from zoo.runs.transcript import Transcript
-from zoo.training import compat_multi_worker, compiling
+from zoo.training import compat_multi_worker, compiling, tracking
 from zoo.training import resume as resume_state
 from zoo.training import strategies as distribute
 from zoo.training.limits import FULL, Limits
@@ -178,6 +178,7 @@ def _run(
         metrics["report"] = reports
     with stages.stage("report"):
         _finish(run_dir, recipe, metrics, reports, fitted.history, bundle.info, limits)
+    tracking.finish(recipe, run_dir, metrics, limits)  # MLflow: final metrics, artifacts.
     log.info("time by stage: %s", stages.breakdown())
     if not limits.scratch:
         log.info("run directory: %s", run_dir.path)
@@ -451,6 +452,7 @@ def _callbacks(recipe: Recipe, run_dir: RunDir, earlier: dict[str, list[float]])
             callbacks.append(make(**options))
     if cb.tensorboard:
         callbacks.append(keras.callbacks.TensorBoard(str(run_dir.file(layout.TENSORBOARD))))
+    callbacks += tracking.callbacks(recipe, run_dir)  # tracking: TensorBoard, MLflow.
     return callbacks
 
 

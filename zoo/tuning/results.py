@@ -13,6 +13,7 @@ from typing import Any
 
 from zoo.config.search_space import Search, trial_raw
 from zoo.fs import atomic_write_text
+from zoo.tuning import describe
 from zoo.tuning import study as studies
 from zoo.tuning.runner import decode
 
@@ -140,11 +141,16 @@ def write_best(
     except ValueError:
         return None
     params = decode(search, best.params)
-    recipe = validate(trial_raw(base, search, params), source="best.yaml")
+    raw = trial_raw(base, search, params)
+    if "description" not in params:  # Not the searched recipe's: it described other values.
+        raw["description"] = describe.description(
+            f"{base.get('name')}-search", best.number, params, best=True
+        )
+    recipe = validate(raw, source="best.yaml")
     text = (
         f"# Best trial {best.number} of the search: {search.objective.split} "
         f"{search.objective.metric} = {best.value:.4f}.\n"
-        f"# Parameters: {json.dumps(params)}\n"
+        f"# Parameters: {describe.params(params)}\n"
         + yaml.safe_dump(recipe.model_dump(mode="json", exclude={"search"}), sort_keys=False)
     )
     _write(folder / studies.BEST, text)

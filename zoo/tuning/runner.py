@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from zoo.config.search_space import Search, trial_raw
+from zoo.tuning import describe
 from zoo.tuning import study as studies
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,8 @@ def pruning_callback(trial: Any, monitored: str) -> Any:
             trial.report(float(value), epoch)
             if trial.should_prune():
                 trial.set_user_attr("pruned_epoch", epoch)
+                trial.set_user_attr("pruned_value", float(value))
+                trial.set_user_attr("pruned_monitor", monitored)
                 raise RunStopped(
                     f"pruned by the search after epoch {epoch + 1}: {monitored}={value:.4f}"
                 )
@@ -80,7 +83,13 @@ def run_trial(trial: Any, search: Search, base: Mapping[str, Any], study_dir: Pa
     from zoo.training.limits import trial as trial_limits
 
     params = {p: _suggest(trial, p, d) for p, d in search.parameters.items()}
-    recipe = validate(trial_raw(base, search, params), source=f"trial {trial.number}")
+    log.info("trial %d started: %s", trial.number, describe.params(params))
+    raw = trial_raw(base, search, params)
+    if "description" not in params:  # The searched recipe's own described other values.
+        raw["description"] = describe.description(
+            f"{base.get('name')}-search", trial.number, params
+        )
+    recipe = validate(raw, source=f"trial {trial.number}")
     out = trial_dir(study_dir, trial.number)
     trial.set_user_attr("run_dir", str(out))
     trial.set_user_attr("recipe_yaml", to_yaml(recipe))
@@ -135,6 +144,23 @@ def decode(search: Search, params: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _outcome(search: Search, trial: Any, state: str, value: float | None, seconds: float) -> str:
+    """The line saying how a trial ended (zoo/tuning/describe.py)."""
+    attrs = trial.user_attrs
+    objective = f"{search.objective.split} {search.objective.metric}"
+    if state == "pruned":
+        objective, value = attrs.get("pruned_monitor", objective), attrs.get("pruned_value")
+    return describe.outcome(
+        trial.number,
+        state,
+        objective,
+        value,
+        pruned_epoch=attrs.get("pruned_epoch"),
+        error=attrs.get("error"),
+        seconds=seconds,
+    )
+
+
 def worker(
     search: Search, base: Mapping[str, Any], study_dir: Path, storage_url: str, name: str, seed: int
 ) -> int:
@@ -162,8 +188,9 @@ def worker(
         except Exception as exc:  # A trial failing must not end the study; say why.
             trial.set_user_attr("error", f"{type(exc).__name__}: {exc}"[:1000])
             state = opt.trial.TrialState.FAIL
-        trial.set_user_attr("seconds", round(time.monotonic() - begun, 2))
+        seconds = round(time.monotonic() - begun, 2)
+        trial.set_user_attr("seconds", seconds)
         study.tell(trial, value, state=state)
-        log.warning("trial %d: %s %s", trial.number, state.name.lower(), value)
+        log.info("%s", _outcome(search, trial, state.name.lower(), value, seconds))
         ran += 1
     return ran

@@ -79,37 +79,59 @@ def search(
     if worker_only:
         runner.worker(space, base, study_dir, storage_url, name, config.seed)
         return None
-    the_study = study.load(space, name, opened, config.seed)
-    retried = study.recover_stale(the_study)
-    if workers == 1:
-        runner.worker(space, base, study_dir, storage_url, name, config.seed)
-    else:
-        command = [
-            sys.executable,
-            "-m",
-            "zoo.cli.search",
-            str(recipe),
-            "--worker-only",
-            "--storage",
-            storage_url,
-            "--output-dir",
-            str(study_dir),
-        ]
-        for item in overrides:
-            command += ["--set", item]
-        procs = [subprocess.Popen(command, preexec_fn=_die_with_parent) for _ in range(workers)]
-        codes = [p.wait() for p in procs]
-        if any(codes):
-            log.warning("worker exit codes %s", codes)
-    table = results.rows(the_study, space)
-    _refuse_all_failed(the_study)
-    results.write_table(table, space, study_dir)
-    results.plot(the_study, space, table, study_dir)
-    best = results.write_best(the_study, space, base, study_dir)
-    exports = export_best(best, config) if best else {}
+    from zoo.training import tracking
+
+    with tracking.search_run(config, study_dir) as tracked:  # MLflow parent run, if any.
+        the_study = study.load(space, name, opened, config.seed)
+        retried = study.recover_stale(the_study)
+        _run_workers(recipe, overrides, space, base, study_dir, storage_url, name, config, workers)
+        table = results.rows(the_study, space)
+        _refuse_all_failed(the_study)
+        results.write_table(table, space, study_dir)
+        results.plot(the_study, space, table, study_dir)
+        best = results.write_best(the_study, space, base, study_dir)
+        exports = export_best(best, config) if best else {}
+        if tracked is not None:
+            tracked(best, [study_dir / f for f in ("trials.md", "best.yaml", "history.png")])
     return SearchOutcome(
         study_dir, space.objective.metric, table, best, list(retried or []), exports
     )
+
+
+def _run_workers(
+    recipe: str | Path,
+    overrides: Sequence[str],
+    space: Any,
+    base: dict[str, Any],
+    study_dir: Path,
+    storage_url: str,
+    name: str,
+    config: Any,
+    workers: int,
+) -> None:
+    """The trials: in this process, or in `workers` worker processes."""
+    from zoo.tuning import runner
+
+    if workers == 1:
+        runner.worker(space, base, study_dir, storage_url, name, config.seed)
+        return
+    command = [
+        sys.executable,
+        "-m",
+        "zoo.cli.search",
+        str(recipe),
+        "--worker-only",
+        "--storage",
+        storage_url,
+        "--output-dir",
+        str(study_dir),
+    ]
+    for item in overrides:
+        command += ["--set", item]
+    procs = [subprocess.Popen(command, preexec_fn=_die_with_parent) for _ in range(workers)]
+    codes = [p.wait() for p in procs]
+    if any(codes):
+        log.warning("worker exit codes %s", codes)
 
 
 def export_best(best: dict[str, Any], config: Any) -> dict[str, Any]:
