@@ -48,8 +48,14 @@ class Limits:
         update: dict[str, object] = {}
         if training:
             update["training"] = recipe.training.model_copy(update=training)
+        data: dict[str, object] = {}
         if self.force_data_check and not recipe.data.check:
-            update["data"] = recipe.data.model_copy(update={"check": True})
+            data["check"] = True
+        if self.batches is not None:  # A few batches need no shuffle window of the whole set.
+            window = self.batches * recipe.training.batch_size
+            data["shuffle_buffer"] = min(recipe.data.shuffle_buffer, window)
+        if data:
+            update["data"] = recipe.data.model_copy(update=data)
         return recipe.model_copy(update=update) if update else recipe
 
     def splits(self, recipe: Recipe) -> list[str]:

@@ -373,7 +373,10 @@ def _fit(
         fit_callbacks.insert(
             0,
             scoring.validation_callback(
-                validation_ds,
+                # training.validation_steps bounds zoo's per-epoch scores as it bounds Keras's.
+                validation_ds.take(recipe.training.validation_steps)
+                if recipe.training.validation_steps
+                else validation_ds,
                 recipe.training.metrics,
                 recipe.training.loss,
                 bundle.info.class_names,
