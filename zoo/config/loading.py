@@ -13,7 +13,7 @@ import os
 import re
 import types
 import typing
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -127,15 +127,22 @@ def _read_yaml(path: Path, shown: str) -> tuple[dict[str, Any], dict[Key, str]]:
     return data, origins
 
 
-def _resolve_paths(data: dict[str, Any], base: Path) -> None:
+def path_fields(data: dict[str, Any]) -> Iterator[tuple[dict[str, Any], str, str]]:
+    """(mapping, key, value) for each path field (PATH_FIELDS) a raw or dumped recipe
+    sets to a string: the one walk for resolving, relativising and comparing paths."""
     for field in PATH_FIELDS:
-        parent = data
+        parent: Any = data
         for part in field[:-1]:
             parent = parent.get(part) if isinstance(parent, dict) else None
         value = parent.get(field[-1]) if isinstance(parent, dict) else None
-        if isinstance(value, str) and not is_symbolic(value):
-            value = os.path.expanduser(parent[field[-1]])
-            parent[field[-1]] = str((base / value).resolve())
+        if isinstance(value, str):
+            yield parent, field[-1], value
+
+
+def _resolve_paths(data: dict[str, Any], base: Path) -> None:
+    for parent, key, value in path_fields(data):
+        if not is_symbolic(value):
+            parent[key] = str((base / os.path.expanduser(value)).resolve())
 
 
 def _merge(base: dict[str, Any], child: Mapping[str, Any]) -> dict[str, Any]:

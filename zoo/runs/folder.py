@@ -37,7 +37,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from zoo.config.loading import PATH_FIELDS, to_yaml
+from zoo.config.loading import path_fields, to_yaml
 from zoo.config.schema import Recipe
 from zoo.errors import ZooError
 from zoo.fs import (
@@ -70,20 +70,12 @@ def recipe_key(recipe: Recipe, source: Path | None = None) -> dict[str, Any]:
     known = source is not None and source.is_file()
     anchor = source.resolve().parent if known else Path.cwd().resolve()
     data_root = os.environ.get("ZOO_DATA_DIR")
-    for field in PATH_FIELDS:
-        parent: Any = data
-        for part in field[:-1]:
-            parent = parent.get(part) if isinstance(parent, dict) else None
-        value = parent.get(field[-1]) if isinstance(parent, dict) else None
-        if not isinstance(value, str):
-            continue
+    for parent, key, value in path_fields(data):
         path = Path(value)
         if data_root and path.is_relative_to(Path(data_root).resolve()):
-            parent[field[-1]] = (
-                "$ZOO_DATA_DIR/" + path.relative_to(Path(data_root).resolve()).as_posix()
-            )
+            parent[key] = "$ZOO_DATA_DIR/" + path.relative_to(Path(data_root).resolve()).as_posix()
         else:
-            parent[field[-1]] = os.path.relpath(path, anchor)
+            parent[key] = os.path.relpath(path, anchor)
     return data
 
 
