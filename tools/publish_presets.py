@@ -42,14 +42,14 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["ZOO_TFDS_MANUAL_DIR"] = str(Path(args.manual_dir).resolve())
 
     from zoo import api, load_recipe, train_recipe
-    from zoo.cli.common import configure_logging
     from zoo.config import builtin
     from zoo.errors import ZooError
+    from zoo.logs import setup as configure_logging
     from zoo.presets.publish import publish
     from zoo.runs.status import is_finished
     from zoo.usecases.prepare import prepare_one
 
-    configure_logging()
+    configure_logging(force=True)
     out = (args.out or _default_out()).expanduser().resolve()
     names = args.recipes or builtin.names()
     published = []
