@@ -64,7 +64,12 @@ def test_missing_extra_names_the_extra(tmp_path, fmt, module, extra):
 
 
 def test_run_directory_without_a_model(tmp_path):
+    from zoo.runs.manifest import register
+
     (tmp_path / "recipe.yaml").write_text("name: x\n")
+    err = _fails_cleanly(export_cli(str(tmp_path), "--format", "onnx", "--allow-unfinished"))
+    assert "is not a zoo run folder" in err and str(tmp_path) in err  # No .zoo-run.json.
+    register(tmp_path, "recipe.yaml")  # A zoo run folder that never saved its model.
     err = _fails_cleanly(export_cli(str(tmp_path), "--format", "onnx", "--allow-unfinished"))
     assert "has no model.keras" in err and str(tmp_path) in err
 

@@ -29,7 +29,7 @@ from zoo.runs import layout
 log = logging.getLogger(__name__)
 _open: dict[str, str] = {}  # Run folder → its MLflow run id, from fit's start to finish.
 _PARAMS_PER_CALL = 100  # MLflow's limit on params in one batch.
-_ARTIFACTS = ("model_card.md", "metrics.json", "recipe.yaml", "history.csv", "model.keras")
+_ARTIFACTS = (layout.CARD, layout.METRICS, layout.RECIPE, layout.HISTORY, layout.MODEL)
 
 
 def callbacks(recipe: Any, run_dir: Any) -> list[Any]:

@@ -199,7 +199,7 @@ def _check_model_fits(run: Path, model: Any, bundle: Any, split: str) -> None:
 
     inp = model.inputs[0]
     loaded = Loaded(
-        run / "model.keras",
+        run / layout.MODEL,
         "keras",
         predictor(model),
         inp.name,
@@ -212,7 +212,7 @@ def _check_model_fits(run: Path, model: Any, bundle: Any, split: str) -> None:
     )
     dataset = bundle.split(split)
     if dataset is not None:
-        check_fits(loaded, dataset, bundle.info, loaded.path, str(run / "recipe.yaml"), fix)
+        check_fits(loaded, dataset, bundle.info, loaded.path, str(run / layout.RECIPE), fix)
     names = run_class_names(run)
     outputs = int(model.outputs[0].shape[-1])
     if names and outputs != len(names) and not (outputs == 1 and len(names) == 2):

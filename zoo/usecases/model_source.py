@@ -20,6 +20,7 @@ from typing import Any
 
 from zoo.errors import ZooError
 from zoo.presets import format as fmt
+from zoo.runs import layout
 
 
 def is_preset_address(model: str | Path) -> bool:
@@ -73,7 +74,7 @@ def listed(folder: Path, name: str) -> Path | None:
 
 def run_class_names(run: Path) -> tuple[str, ...]:
     """The class names in a run's classes.json when the run lists it; () when not."""
-    path = listed(run, "classes.json")
+    path = listed(run, layout.CLASSES)
     if path is None or not path.is_file():
         return ()
     from zoo.runs.records import read_classes

@@ -66,12 +66,13 @@ def search(
     study_dir = Path(output_dir or Path("runs") / f"{config.name}-search")
     if study_dir.exists() and not study_dir.is_dir():
         raise ZooError(f"--output-dir {study_dir} is a file, not a folder; choose another path.")
-    if not worker_only:  # Workers write into the folder their parent claimed.
-        study.claim_folder(study_dir)
     storage_url = storage or study.default_storage(study_dir)
     if storage:
         opened = study.open_storage(storage_url)  # Unreachable: exit 2 before any folder.
-    study_dir.mkdir(parents=True, exist_ok=True)
+    if worker_only:  # Workers write into the folder their parent claimed.
+        study_dir.mkdir(parents=True, exist_ok=True)
+    else:
+        study.claim_folder(study_dir)
     if not storage:
         opened = study.open_storage(storage_url)
     base = config.model_dump(mode="json", exclude={"search"})
