@@ -56,7 +56,8 @@ x = layers.Dense(128, activation="relu")(x)
 model = keras.Model(inputs, layers.Dense(10, activation="softmax")(x))
 steps = epochs * (55000 // batch + 1)
 lr = keras.optimizers.schedules.CosineDecay(0.0, steps, warmup_target=0.002, warmup_steps=200)
-model.compile(keras.optimizers.Adam(lr), "sparse_categorical_crossentropy", ["accuracy"])
+loss = "sparse_categorical_crossentropy"
+model.compile(optimizer=keras.optimizers.Adam(lr), loss=loss, metrics=["accuracy"])
 model.fit(train, epochs=epochs, validation_data=val, verbose=2)
 print("test", model.evaluate(test, verbose=0))
 """
