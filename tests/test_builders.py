@@ -63,6 +63,17 @@ def test_mnist_cnn_takes_raw_uint8_pixels():
         ),
         ("text_rnn", {"vocabulary_size": 50, "units": (8, 4), "pooling": "mean"}, (4, 12)),
         ("cnn", {"num_classes": 10}, (4, 32, 32, 3)),
+        ("resnet", {"num_classes": 10}, (2, 32, 32, 3)),
+        (
+            "resnet",
+            {"input_shape": (16, 16, 3), "depth": 8, "width": 4, "l2": 1e-4, "dropout": 0.2},
+            (2, 16, 16, 3),
+        ),
+        (
+            "resnet",
+            {"input_shape": (64, 64, 1), "depth": 10, "width": 4, "stages": 4, "stem": "imagenet"},
+            (2, 64, 64, 1),
+        ),
         (
             "cnn",
             {"input_shape": (16, 16, 1), "filters": (4,), "batch_norm": False, "dense_units": 0},
@@ -111,6 +122,31 @@ def test_factorised_video_cnn_uses_spatial_and_temporal_kernels():
     assert [layer.kernel.shape for layer in plain.layers if type(layer).__name__ == "Conv3D"] == [
         (3, 3, 3, 3, 8)
     ]
+
+
+@pytest.mark.parametrize(("depth", "stages"), [(20, 3), (56, 3), (18, 4)])
+def test_resnet_depth_counts_its_weighted_layers(depth, stages):
+    """Depth as the paper counts it: the stem conv, two 3×3 convs per block and the dense
+    head; 1×1 projection shortcuts (one per stage that changes shape) are not counted."""
+    model = build_model("resnet", depth=depth, stages=stages, width=4)
+    convs = [layer for layer in model.layers if type(layer).__name__ == "Conv2D"]
+    shortcuts = [layer for layer in convs if layer.name.endswith("_shortcut")]
+    assert len(shortcuts) == stages - 1
+    assert all(layer.kernel.shape[:2] == (1, 1) for layer in shortcuts)
+    assert len(convs) - len(shortcuts) + 1 == depth
+    final = [layer for layer in convs if layer.name.endswith("_conv2")][-1]
+    assert final.kernel.shape[-1] == 4 * 2 ** (stages - 1)
+
+
+def test_resnet_refuses_a_depth_its_stages_cannot_hold():
+    with pytest.raises(ValueError, match=r"depth 21 .* e\.g\. 8, 14, 20, 32, 56"):
+        build_model("resnet", depth=21)
+
+
+def test_resnet_imagenet_stem_quarters_the_resolution():
+    model = build_model("resnet", input_shape=(64, 64, 3), depth=8, width=4, stem="imagenet")
+    assert model.get_layer("stem_pool").output.shape[1:3] == (16, 16)
+    assert model.get_layer("final_relu").output.shape[1:] == (4, 4, 16)
 
 
 def test_text_rnn_masks_padding():
