@@ -63,6 +63,14 @@ def test_mnist_cnn_takes_raw_uint8_pixels():
         ),
         ("text_rnn", {"vocabulary_size": 50, "units": (8, 4), "pooling": "mean"}, (4, 12)),
         ("cnn", {"num_classes": 10}, (4, 32, 32, 3)),
+        ("text_bow", {"vocabulary_size": 50, "num_classes": 3}, (4, 50)),
+        ("text_bow", {"vocabulary_size": 50, "hidden_units": (8,), "l2": 1e-4}, (4, 50)),
+        ("text_transformer", {"vocabulary_size": 50, "sequence_length": 12}, (4, 12)),
+        (
+            "text_transformer",
+            {"vocabulary_size": 50, "sequence_length": 12, "num_blocks": 2, "pooling": "max"},
+            (4, 12),
+        ),
         ("resnet", {"num_classes": 10}, (2, 32, 32, 3)),
         (
             "resnet",
@@ -104,9 +112,11 @@ def test_mnist_cnn_takes_raw_uint8_pixels():
 def test_output_shape_and_probabilities(name, params, batch):
     model = build_model(name, **params)
     rng = np.random.default_rng(0)
-    x = rng.integers(0, 50, batch) if name == "text_rnn" else rng.random(batch, dtype="float32")
+    tokens = name in ("text_rnn", "text_transformer")
+    x = rng.integers(0, 50, batch) if tokens else rng.random(batch, dtype="float32")
     y = model.predict(x, verbose=0)
-    assert y.shape == (batch[0], params.get("num_classes", 2 if name == "text_rnn" else 10))
+    default_classes = 2 if name.startswith("text_") else 10
+    assert y.shape == (batch[0], params.get("num_classes", default_classes))
     np.testing.assert_allclose(y.sum(axis=1), 1.0, rtol=1e-5)
 
 
@@ -147,6 +157,47 @@ def test_resnet_imagenet_stem_quarters_the_resolution():
     model = build_model("resnet", input_shape=(64, 64, 3), depth=8, width=4, stem="imagenet")
     assert model.get_layer("stem_pool").output.shape[1:3] == (16, 16)
     assert model.get_layer("final_relu").output.shape[1:] == (4, 4, 16)
+
+
+@pytest.mark.parametrize("pooling", ["mean", "max_mean"])
+def test_text_transformer_masks_padding_in_attention(pooling):
+    """The same text padded to 6 and to 3 tokens, through the same weights (the position
+    table cut to 3 rows): identical outputs only if padding is masked in attention (and
+    in mean pooling). Max pooling reads padded positions, so max_mean must differ."""
+    params = {"vocabulary_size": 20, "embedding_dim": 8, "num_heads": 2, "pooling": pooling}
+    long = build_model("text_transformer", sequence_length=6, num_blocks=2, **params)
+    short = build_model("text_transformer", sequence_length=3, num_blocks=2, **params)
+    for layer in short.layers:
+        weights = long.get_layer(layer.name).get_weights()
+        if layer.name == "position_embedding":
+            weights = [weights[0][:3]]
+        layer.set_weights(weights)
+    padded = long.predict(np.array([[5, 6, 7, 0, 0, 0]]), verbose=0)
+    unpadded = short.predict(np.array([[5, 6, 7]]), verbose=0)
+    if pooling == "mean":
+        np.testing.assert_allclose(padded, unpadded, rtol=1e-5, atol=1e-6)
+    else:
+        assert not np.allclose(padded, unpadded, rtol=1e-5, atol=1e-6)
+
+
+def test_text_transformer_refuses_heads_that_do_not_divide_the_width():
+    with pytest.raises(ValueError, match="embedding_dim 10 must divide by num_heads 3"):
+        build_model("text_transformer", embedding_dim=10, num_heads=3)
+
+
+def test_text_bow_is_linear_by_default_and_normalises_bags():
+    model = build_model("text_bow", vocabulary_size=30, dropout=0.0)
+    assert [type(layer).__name__ for layer in model.layers] == [
+        "InputLayer",
+        "UnitNormalization",
+        "Dense",
+    ]
+    bag = np.random.default_rng(0).random((2, 30), dtype="float32")
+    np.testing.assert_allclose(  # Unit length first: a bag's scale does not matter.
+        model.predict(bag, verbose=0), model.predict(5 * bag, verbose=0), rtol=1e-5
+    )
+    deep = build_model("text_bow", vocabulary_size=30, hidden_units=(8, 4), normalize=False)
+    assert [layer.units for layer in deep.layers if type(layer).__name__ == "Dense"] == [8, 4, 2]
 
 
 def test_text_rnn_masks_padding():
