@@ -103,6 +103,21 @@ def test_mnist_cnn_takes_raw_uint8_pixels():
             (2, 8, 16, 16, 3),
         ),
         (
+            "video_r2plus1d",
+            {"input_shape": (8, 16, 16, 1), "num_classes": 4, "filters": (4, 8)},
+            (2, 8, 16, 16, 1),
+        ),
+        (
+            "video_r2plus1d",
+            {
+                "input_shape": (6, 16, 16, 3),
+                "filters": (4, 8, 8),
+                "blocks_per_stage": 2,
+                "temporal_downsample": False,
+            },
+            (2, 6, 16, 16, 3),
+        ),
+        (
             "frame_average_cnn",
             {"input_shape": (6, 16, 16, 1), "num_classes": 4, "filters": (4, 8), "units": 8},
             (2, 6, 16, 16, 1),
@@ -198,6 +213,27 @@ def test_text_bow_is_linear_by_default_and_normalises_bags():
     )
     deep = build_model("text_bow", vocabulary_size=30, hidden_units=(8, 4), normalize=False)
     assert [layer.units for layer in deep.layers if type(layer).__name__ == "Dense"] == [8, 4, 2]
+
+
+def test_r2plus1d_factorises_every_conv_with_the_papers_parameter_budget():
+    """Every 3×3×3 conv is a 1×3×3 spatial conv to M channels then a 3×1×1 temporal one,
+    M chosen (Tran et al. 2018) so the pair has no more weights than the 3D conv."""
+    from zoo.models.r2plus1d import mid_channels
+
+    model = build_model("video_r2plus1d", input_shape=(8, 16, 16, 3), filters=(8, 16))
+    convs = {layer.name: layer for layer in model.layers if type(layer).__name__ == "Conv3D"}
+    spatial = [n for n in convs if n.endswith("_spatial")]
+    assert len(spatial) == 5  # stem + 2 blocks × 2 convs
+    for name in spatial:
+        s, t = convs[name], convs[name.replace("_spatial", "_temporal")]
+        assert s.kernel.shape[:3] == (1, 3, 3) and t.kernel.shape[:3] == (3, 1, 1)
+        n_in, n_out = s.kernel.shape[3], t.kernel.shape[4]
+        assert s.kernel.shape[4] == mid_channels(n_in, n_out, 3, 3)
+        factorised = 9 * n_in * s.kernel.shape[4] + 3 * s.kernel.shape[4] * n_out
+        assert 27 * n_in * n_out - factorised < 9 * n_in + 3 * n_out  # at most one M short
+    assert mid_channels(64, 64, 3, 3) == 144  # The paper's first stage of R(2+1)D-18.
+    # The second stage halves time and space.
+    assert model.get_layer("stage2_block1_relu2").output.shape[1:] == (4, 8, 8, 16)
 
 
 def test_text_rnn_masks_padding():
