@@ -162,3 +162,26 @@ class PositionEmbedding(keras.layers.Layer):
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "sequence_length": self.sequence_length}
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class ApplicationPreprocess(keras.layers.Layer):
+    """Raw 0–255 RGB images → what the `keras.applications` family `module` (e.g.
+    "resnet_v2", "efficientnet_v2") expects, through that module's own
+    `preprocess_input` (keras.ops: any backend). Families that normalise inside their
+    model (EfficientNet, ConvNeXt, MobileNetV3) pass the images through unchanged.
+    """
+
+    def __init__(self, module: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.module = module
+        self._preprocess = getattr(keras.applications, module).preprocess_input  # Fails early.
+
+    def call(self, images):
+        return self._preprocess(keras.ops.cast(images, self.compute_dtype))
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        return input_shape
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "module": self.module}
