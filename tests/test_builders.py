@@ -63,6 +63,25 @@ def test_mnist_cnn_takes_raw_uint8_pixels():
         ),
         ("text_rnn", {"vocabulary_size": 50, "units": (8, 4), "pooling": "mean"}, (4, 12)),
         ("cnn", {"num_classes": 10}, (4, 32, 32, 3)),
+        ("text_bow", {"vocabulary_size": 50, "num_classes": 3}, (4, 50)),
+        ("text_bow", {"vocabulary_size": 50, "hidden_units": (8,), "l2": 1e-4}, (4, 50)),
+        ("text_transformer", {"vocabulary_size": 50, "sequence_length": 12}, (4, 12)),
+        (
+            "text_transformer",
+            {"vocabulary_size": 50, "sequence_length": 12, "num_blocks": 2, "pooling": "max"},
+            (4, 12),
+        ),
+        ("resnet", {"num_classes": 10}, (2, 32, 32, 3)),
+        (
+            "resnet",
+            {"input_shape": (16, 16, 3), "depth": 8, "width": 4, "l2": 1e-4, "dropout": 0.2},
+            (2, 16, 16, 3),
+        ),
+        (
+            "resnet",
+            {"input_shape": (64, 64, 1), "depth": 10, "width": 4, "stages": 4, "stem": "imagenet"},
+            (2, 64, 64, 1),
+        ),
         (
             "cnn",
             {"input_shape": (16, 16, 1), "filters": (4,), "batch_norm": False, "dense_units": 0},
@@ -84,6 +103,21 @@ def test_mnist_cnn_takes_raw_uint8_pixels():
             (2, 8, 16, 16, 3),
         ),
         (
+            "video_r2plus1d",
+            {"input_shape": (8, 16, 16, 1), "num_classes": 4, "filters": (4, 8)},
+            (2, 8, 16, 16, 1),
+        ),
+        (
+            "video_r2plus1d",
+            {
+                "input_shape": (6, 16, 16, 3),
+                "filters": (4, 8, 8),
+                "blocks_per_stage": 2,
+                "temporal_downsample": False,
+            },
+            (2, 6, 16, 16, 3),
+        ),
+        (
             "frame_average_cnn",
             {"input_shape": (6, 16, 16, 1), "num_classes": 4, "filters": (4, 8), "units": 8},
             (2, 6, 16, 16, 1),
@@ -93,9 +127,11 @@ def test_mnist_cnn_takes_raw_uint8_pixels():
 def test_output_shape_and_probabilities(name, params, batch):
     model = build_model(name, **params)
     rng = np.random.default_rng(0)
-    x = rng.integers(0, 50, batch) if name == "text_rnn" else rng.random(batch, dtype="float32")
+    tokens = name in ("text_rnn", "text_transformer")
+    x = rng.integers(0, 50, batch) if tokens else rng.random(batch, dtype="float32")
     y = model.predict(x, verbose=0)
-    assert y.shape == (batch[0], params.get("num_classes", 2 if name == "text_rnn" else 10))
+    default_classes = 2 if name.startswith("text_") else 10
+    assert y.shape == (batch[0], params.get("num_classes", default_classes))
     np.testing.assert_allclose(y.sum(axis=1), 1.0, rtol=1e-5)
 
 
@@ -111,6 +147,93 @@ def test_factorised_video_cnn_uses_spatial_and_temporal_kernels():
     assert [layer.kernel.shape for layer in plain.layers if type(layer).__name__ == "Conv3D"] == [
         (3, 3, 3, 3, 8)
     ]
+
+
+@pytest.mark.parametrize(("depth", "stages"), [(20, 3), (56, 3), (18, 4)])
+def test_resnet_depth_counts_its_weighted_layers(depth, stages):
+    """Depth as the paper counts it: the stem conv, two 3×3 convs per block and the dense
+    head; 1×1 projection shortcuts (one per stage that changes shape) are not counted."""
+    model = build_model("resnet", depth=depth, stages=stages, width=4)
+    convs = [layer for layer in model.layers if type(layer).__name__ == "Conv2D"]
+    shortcuts = [layer for layer in convs if layer.name.endswith("_shortcut")]
+    assert len(shortcuts) == stages - 1
+    assert all(layer.kernel.shape[:2] == (1, 1) for layer in shortcuts)
+    assert len(convs) - len(shortcuts) + 1 == depth
+    final = [layer for layer in convs if layer.name.endswith("_conv2")][-1]
+    assert final.kernel.shape[-1] == 4 * 2 ** (stages - 1)
+
+
+def test_resnet_refuses_a_depth_its_stages_cannot_hold():
+    with pytest.raises(ValueError, match=r"depth 21 .* e\.g\. 8, 14, 20, 32, 56"):
+        build_model("resnet", depth=21)
+
+
+def test_resnet_imagenet_stem_quarters_the_resolution():
+    model = build_model("resnet", input_shape=(64, 64, 3), depth=8, width=4, stem="imagenet")
+    assert model.get_layer("stem_pool").output.shape[1:3] == (16, 16)
+    assert model.get_layer("final_relu").output.shape[1:] == (4, 4, 16)
+
+
+@pytest.mark.parametrize("pooling", ["mean", "max_mean"])
+def test_text_transformer_masks_padding_in_attention(pooling):
+    """The same text padded to 6 and to 3 tokens, through the same weights (the position
+    table cut to 3 rows): identical outputs only if padding is masked in attention (and
+    in mean pooling). Max pooling reads padded positions, so max_mean must differ."""
+    params = {"vocabulary_size": 20, "embedding_dim": 8, "num_heads": 2, "pooling": pooling}
+    long = build_model("text_transformer", sequence_length=6, num_blocks=2, **params)
+    short = build_model("text_transformer", sequence_length=3, num_blocks=2, **params)
+    for layer in short.layers:
+        weights = long.get_layer(layer.name).get_weights()
+        if layer.name == "position_embedding":
+            weights = [weights[0][:3]]
+        layer.set_weights(weights)
+    padded = long.predict(np.array([[5, 6, 7, 0, 0, 0]]), verbose=0)
+    unpadded = short.predict(np.array([[5, 6, 7]]), verbose=0)
+    if pooling == "mean":
+        np.testing.assert_allclose(padded, unpadded, rtol=1e-5, atol=1e-6)
+    else:
+        assert not np.allclose(padded, unpadded, rtol=1e-5, atol=1e-6)
+
+
+def test_text_transformer_refuses_heads_that_do_not_divide_the_width():
+    with pytest.raises(ValueError, match="embedding_dim 10 must divide by num_heads 3"):
+        build_model("text_transformer", embedding_dim=10, num_heads=3)
+
+
+def test_text_bow_is_linear_by_default_and_normalises_bags():
+    model = build_model("text_bow", vocabulary_size=30, dropout=0.0)
+    assert [type(layer).__name__ for layer in model.layers] == [
+        "InputLayer",
+        "UnitNormalization",
+        "Dense",
+    ]
+    bag = np.random.default_rng(0).random((2, 30), dtype="float32")
+    np.testing.assert_allclose(  # Unit length first: a bag's scale does not matter.
+        model.predict(bag, verbose=0), model.predict(5 * bag, verbose=0), rtol=1e-5
+    )
+    deep = build_model("text_bow", vocabulary_size=30, hidden_units=(8, 4), normalize=False)
+    assert [layer.units for layer in deep.layers if type(layer).__name__ == "Dense"] == [8, 4, 2]
+
+
+def test_r2plus1d_factorises_every_conv_with_the_papers_parameter_budget():
+    """Every 3×3×3 conv is a 1×3×3 spatial conv to M channels then a 3×1×1 temporal one,
+    M chosen (Tran et al. 2018) so the pair has no more weights than the 3D conv."""
+    from zoo.models.r2plus1d import mid_channels
+
+    model = build_model("video_r2plus1d", input_shape=(8, 16, 16, 3), filters=(8, 16))
+    convs = {layer.name: layer for layer in model.layers if type(layer).__name__ == "Conv3D"}
+    spatial = [n for n in convs if n.endswith("_spatial")]
+    assert len(spatial) == 5  # stem + 2 blocks × 2 convs
+    for name in spatial:
+        s, t = convs[name], convs[name.replace("_spatial", "_temporal")]
+        assert s.kernel.shape[:3] == (1, 3, 3) and t.kernel.shape[:3] == (3, 1, 1)
+        n_in, n_out = s.kernel.shape[3], t.kernel.shape[4]
+        assert s.kernel.shape[4] == mid_channels(n_in, n_out, 3, 3)
+        factorised = 9 * n_in * s.kernel.shape[4] + 3 * s.kernel.shape[4] * n_out
+        assert 27 * n_in * n_out - factorised < 9 * n_in + 3 * n_out  # at most one M short
+    assert mid_channels(64, 64, 3, 3) == 144  # The paper's first stage of R(2+1)D-18.
+    # The second stage halves time and space.
+    assert model.get_layer("stage2_block1_relu2").output.shape[1:] == (4, 8, 8, 16)
 
 
 def test_text_rnn_masks_padding():

@@ -38,6 +38,28 @@ def test_augmentation_on_training_only_and_preprocessing_in_the_preprocessor():
     assert bundle.preprocessor.inputs[0].dtype == "uint8"
 
 
+def test_pad_and_crop_cuts_each_image_at_its_own_offset_of_the_zero_padded_image():
+    images = np.arange(1, 16 * 5 * 5 + 1, dtype=np.uint8).reshape(16, 5, 5, 1)
+    bundle = apply(ImageOptions(augment={"crop": 2}), _bundle(images), seed=3)
+    train, _ = next(iter(bundle.train))
+    assert train.dtype.name == "uint8" and train.shape == images.shape
+    padded = np.pad(images, [(0, 0), (2, 2), (2, 2), (0, 0)])
+    offsets = []
+    for i, out in enumerate(train.numpy()):
+        windows = [
+            (dy, dx)
+            for dy in range(5)
+            for dx in range(5)
+            if np.array_equal(padded[i, dy : dy + 5, dx : dx + 5], out)
+        ]
+        assert len(windows) == 1  # Exactly one window of the padded image, never resampled.
+        offsets.append(windows[0])
+    assert len(set(offsets)) > 3  # Offsets are drawn per image, not once per batch.
+    for split in ("validation", "test"):
+        raw, _ = next(iter(bundle.split(split)))
+        np.testing.assert_array_equal(raw.numpy(), images)  # Never augmented.
+
+
 def test_image_options_refuse_text_inputs():
     import tensorflow as tf
 
@@ -81,7 +103,7 @@ def test_directory_of_images(tmp_path):
 @pytest.mark.parametrize(
     ("recipe", "input_name", "dtype", "shape"),
     [
-        ("recipes/cifar10_cnn.yaml", "image", "uint8", [None, 32, 32, 3]),
+        ("recipes/cifar10_cnn_tfds.yaml", "image", "uint8", [None, 32, 32, 3]),
         ("recipes/imdb_reviews_tfds.yaml", "text", "string", [None]),
     ],
 )

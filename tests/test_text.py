@@ -321,6 +321,49 @@ def test_saved_vocabulary_rebuilds_the_vectoriser_without_adapting(tmp_path):
         load(config, batch_size=8, seed=0, vocabulary=saved)
 
 
+@pytest.mark.parametrize("mode", ["multi_hot", "tf_idf"])
+def test_bag_of_ngrams_modes_give_float_vectors_and_survive_the_saved_vocabulary(
+    toy_tree, tmp_path, mode
+):
+    """multi_hot / tf_idf over 1-2-grams: one float vector of vocabulary_size per text, no
+    sequence_length for the builder; the saved vocabulary (IDF weights included) rebuilds
+    the same vectoriser without adapting, and one from another mode is refused."""
+    config = _config(toy_tree, text={"ngrams": 2, "output_mode": mode, "sequence_length": None})
+    bundle = load(config, batch_size=8, seed=0)
+    vectorizer = bundle.preprocessor.get_layer("vectorize")
+    vocabulary = vectorizer.get_vocabulary()
+    assert vocabulary[0] == "[UNK]" and {"good", "good fine", "alpha"} <= set(vocabulary)
+    assert bundle.info.model_inputs == {"vocabulary_size": len(vocabulary)}
+    bags, _ = next(iter(bundle.model_ready("train")))
+    assert bags.dtype.name == "float32" and bags.shape == (8, len(vocabulary))
+    sample = tf_strings(["good fine good", "bad"])
+    out = bundle.preprocessor(sample).numpy()
+    good, bigram = vocabulary.index("good"), vocabulary.index("good fine")
+    if mode == "multi_hot":
+        assert out[0, good] == 1.0 and out[0, bigram] == 1.0 and out[1, good] == 0.0
+    else:  # "good" and "good fine" are in the same documents (same inverse document
+        # frequency); "good" is counted twice in the sample, "good fine" once.
+        assert out[0, bigram] > 0.0 and out[1, good] == 0.0
+        np.testing.assert_allclose(out[0, good], 2 * out[0, bigram], rtol=1e-6)
+    saved = tmp_path / "vocabulary.txt"
+    saved.write_text(text_prep.vocabulary_text(bundle.preprocessor))
+    before = text_prep.adapt_calls
+    rebuilt = load(config, batch_size=8, seed=0, vocabulary=saved)
+    assert text_prep.adapt_calls == before
+    np.testing.assert_array_equal(rebuilt.preprocessor(sample), out)
+    if mode == "tf_idf":
+        plain = _config(toy_tree, text={"ngrams": 2, "output_mode": "multi_hot"})
+        other = tmp_path / "other.txt"
+        other.write_text(text_prep.vocabulary_text(load(plain, batch_size=8, seed=0).preprocessor))
+        with pytest.raises(DataError, match="holds no inverse document frequencies"):
+            load(config, batch_size=8, seed=0, vocabulary=other)
+
+
+def test_a_bag_of_ngrams_takes_no_sequence_length(toy_tree):
+    with pytest.raises(ValueError, match="sequence_length applies to output_mode int"):
+        _config(toy_tree, text={"output_mode": "multi_hot", "sequence_length": 100})
+
+
 def tf_strings(values):
     import tensorflow as tf
 

@@ -142,6 +142,11 @@ class TextOptions(Section):
     and/or strips punctuation. `max_tokens` caps the vocabulary (padding and
     out-of-vocabulary tokens included); `sequence_length` pads/truncates token ids (null:
     pad to the longest text of each batch); `ngrams` adds n-grams up to that n as tokens.
+    `output_mode`: `int` gives token ids in order (sequence models); `multi_hot` (is each
+    vocabulary entry present) and `tf_idf` (its count × inverse document frequency, the
+    frequencies learnt with the vocabulary) give one float vector of `vocabulary_size`
+    per text, for bag-of-n-grams models such as `text_bow`; `sequence_length` does not
+    apply to them (leave it unset).
     `adapt_examples` caps how many training texts the vocabulary is learnt from (the first
     ones; null: all); `adapt_sample` (default 100,000) learns it from a bounded, seeded
     random sample of the training texts instead (null: all), so adapting costs the same
@@ -157,20 +162,34 @@ class TextOptions(Section):
     )
     strip_markup: bool = True
     ngrams: Annotated[int, Field(ge=1, le=5)] | None = None
+    output_mode: Literal["int", "multi_hot", "tf_idf"] = "int"
     adapt_examples: PositiveInt | None = None
     adapt_sample: PositiveInt | None = 100_000
+
+    @model_validator(mode="after")
+    def _bags_have_no_length(self) -> TextOptions:
+        given = "sequence_length" in self.model_fields_set and self.sequence_length is not None
+        if self.output_mode != "int" and given:
+            raise ValueError(
+                f"sequence_length applies to output_mode int (token ids), not "
+                f"{self.output_mode!r}, which gives one vector per text; remove it"
+            )
+        return self
 
 
 class Augment(Section):
     """Random image augmentation, applied to the training split only (Keras layers
     RandomFlip, RandomRotation, RandomTranslation, RandomZoom). `rotation` is a fraction
     of a full turn, `translation` and `zoom` fractions of the image size; 0 turns one off.
+    `crop`: pad each side with this many zero pixels and cut a random window of the
+    original size back out (the standard CIFAR augmentation, `crop: 4`), after the others.
     """
 
     flip: Literal["horizontal", "vertical", "horizontal_and_vertical"] | None = None
     rotation: Fraction = 0.0
     translation: Fraction = 0.0
     zoom: Fraction = 0.0
+    crop: NonNegativeInt = 0
 
 
 class ImageOptions(Section):

@@ -4,6 +4,16 @@ Each builder imports Keras inside its body: registering, listing and validating
 recipes then never loads TensorFlow, which keeps `--help` and `--dry-run` fast.
 """
 
-from zoo.models import cnn, mlp, text, video
+from zoo.models import applications, bow, cnn, mlp, r2plus1d, resnet, text, transformer, video
 
-__all__ = ["cnn", "mlp", "text", "video"]
+__all__ = [
+    "applications",
+    "bow",
+    "cnn",
+    "mlp",
+    "r2plus1d",
+    "resnet",
+    "text",
+    "transformer",
+    "video",
+]

@@ -13,3 +13,4 @@ Scale = Annotated[float, Gt(0.0)]
 Shape = Annotated[tuple[PositiveInt, ...], Len(min_length=1)]
 Widths = Annotated[tuple[PositiveInt, ...], Len(min_length=1)]  # units or filters per layer
 NonNegativeInt = Annotated[int, Ge(0)]
+NonNegativeFloat = Annotated[float, Ge(0.0)]  # penalties such as an L2 factor

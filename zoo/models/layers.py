@@ -128,3 +128,60 @@ class VideoPreprocess(keras.layers.Layer):
             "rescale": self.rescale,
             "add_channel_axis": self.add_channel_axis,
         }
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class PositionEmbedding(keras.layers.Layer):
+    """Adds a learnt embedding of each position (0 … `sequence_length` − 1) to a batch of
+    token embeddings (B, T, D), T ≤ `sequence_length`, and passes their padding mask on.
+
+    keras.ops only (any backend): the Transformer encoder's position signal, the one
+    piece of `text_transformer` Keras has no layer for (keras-hub has
+    `PositionEmbedding`; see zoo/models/transformer.py for why it is not used).
+    """
+
+    def __init__(self, sequence_length: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.sequence_length = sequence_length
+        self.supports_masking = True
+
+    def build(self, input_shape: Shape) -> None:
+        self.embeddings = self.add_weight(
+            name="embeddings",
+            shape=(self.sequence_length, input_shape[-1]),
+            initializer=keras.initializers.RandomNormal(stddev=0.02),
+        )
+
+    def call(self, inputs):
+        length = keras.ops.shape(inputs)[1]
+        positions = keras.ops.cast(self.embeddings[:length], inputs.dtype)
+        return inputs + keras.ops.expand_dims(positions, 0)
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        return input_shape
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "sequence_length": self.sequence_length}
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class ApplicationPreprocess(keras.layers.Layer):
+    """Raw 0–255 RGB images → what the `keras.applications` family `module` (e.g.
+    "resnet_v2", "efficientnet_v2") expects, through that module's own
+    `preprocess_input` (keras.ops: any backend). Families that normalise inside their
+    model (EfficientNet, ConvNeXt, MobileNetV3) pass the images through unchanged.
+    """
+
+    def __init__(self, module: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.module = module
+        self._preprocess = getattr(keras.applications, module).preprocess_input  # Fails early.
+
+    def call(self, images):
+        return self._preprocess(keras.ops.cast(images, self.compute_dtype))
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        return input_shape
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "module": self.module}

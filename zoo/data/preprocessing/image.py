@@ -2,7 +2,7 @@
 
 Resize and rescale form the bundle's preprocessor, so they run in tf.data for training
 and inside the exported model, which therefore takes raw images. Augmentation (random
-flip, rotation, translation, zoom) is mapped over the training split only, before the
+flip, rotation, translation, zoom, pad-and-crop) is mapped over the training split only, before the
 preprocessor, and hands back the raw dtype so the preprocessor sees one kind of input.
 """
 
@@ -48,18 +48,35 @@ def augmenter(augment: Augment, dtype: str, seed: int):
         layers.append(keras.layers.RandomTranslation(t, t, seed=seed + 2))
     if augment.zoom:
         layers.append(keras.layers.RandomZoom(augment.zoom, seed=seed + 3))
-    if not layers:
+    if not layers and not augment.crop:
         return None
-    pipeline = keras.Sequential(layers, name="augment")
+    pipeline = keras.Sequential(layers, name="augment") if layers else None
     out_dtype = tf.as_dtype(dtype)
 
     def run(x):
-        y = pipeline(tf.cast(x, tf.float32), training=True)
+        y = tf.cast(x, tf.float32)
+        if pipeline is not None:
+            y = pipeline(y, training=True)
+        if augment.crop:
+            y = pad_and_crop(y, augment.crop, seed=seed + 4)
         if out_dtype.is_integer:
             y = tf.clip_by_value(tf.round(y), out_dtype.min, out_dtype.max)
         return tf.cast(y, out_dtype)
 
     return run
+
+
+def pad_and_crop(images, pad: int, *, seed: int):
+    """(B, H, W, C) images zero-padded by `pad` on each side, then each cut back to H × W
+    at its own random offset (0 to 2 × pad in each direction)."""
+    import tensorflow as tf
+
+    batch, height, width = tf.shape(images)[0], tf.shape(images)[1], tf.shape(images)[2]
+    padded = tf.pad(images, [[0, 0], [pad, pad], [pad, pad], [0, 0]])
+    dy = tf.random.uniform([batch, 1], 0, 2 * pad + 1, tf.int32, seed=seed)
+    dx = tf.random.uniform([batch, 1], 0, 2 * pad + 1, tf.int32, seed=seed + 1)
+    rows = tf.gather(padded, dy + tf.range(height)[tf.newaxis], axis=1, batch_dims=1)
+    return tf.gather(rows, dx + tf.range(width)[tf.newaxis], axis=2, batch_dims=1)
 
 
 def apply(options: ImageOptions, bundle: DataBundle, *, seed: int) -> DataBundle:

@@ -47,12 +47,47 @@ def saved_vocabulary(run_folder: Path | None) -> Path | None:
 
 
 def vocabulary_text(preprocessor: Any) -> str | None:
-    """The vectoriser's vocabulary as file text (one token per line), or None."""
+    """The vectoriser's vocabulary as file text (one token per line), or None.
+
+    The file always starts with the padding line '' (int mode's own first token; added
+    for multi_hot/tf_idf, whose vocabularies have none). In tf_idf mode each token line
+    ends in a tab and the token's inverse document frequency: the weights are learnt with
+    the vocabulary, and a vectoriser rebuilt without adapting needs them. Tokens never
+    hold a tab (TextVectorization splits on whitespace)."""
     try:
         vectorizer = preprocessor.get_layer("vectorize")
     except (AttributeError, ValueError):
         return None
-    return "".join(f"{token}\n" for token in vectorizer.get_vocabulary())
+    tokens = [str(t) for t in vectorizer.get_vocabulary()]
+    mode = vectorizer.get_config()["output_mode"]
+    if mode == "int":
+        return "".join(f"{token}\n" for token in tokens)
+    lines = [f"{token}\n" for token in tokens]
+    if mode == "tf_idf":
+        weights = vectorizer._lookup_layer.idf_weights.numpy()[: len(tokens)]
+        lines = [f"{token}\t{float(w)!r}\n" for token, w in zip(tokens, weights, strict=True)]
+    return "\n" + "".join(lines)
+
+
+def _set_vocabulary(vectorizer: Any, tokens: list[str], mode: str, where: str) -> None:
+    """Give `vectorizer` a saved vocabulary (`read_vocabulary`'s tokens) in `mode`."""
+    if mode == "int":
+        vectorizer.set_vocabulary(tokens)
+        return
+    entries = tokens[1:]  # Bags have no padding token.
+    if mode != "tf_idf":
+        vectorizer.set_vocabulary(entries)
+        return
+    try:
+        words, weights = zip(*(entry.rsplit("\t", 1) for entry in entries), strict=True)
+        idf = [float(w) for w in weights]
+    except ValueError:
+        raise DataError(
+            f"The saved vocabulary {where} holds no inverse document frequencies (a tab and "
+            "a number on each token line), which data.text.output_mode tf_idf needs: it was "
+            "learnt in another output mode. Train the run again."
+        ) from None
+    vectorizer.set_vocabulary(list(words), idf_weights=idf)
 
 
 def read_vocabulary(path: Path) -> list[str]:
@@ -152,16 +187,17 @@ def build(
     import tensorflow as tf
 
     clean = clean_text_layer()(strip_markup=options.strip_markup, name="clean_text")
+    mode = options.output_mode
     vectorizer = keras.layers.TextVectorization(
         max_tokens=options.max_tokens,
         standardize=None if options.standardize == "none" else options.standardize,
         ngrams=options.ngrams,
-        output_mode="int",
-        output_sequence_length=options.sequence_length,
+        output_mode=mode,
+        output_sequence_length=options.sequence_length if mode == "int" else None,
         name="vectorize",
     )
     if vocabulary is not None:
-        vectorizer.set_vocabulary(vocabulary)
+        _set_vocabulary(vectorizer, vocabulary, mode, "file")
         log.info("text: vocabulary of %d tokens set, not learnt (no adapting)", len(vocabulary))
     else:
         if not presampled:
@@ -170,6 +206,10 @@ def build(
         adapt_calls += 1
     raw = keras.Input(shape=(), dtype="string", name=input_name)
     tokens = vectorizer(clean(raw))
+    if mode != "int":
+        # A bag of n-grams: one float vector per text. TextVectorization's multi_hot output
+        # is int64 when run (float32 only symbolically); Rescaling(1) casts.
+        tokens = keras.layers.Rescaling(1.0, dtype="float32", name="to_float")(tokens)
     return keras.Model(raw, tokens, name="text_preprocessor")
 
 
@@ -220,13 +260,14 @@ def apply(
         _keep(cache_file, vocabulary_text(pre) or "")
     vectorizer = pre.get_layer("vectorize")
     vocabulary_size = int(vectorizer.vocabulary_size())
-    if vocabulary_size <= 2:
+    specials = 2 if options.output_mode == "int" else 1  # Padding (int only), out-of-vocab.
+    if vocabulary_size <= specials:
         raise DataError(
             "data.text: the training split holds no words to learn a vocabulary from "
             f"(vocabulary of {vocabulary_size} tokens); check the training files."
         )
     model_inputs = {**info.model_inputs, "vocabulary_size": vocabulary_size}
-    if options.sequence_length is not None:
+    if options.sequence_length is not None and options.output_mode == "int":
         model_inputs["sequence_length"] = options.sequence_length
     info = dataclasses.replace(info, model_inputs=model_inputs)
     return dataclasses.replace(bundle, info=info, preprocessor=pre)

@@ -1,0 +1,115 @@
+"""Residual image classifiers with pre-activation blocks (He et al. 2016, "Identity
+Mappings in Deep Residual Networks").
+
+Pre-activation (BN → ReLU → conv) keeps the shortcut path a pure identity from input to
+output, which is what lets the deep CIFAR variants (ResNet-56, -110) train as easily as
+the shallow ones. Depth and width are free so the CPU budget, not the code, picks the
+size: measure before choosing (recipes/cifar10_resnet.yaml records the measurement).
+"""
+
+from typing import TYPE_CHECKING, Literal
+
+from zoo.models._types import NonNegativeFloat, PositiveInt, Rate, Scale, Shape
+from zoo.models.registry import register_model
+
+if TYPE_CHECKING:
+    import keras
+
+
+def blocks_per_stage(depth: int, stages: int) -> int:
+    """Blocks in each stage of a `depth`-layer net: depth = 2 × stages × n + 2 (6n+2 for
+    the 3-stage CIFAR nets: 20, 32, 44, 56, 110)."""
+    if depth < 2 * stages + 2 or (depth - 2) % (2 * stages):
+        valid = ", ".join(str(2 * stages * n + 2) for n in (1, 2, 3, 5, 9))
+        raise ValueError(
+            f"resnet depth {depth} does not fit {stages} stages of two-conv blocks: depth "
+            f"must be 2 × stages × n + 2, e.g. {valid}"
+        )
+    return (depth - 2) // (2 * stages)
+
+
+@register_model(task="classification")
+def resnet(
+    *,
+    input_shape: Shape = (32, 32, 3),
+    num_classes: PositiveInt = 10,
+    depth: PositiveInt = 20,
+    width: PositiveInt = 16,
+    stages: PositiveInt = 3,
+    stem: Literal["cifar", "imagenet"] = "cifar",
+    l2: NonNegativeFloat = 0.0,
+    dropout: Rate = 0.0,
+    rescale: Scale | None = None,
+) -> "keras.Model":
+    """A pre-activation ResNet (He et al. 2016, "Identity Mappings in Deep Residual
+    Networks"): ResNet-20/56/110 on CIFAR by default, wider or with an ImageNet stem on
+    request.
+
+    `stem`: "cifar" is one 3×3 conv (`width` filters) at full resolution, for 32×32
+    images; "imagenet" is a 7×7 stride-2 conv then 3×3 stride-2 max pooling, for larger
+    images. Then `stages` stages of n blocks each (depth = 2 × stages × n + 2), filters
+    `width` × 2^stage, the first block of each later stage halving the resolution. A
+    block is BN → ReLU → Conv 3×3 → BN → ReLU → Conv 3×3 added to its input; where the
+    shape changes the shortcut is a 1×1 conv of the pre-activated input, as in the paper.
+    A final BN → ReLU (the last block's output is not yet normalised) → global average
+    pooling → optional Dropout → softmax. `l2` is an L2 penalty on every conv and dense
+    kernel (the paper's 1e-4 to 5e-4 under SGD); leave it 0 when the optimizer decays
+    weights instead. `rescale` adds a Rescaling layer in front (None when
+    `data.image.rescale` already does). ResNet-20 at width 16 has 0.27 M parameters.
+    """
+    import keras
+
+    layers = keras.layers
+    n = blocks_per_stage(depth, stages)
+    regularizer = keras.regularizers.L2(l2) if l2 else None
+
+    def conv(filters: int, size: int, stride: int, name: str):
+        return layers.Conv2D(
+            filters,
+            size,
+            strides=stride,
+            padding="same",
+            use_bias=False,
+            kernel_initializer="he_normal",
+            kernel_regularizer=regularizer,
+            name=name,
+        )
+
+    inputs = keras.Input(shape=input_shape, name="image")
+    x = layers.Rescaling(rescale, name="rescale")(inputs) if rescale else inputs
+    if stem == "cifar":
+        x = conv(width, 3, 1, "stem_conv")(x)
+    else:
+        x = conv(width, 7, 2, "stem_conv")(x)
+        x = layers.BatchNormalization(name="stem_bn")(x)
+        x = layers.Activation("relu", name="stem_relu")(x)
+        x = layers.MaxPooling2D(3, strides=2, padding="same", name="stem_pool")(x)
+    for s in range(stages):
+        filters = width * 2**s
+        for b in range(n):
+            name = f"stage{s + 1}_block{b + 1}"
+            stride = 2 if s > 0 and b == 0 else 1
+            pre = layers.BatchNormalization(name=f"{name}_bn1")(x)
+            pre = layers.Activation("relu", name=f"{name}_relu1")(pre)
+            if stride != 1 or x.shape[-1] != filters:
+                shortcut = conv(filters, 1, stride, f"{name}_shortcut")(pre)
+            else:
+                shortcut = x
+            y = conv(filters, 3, stride, f"{name}_conv1")(pre)
+            y = layers.BatchNormalization(name=f"{name}_bn2")(y)
+            y = layers.Activation("relu", name=f"{name}_relu2")(y)
+            y = conv(filters, 3, 1, f"{name}_conv2")(y)
+            x = layers.Add(name=f"{name}_add")([shortcut, y])
+    x = layers.BatchNormalization(name="final_bn")(x)
+    x = layers.Activation("relu", name="final_relu")(x)
+    x = layers.GlobalAveragePooling2D(name="pool")(x)
+    if dropout:
+        x = layers.Dropout(dropout, name="dropout")(x)
+    outputs = layers.Dense(
+        num_classes,
+        activation="softmax",
+        kernel_regularizer=regularizer,
+        name="predictions",
+        dtype="float32",
+    )(x)
+    return keras.Model(inputs, outputs, name=f"resnet{depth}")
