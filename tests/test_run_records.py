@@ -50,7 +50,7 @@ def run(tmp_path_factory):
     old = os.umask(0o002)
     try:
         out = io.StringIO()
-        with contextlib.redirect_stdout(out):
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
             code = main(
                 [
                     "train",
@@ -71,7 +71,7 @@ def test_every_test_metric_in_the_card_and_the_terminal(run):
     run_dir, _, printed = run
     metrics = json.loads((run_dir / "metrics.json").read_text())
     macro = metrics["report"]["test"]["macro"]
-    line = next(x for x in printed.splitlines() if x.startswith("test: "))
+    line = next(x for x in printed.splitlines() if x.startswith("zoo: test: "))
     card = (run_dir / "model_card.md").read_text()
     header = next(x for x in card.splitlines() if x.startswith("| split |"))
     test_row = next(x for x in card.splitlines() if x.startswith("| test |"))

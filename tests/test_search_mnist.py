@@ -42,7 +42,7 @@ def test_lr_search_beats_a_bad_start_and_prunes(mnist_ready, tmp_path):
     result = run_cli("search", str(recipe), *overrides, "--output-dir", str(study), module="zoo")
     assert result.returncode == 0, result.stderr[-3000:]
     best_line = next(line for line in result.stdout.splitlines() if line.startswith("best"))
-    best = float(best_line.split("accuracy=")[1].split()[0])
+    best = float(best_line.split("accuracy=")[1].split(";")[0])
     assert best > start + 0.2, (start, best)  # e.g. ~0.3 at lr 1e-4 against ~0.85
 
     rows = (study / "trials.csv").read_text().splitlines()[1:]

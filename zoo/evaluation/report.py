@@ -179,9 +179,10 @@ def export_table(checks: Mapping[str, Mapping[str, Any]]) -> list[str]:
                 f"max abs difference {c.get('max_abs_difference', float('nan')):.2e} on "
                 f"{c.get('examples', '?')} examples (≤ {c.get('tolerance')})"
             )
-        if "saved_model_cli_show" in c:
-            cli_ok = c.get("saved_model_cli_show") and c.get("saved_model_cli_run")
-            what += "; saved_model_cli show/run " + ("ok" if cli_ok else "failed")
+        if c.get("input"):  # What the artifact takes, when not the raw input (ONNX text).
+            what += f"; takes `{c['input']}`"
+        if c.get("note"):
+            what += f"; {c['note']}"
         ok = c.get("ok")
         result = "passed" if ok else ("failed" if ok is False else "not checked")
         lines.append(f"| {kind} | `{c.get('artifact', '')}` | {shown} | {what} | {result} |")

@@ -350,6 +350,11 @@ def _walk(folder: Path, depth: int = 0, kind: str = "run") -> Iterator[Row]:
     if fmt.is_preset(folder):
         yield _guarded(folder, preset_row)
         return
+    if _is_search(folder):  # Before runs: a study folder has a manifest too (kind "study").
+        trials = [r for sub in _safe_subfolders(folder / "trials") for r in _walk(sub, 1, "trial")]
+        yield search_row(folder, trials)
+        yield from trials
+        return
     if _is_run(folder):
         try:
             manifest = _read_json(folder / MANIFEST, required=False)
@@ -359,11 +364,6 @@ def _walk(folder: Path, depth: int = 0, kind: str = "run") -> Iterator[Row]:
         if (manifest or {}).get("kind", "run") == "run":
             yield _guarded(folder, run_row, kind)
         return  # An evaluation folder, or a run: nothing to walk below.
-    if _is_search(folder):
-        trials = [r for sub in _safe_subfolders(folder / "trials") for r in _walk(sub, 1, "trial")]
-        yield search_row(folder, trials)
-        yield from trials
-        return
     if depth >= MAX_FOLDER_DEPTH:
         return
     try:
