@@ -6,7 +6,19 @@ import zoo
 from zoo.errors import RegistryError
 from zoo.models.registry import DATA_PARAMETERS, get_model_entry, list_models, register_model
 
-BUILTIN = ["cnn", "frame_average_cnn", "mlp", "mnist_cnn", "text_rnn", "video_cnn"]
+BUILTIN = [
+    "cnn",
+    "frame_average_cnn",
+    "keras_applications",
+    "mlp",
+    "mnist_cnn",
+    "resnet",
+    "text_bow",
+    "text_rnn",
+    "text_transformer",
+    "video_cnn",
+    "video_r2plus1d",
+]
 
 
 def test_lists_builtin_models_sorted():
@@ -15,7 +27,7 @@ def test_lists_builtin_models_sorted():
 
 def test_wildcard_and_task_filters():
     assert list_models("*cnn*") == ["cnn", "frame_average_cnn", "mnist_cnn", "video_cnn"]
-    assert list_models("text_*") == ["text_rnn"]
+    assert list_models("text_*") == ["text_bow", "text_rnn", "text_transformer"]
     assert list_models("nothing*") == []
     assert list_models(task="classification") == BUILTIN
 
