@@ -43,8 +43,13 @@ def test_lists_models_and_builtin_recipes_with_their_data_without_tensorflow(tmp
     assert "documented MNIST convnet" in cnn
     recipes = _recipe_lines(out.stdout)
     expected = {"mnist_base", "mnist_cnn", "mnist_mlp", "cifar10_cnn", "cifar10_cnn_tfds"}
-    expected |= {"cifar10_resnet", "cifar10_resnet_short", "imdb_bow"}  # issue 21
-    expected |= {"adrenalmnist3d_r2plus1d", "moving_shapes_r2plus1d"}  # issue 21
+    expected |= {
+        "cifar10_resnet",
+        "cifar10_resnet_short",
+        "imdb_bow",
+        "imdb_transformer",
+    }  # issue 21
+    expected |= {"adrenalmnist3d_r2plus1d", "moving_shapes_r2plus1d"}
     expected |= {"imdb_base", "imdb_lstm", "imdb_reviews_tfds"}
     expected |= {"moving_shapes_video_cnn", "adrenalmnist3d_video_cnn", "ucf101_video_cnn"}
     expected |= {"mnist_mod5_transfer"}  # fine-tuning example (issue 13)
