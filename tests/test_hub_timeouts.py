@@ -119,3 +119,29 @@ def test_malformed_settings_are_named(monkeypatch):
     with pytest.raises(network.ZooError) as err:
         network.call(lambda: 1, host="H", endpoint="e", what="w")
     assert "ZOO_HUB_TIMEOUT='soon'" in str(err.value)
+
+
+@pytest.mark.slow  # a tiny training, then a publish to a silent hub
+def test_publishing_to_a_silent_hub_exits_2_naming_it(silent, tmp_path):
+    import numpy as np
+
+    import zoo
+
+    rng = np.random.default_rng(0)
+    arrays = {}
+    for split, n in (("train", 32), ("test", 16)):
+        arrays[f"{split}_images"] = rng.random((n, 3, 4)).astype(np.float32)
+        arrays[f"{split}_labels"] = (np.arange(n) % 2).astype(np.int64)
+    np.savez(tmp_path / "d.npz", **arrays)
+    (tmp_path / "r.yaml").write_text(
+        "name: tiny\nmodel: {name: mlp, params: {hidden_units: [4], rescale: null}}\n"
+        f"data: {{source: npz, path: {tmp_path / 'd.npz'}, splits: {{train: train, test: test}}}}\n"
+        "training: {batch_size: 8, epochs: 1}\nevaluation: {splits: [test]}\n"
+        "export: {keras: true, saved_model: false}\n"
+    )
+    run = zoo.train(tmp_path / "r.yaml", output_dir=tmp_path / "run", verbose=0)
+    endpoint = f"http://127.0.0.1:{silent.port}"
+    env = {"HF_ENDPOINT": endpoint, "HF_TOKEN": "hf_not_a_real_token"}
+    error = _error(_zoo("publish", str(run.run_dir), "hf://org/name", env=env))
+    assert f"Hugging Face Hub at {endpoint} did not answer for hf://org/name" in error
+    assert silent.accepted

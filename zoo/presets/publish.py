@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from zoo.errors import ZooError
 from zoo.presets import format as fmt
-from zoo.presets import uris
+from zoo.presets import network, uris
 from zoo.runs import layout, temporary
 
 if TYPE_CHECKING:
@@ -297,27 +297,37 @@ def publish(run: str | os.PathLike[str], dest: str) -> str:
 def _hf_repo(address: uris.Address) -> None:
     """Create the Hugging Face repository (or find it there)."""
     hub = uris._import("huggingface_hub")
-    try:
-        hub.HfApi().create_repo(address.target, exist_ok=True, repo_type="model")
-    except Exception as exc:  # Network, authentication, permissions.
-        raise uris.unreachable(address, exc) from None
+    _on_hub(
+        address, lambda: hub.HfApi().create_repo(address.target, exist_ok=True, repo_type="model")
+    )
 
 
 def _upload(address: uris.Address, folder: Path) -> None:
     if address.scheme == "hf":
         hub = uris._import("huggingface_hub")
-        try:
-            api = hub.HfApi()
-            api.upload_folder(
+        _on_hub(
+            address,
+            lambda: hub.HfApi().upload_folder(
                 repo_id=address.target, folder_path=str(folder), revision=address.revision
-            )
-        except Exception as exc:  # Network, authentication, permissions.
-            raise uris.unreachable(address, exc) from None
+            ),
+        )
         return
     kagglehub = uris._import("kagglehub")
     handle = "/".join(address.target.split("/")[:4])
+    with uris.quiet():
+        _on_hub(
+            address,
+            lambda: kagglehub.model_upload(handle, str(folder), license_name="Apache 2.0"),
+        )
+
+
+def _on_hub(address: uris.Address, request: Any) -> None:
+    """One hub call with the download path's deadlines (zoo/presets/network.py): a silent
+    endpoint ends in exit 2 naming it, like a refused one, never a hang."""
+    host = "Hugging Face Hub" if address.scheme == "hf" else "Kaggle"
     try:
-        with uris.quiet():
-            kagglehub.model_upload(handle, str(folder), license_name="Apache 2.0")
+        network.call(request, host=host, endpoint=uris.endpoint(address), what=address.text)
+    except network.HubTimeout:
+        raise
     except Exception as exc:  # Network, authentication, permissions.
         raise uris.unreachable(address, exc) from None
