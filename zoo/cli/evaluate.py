@@ -1,16 +1,7 @@
 """`zoo evaluate RUN_DIR_OR_MODEL [--recipe R] [--split test] [--output-dir DIR]`
 
-Re-scores a saved model (a run directory, `.keras` file or SavedModel) on any split of
-the recipe's data with the same code the trainer uses, so on a finished run it gives
-metrics.json's figures again. Writes `metrics.json` and the confusion-matrix PNG into its
-own folder, `RUN_DIR/evaluation-<split>/` (a preset: `./evaluation-<preset>-<split>/`
-in the current folder; or --output-dir), never into the run folder itself: a run's own
-metrics.json is never replaced.
-
-An unfinished run (killed, failed, no metrics.json) is refused unless --allow-unfinished:
-it should be finished by running its train command again, which resumes it. The model
-and the data are checked against each other (input shape, dtype, class count) before
-anything is scored.
+Argument parsing and printing only: what the command does, and its rules, is
+zoo/usecases/evaluate.py.
 """
 
 from __future__ import annotations

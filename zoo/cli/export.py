@@ -1,13 +1,7 @@
 """`zoo export RUN_DIR --format saved_model|keras|onnx|litert [--quantize Q,...]`: re-export.
 
-Starts from the run's `model.keras` (loaded in safe mode) and its resolved recipe, writes
-the artifact with the same code the trainer uses, checks it in a fresh process against
-the Keras model on held-out inputs, and records that check in its own file,
-`export-<kind>.json` (kind: `onnx`, `litert_int8`...). `tflite` is the deprecated name of
-`litert --quantize none`. It writes nothing else: never metrics.json, never a file of the
-run folder that zoo did not write. It holds the run's lock while it writes, and refuses
-an unfinished run unless --allow-unfinished (the run then stays resumable). A failed
-check exits 2 with the difference found.
+Argument parsing and printing only: what the command does, and its rules, is
+zoo/usecases/export.py.
 """
 
 from __future__ import annotations

@@ -1,9 +1,7 @@
 """`zoo list [--recipes DIR]`: the registered models and the built-in recipes.
 
-One line per model (name, task, description) and per recipe (name, where it reads its
-data, description), so a user can pick what to train (`zoo train NAME`) without opening
-files. A recipe that fails validation is listed as `INVALID` with its first problem; a
-base that other recipes extend is listed as `(base)`. Never imports TensorFlow.
+Argument parsing and printing only: what the command does, and its rules, is
+zoo/usecases/listing.py.
 """
 
 from __future__ import annotations

@@ -1,9 +1,7 @@
 """`zoo predict MODEL INPUT... [--top 3] [--json]`: classify raw inputs, print the classes.
 
-MODEL: a run folder, a preset (folder, hf:// or kaggle://), a .keras, .onnx or .tflite
-file, or a SavedModel folder. INPUT: PNG/JPEG/GIF/BMP images (converted to the model's
-channels and size as training did, with a note), .txt texts, .npy/.npz arrays, or folders
-of them. The work is zoo.api.predict; this module parses and prints.
+Argument parsing and printing only: what the command does, and its rules, is
+zoo/usecases/predict.py.
 """
 
 from __future__ import annotations

@@ -1,15 +1,14 @@
 """`zoo prepare [RECIPE ...] [--recipes DIR] [--data-dir DIR] [--manual-dir DIR]`.
 
-Prepares each dataset the named recipes read (built-in names or YAML paths), else every
-recipe in a folder (the built-in ones by default), and says, per
+Prepares each dataset the named recipes read (built-in names like `mnist_cnn`, or YAML
+paths), else every recipe in `--recipes DIR` (the built-in ones by default), and says, per
 dataset, whether it is ready, and for a missing one what it is, where it comes from and
 the exact place to put it. Offline, `--manual-dir` (or ZOO_TFDS_MANUAL_DIR) names the
 folder with TFDS's original files; `--data-dir` (or TFDS_DATA_DIR) is where prepared data
 goes. Files TFDS cannot fetch (`zoo-data://` paths in recipes) are looked for under the
-data root, ZOO_DATA_DIR or ~/.cache/zoo/data. Idempotent: prepared datasets are only
-checked, never rebuilt; archives are extracted once; a file zoo makes itself
-(zoo/data/derived.py, e.g. mnist_mod5.npz) is made when missing. Exit 0 when all are
-ready, 2 when any is missing: naming recipes lets a user get only the data they want.
+data root, ZOO_DATA_DIR or ~/.cache/zoo/data; files zoo derives itself (mnist_mod5.npz)
+are made there. Idempotent: prepared datasets are only checked, never rebuilt; archives
+are extracted once. Exit 0 when all are ready, 2 when any is missing.
 """
 
 from __future__ import annotations
