@@ -185,6 +185,30 @@ def exports_fit_inputs(recipe: Recipe) -> Found:
         )
 
 
+def sparse_bags_fit_the_model(recipe: Recipe) -> Found:
+    """Sparse bags (`data.text.sparse`) reach the builder as sparse tensors: only a builder
+    that takes them (a `sparse` parameter) can train on them, and ONNX, which exports the
+    model without its vectoriser, has no sparse inputs."""
+    from zoo.models.registry import get_model_entry, list_models
+
+    text = recipe.data.text
+    if text is None or not text.sparse:
+        return
+    takers = [n for n in list_models() if "sparse" in get_model_entry(n).parameters]
+    if "sparse" not in get_model_entry(recipe.model.name).parameters:
+        yield (
+            "data.text.sparse",
+            f"model {recipe.model.name} does not take sparse bags; set data.text.sparse: "
+            f"false, or use a builder that does ({', '.join(takers)}).",
+        )
+    if recipe.export.onnx:
+        yield (
+            "export.onnx",
+            "ONNX exports the model without its vectoriser and has no sparse inputs, so it "
+            "cannot take sparse bags; remove export.onnx or set data.text.sparse: false.",
+        )
+
+
 def fractions_leave_training_data(recipe: Recipe) -> Found:
     data = recipe.data
     if isinstance(data, CsvData) and data.validation_fraction + data.test_fraction >= 1:
@@ -334,6 +358,7 @@ RULES: tuple[Callable[[Recipe], Found], ...] = (
     learning_rate_plateau,
     preprocessing_fits_data,
     exports_fit_inputs,
+    sparse_bags_fit_the_model,
     fractions_leave_training_data,
     video_augment_fits,
     distribution_fits,

@@ -147,12 +147,17 @@ class TextOptions(Section):
     frequencies learnt with the vocabulary) give one float vector of `vocabulary_size`
     per text, for bag-of-n-grams models such as `text_bow`; `sequence_length` does not
     apply to them (leave it unset).
+    `sparse` (multi_hot only) hands a bag to the model as a sparse tensor (only its
+    non-zero entries): a bag of 200,000 n-grams holds a few hundred, so training no
+    longer builds, drops out and multiplies 200,000 floats per text. It needs a builder
+    that takes sparse bags (`text_bow`, which receives `sparse: true` as a data
+    parameter).
     `adapt_examples` caps how many training texts the vocabulary is learnt from (the first
     ones; null: all); `adapt_sample` (default 100,000) learns it from a bounded, seeded
     random sample of the training texts instead (null: all), so adapting costs the same
     on any dataset size. The learnt vocabulary is saved as `vocabulary.txt` in the run
     folder and reused by evaluation and export, which never adapt again.
-    The builder receives `vocabulary_size` and `sequence_length`.
+    The builder receives `vocabulary_size` and `sequence_length` (and `sparse`).
     """
 
     max_tokens: Annotated[int, Field(ge=3)] = 20_000
@@ -165,6 +170,22 @@ class TextOptions(Section):
     output_mode: Literal["int", "multi_hot", "tf_idf"] = "int"
     adapt_examples: PositiveInt | None = None
     adapt_sample: PositiveInt | None = 100_000
+    sparse: bool = False
+
+    @model_validator(mode="after")
+    def _only_bags_are_sparse(self) -> TextOptions:
+        if self.sparse and self.output_mode != "multi_hot":
+            why = (
+                "token ids are not a bag"
+                if self.output_mode == "int"
+                else "Keras' TextVectorization cannot give sparse tf_idf bags (it fails "
+                "while vectorising, Keras 3.15)"
+            )
+            raise ValueError(
+                f"sparse applies to output_mode multi_hot only: {why}; use output_mode "
+                "multi_hot, or remove sparse"
+            )
+        return self
 
     @model_validator(mode="after")
     def _bags_have_no_length(self) -> TextOptions:

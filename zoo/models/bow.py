@@ -26,6 +26,7 @@ def text_bow(
     dropout: Rate = 0.5,
     l2: NonNegativeFloat = 0.0,
     normalize: bool = True,
+    sparse: bool = False,
 ) -> "keras.Model":
     """A bag of n-grams → (Dropout → Dense ReLU per `hidden_units` entry) → Dropout →
     softmax; `hidden_units` empty (the default) is a linear classifier (multinomial
@@ -37,27 +38,34 @@ def text_bow(
     scikit-learn's TfidfVectorizer does): long and short reviews then weigh alike, and
     a linear model on TF-IDF needs it to generalise. `dropout` drops input features and
     hidden units (the main regulariser of a linear model with tens of thousands of
-    inputs); `l2` penalises every kernel.
+    inputs); `l2` penalises every kernel. `sparse` takes the bag as a sparse tensor
+    (`data.text.sparse: true` sets it): the first layer then touches only the n-grams a
+    text holds, which is what makes a 200,000-entry vocabulary cheap. Normalising and
+    dropping input features happen inside that first layer (`BagDense`), so dense and
+    sparse bags give the same model.
     """
     import keras
 
+    from zoo.models.layers import BagDense
+
     layers = keras.layers
     regularizer = keras.regularizers.L2(l2) if l2 else None
-    inputs = keras.Input(shape=(vocabulary_size,), dtype="float32", name="bag")
-    x = layers.UnitNormalization(name="normalize")(inputs) if normalize else inputs
-    for i, width in enumerate(hidden_units):
+    inputs = keras.Input(shape=(vocabulary_size,), dtype="float32", sparse=sparse, name="bag")
+    widths = [*hidden_units, num_classes]
+    x = inputs
+    for i, width in enumerate(widths):
+        last = i == len(widths) - 1
+        options = {
+            "activation": "softmax" if last else "relu",
+            "kernel_regularizer": regularizer,
+            "name": "predictions" if last else f"dense_{i}",
+        }
+        if last:
+            options["dtype"] = "float32"
+        if i == 0:  # The bag itself: normalised and dropped out inside the layer.
+            x = BagDense(width, normalize=normalize, input_dropout=dropout, **options)(x)
+            continue
         if dropout:
-            x = layers.Dropout(dropout, name=f"dropout_{i}")(x)
-        x = layers.Dense(
-            width, activation="relu", kernel_regularizer=regularizer, name=f"dense_{i}"
-        )(x)
-    if dropout:
-        x = layers.Dropout(dropout, name="dropout")(x)
-    outputs = layers.Dense(
-        num_classes,
-        activation="softmax",
-        kernel_regularizer=regularizer,
-        name="predictions",
-        dtype="float32",
-    )(x)
-    return keras.Model(inputs, outputs, name="text_bow")
+            x = layers.Dropout(dropout, name="dropout" if last else f"dropout_{i}")(x)
+        x = layers.Dense(width, **options)(x)
+    return keras.Model(inputs, x, name="text_bow")

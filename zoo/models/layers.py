@@ -51,6 +51,88 @@ class CleanText(keras.layers.Layer):
         return {**super().get_config(), "strip_markup": self.strip_markup}
 
 
+@keras.saving.register_keras_serializable(package="zoo")
+class ToFloat(keras.layers.Layer):
+    """Casts its input to float32, keeping a sparse tensor sparse (a bag of n-grams from
+    `TextVectorization(sparse=True)`). Hand-written because Keras' Rescaling, the usual
+    cast, densifies or refuses sparse inputs; `keras.ops.cast` keeps them."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._convert_input_args = False  # A sparse tensor stays sparse.
+
+    def call(self, inputs):
+        return keras.ops.cast(inputs, "float32")
+
+    def compute_output_spec(self, inputs):
+        return keras.KerasTensor(inputs.shape, dtype="float32", sparse=inputs.sparse)
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class BagDense(keras.layers.Dense):
+    """`Dense` over bags of n-grams, dense or sparse, that with `normalize` first scales
+    each bag to unit L2 length (as scikit-learn's TfidfVectorizer does), computed as
+    (x·W) / ‖x‖ so a sparse bag is never made dense: ‖x‖² is x² summed by a product with
+    a column of ones. `input_dropout` drops bag entries while training. For dense bags
+    this is UnitNormalization → Dropout → Dense, to float rounding. Hand-written because
+    Keras' UnitNormalization and Dropout, and dividing a sparse tensor by a per-row
+    norm, refuse sparse tensors (Keras 3.15); `Dense` and `ops.square` take them."""
+
+    def __init__(
+        self,
+        units: int,
+        normalize: bool = True,
+        input_dropout: float = 0.0,
+        seed: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(units, **kwargs)
+        self.normalize = normalize
+        self.input_dropout = input_dropout
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed) if input_dropout else None
+
+    def call(self, inputs, training=None):
+        ops = keras.ops
+        x = self._drop_entries(inputs) if training and self.input_dropout else inputs
+        z = ops.matmul(x, self.kernel)
+        if self.normalize:  # The length of the bag as given, before dropout (Dropout
+            # after UnitNormalization in the dense equivalent).
+            ones = ops.ones((self.kernel.shape[0], 1), dtype=z.dtype)
+            squares = ops.matmul(ops.square(inputs), ones)
+            z = z / ops.sqrt(ops.maximum(squares, 1e-12))
+        if self.bias is not None:
+            z = ops.add(z, self.bias)
+        return self.activation(z) if self.activation is not None else z
+
+    def _drop_entries(self, x):
+        """Dropout of the bag's entries: of its stored values when it is sparse, so the
+        mask is as small as the bag (a dense mask would be vocabulary-wide)."""
+        rate, seed = self.input_dropout, self.seed_generator
+        if keras.backend.backend() == "tensorflow":
+            import tensorflow as tf
+
+            if isinstance(x, tf.SparseTensor):
+                return tf.SparseTensor(
+                    x.indices, keras.random.dropout(x.values, rate, seed=seed), x.dense_shape
+                )
+        elif keras.backend.backend() == "jax":
+            from jax.experimental import sparse as jax_sparse
+
+            if isinstance(x, jax_sparse.BCOO):
+                values = keras.random.dropout(x.data, rate, seed=seed)
+                return jax_sparse.BCOO((values, x.indices), shape=x.shape)
+        return keras.random.dropout(x, rate, seed=seed)
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "normalize": self.normalize,
+            "input_dropout": self.input_dropout,
+            "seed": self.seed,
+        }
+
+
 def sample_indices(length: Any, frames: int | None, stride: int) -> Any:
     """Indices of `frames` frames `stride` apart, centred in a clip of `length` frames;
     past the end they repeat the last frame. `frames` None: every `stride`-th frame."""

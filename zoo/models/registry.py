@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 Builder = Callable[..., "keras.Model"]
 
 # Parameters the trainer fills in from the dataset when a recipe leaves them out.
-DATA_PARAMETERS = ("input_shape", "num_classes", "vocabulary_size", "sequence_length")
+DATA_PARAMETERS = ("input_shape", "num_classes", "vocabulary_size", "sequence_length", "sparse")
 
 
 @dataclass(frozen=True)

@@ -168,6 +168,14 @@ def clean_text_layer() -> type:
     return CleanText
 
 
+def to_float_layer() -> type:
+    """The `ToFloat` layer class (zoo/models/layers.py): a cast that keeps sparse bags
+    sparse, which Keras' Rescaling does not."""
+    from zoo.models.layers import ToFloat
+
+    return ToFloat
+
+
 def build(
     options: TextOptions,
     texts: Any,
@@ -188,12 +196,14 @@ def build(
 
     clean = clean_text_layer()(strip_markup=options.strip_markup, name="clean_text")
     mode = options.output_mode
+    bag = mode != "int"
     vectorizer = keras.layers.TextVectorization(
         max_tokens=options.max_tokens,
         standardize=None if options.standardize == "none" else options.standardize,
         ngrams=options.ngrams,
         output_mode=mode,
         output_sequence_length=options.sequence_length if mode == "int" else None,
+        sparse=bag and options.sparse,
         name="vectorize",
     )
     if vocabulary is not None:
@@ -206,10 +216,10 @@ def build(
         adapt_calls += 1
     raw = keras.Input(shape=(), dtype="string", name=input_name)
     tokens = vectorizer(clean(raw))
-    if mode != "int":
+    if bag:
         # A bag of n-grams: one float vector per text. TextVectorization's multi_hot output
-        # is int64 when run (float32 only symbolically); Rescaling(1) casts.
-        tokens = keras.layers.Rescaling(1.0, dtype="float32", name="to_float")(tokens)
+        # is int64 when run (float32 only symbolically): cast, sparse bags included.
+        tokens = to_float_layer()(name="to_float")(tokens)
     return keras.Model(raw, tokens, name="text_preprocessor")
 
 
@@ -269,5 +279,7 @@ def apply(
     model_inputs = {**info.model_inputs, "vocabulary_size": vocabulary_size}
     if options.sequence_length is not None and options.output_mode == "int":
         model_inputs["sequence_length"] = options.sequence_length
+    if options.sparse:
+        model_inputs["sparse"] = True
     info = dataclasses.replace(info, model_inputs=model_inputs)
     return dataclasses.replace(bundle, info=info, preprocessor=pre)
