@@ -164,6 +164,8 @@ def test_every_format_is_checked_in_a_fresh_process(tiny_run):
     for kind, record in export.items():
         assert record["ok"] and record["fresh_process"], kind
         assert record["size_bytes"] > 0 and (tiny_run.run_dir / record["artifact"]).exists()
+        # Timed at batch 1 in the same fresh process, quantised LiteRT files included.
+        assert record["batch1_latency_ms"] > 0 and record["batch1_calls"] >= 5, kind
     for kind in ("onnx", "litert"):
         assert export[kind]["max_abs_difference"] <= 1e-4
     for kind in ("litert_float16", "litert_dynamic_int8", "litert_int8"):
@@ -230,7 +232,7 @@ def test_reexport_writes_a_record_per_quantisation(tiny_run, tmp_path):
     assert again.returncode == 0, again.stderr[-2000:]
     for kind in ("litert", "litert_dynamic_int8", "onnx"):
         record = json.loads((run / f"export-{kind}.json").read_text())[kind]
-        assert record["ok"] and record["fresh_process"]
+        assert record["ok"] and record["fresh_process"] and record["batch1_latency_ms"] > 0
 
 
 @pytest.fixture(scope="module")

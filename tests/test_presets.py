@@ -361,13 +361,31 @@ def test_results_table_lists_runs_and_presets_and_fills_the_readme(tiny, tmp_pat
         assert float(r["test_accuracy"]) == expected["test"]["accuracy"]
         assert float(r["training_seconds"]) == expected["training"]["seconds"]
         assert "CPU cores" in r["hardware"] and float(r["size_mb"]) > 0
+        # The speed figures the run measured, the same in the run's row and the preset's.
+        speed = float(r["train_examples_per_s"])
+        assert speed == expected["training"]["examples_per_second"] > 0
+        assert r["batch1_format"] == "keras"  # The only format the tiny recipe exports.
+        latency = float(r["batch1_latency_ms"])
+        assert latency == expected["export"]["keras"]["batch1_latency_ms"] > 0
     text = readme.read_text()
     assert "old" not in text and "| tiny | mlp | finished |" in text and text.endswith("after\n")
+    header = next(line for line in text.splitlines() if line.startswith("| recipe |"))
+    cells = [c.strip() for c in header.strip("|").split("|")]
+    assert cells[cells.index("size_mb") + 1].startswith("test_")  # Size, then the scores.
+    tail = cells[cells.index("training_seconds") :]
+    assert tail[:6] == [
+        "training_seconds",
+        "train_examples_per_s",
+        "batch1_latency_ms",
+        "batch1_format",
+        "hardware",
+        "weights",
+    ]
     code, err = _main("results", [str(tmp_path / "r.csv")], capsys)
     assert code == 2 and "is not a folder" in err
 
 
-def test_publish_presets_tool_trains_publishes_and_tabulates(tiny, tmp_path, capsys):
+def _publish_tool():
     import importlib.util
 
     spec = importlib.util.spec_from_file_location(
@@ -375,15 +393,107 @@ def test_publish_presets_tool_trains_publishes_and_tabulates(tiny, tmp_path, cap
     )
     tool = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(tool)
+    return tool
+
+
+def test_publish_presets_tool_trains_publishes_and_tabulates(tiny, tmp_path, capsys):
+    import csv
+
+    tool = _publish_tool()
     out = tmp_path / "published"
     recipe = str(tiny[0] / "tiny.yaml")
     assert tool.main([recipe, "mnist_base", "--out", str(out), "--set", "training.epochs=1"]) == 0
     printed = capsys.readouterr().out
-    assert "skip mnist_base: not a complete recipe" in printed
+    assert "skip mnist_base: a base recipe" in printed
     fmt.verify(out / "tiny")
     assert (out / "runs" / "tiny" / "metrics.json").is_file()
-    rows = (out / "results.csv").read_text().splitlines()
-    assert len(rows) == 2 and rows[1].startswith("tiny,mlp,preset,")
+    rows = list(csv.DictReader((out / "results.csv").open()))
+    assert len(rows) == 1 and (rows[0]["recipe"], rows[0]["status"]) == ("tiny", "preset")
+    # One epoch: its only epoch is timed, and the record says the warm-up was not left out.
+    training = json.loads((out / "tiny" / "metrics.json").read_text())["training"]
+    assert training["throughput"] == training["throughput"] | {
+        "epochs_timed": 1,
+        "first_epoch_excluded": False,
+        "examples_per_epoch": 96,
+    }
+    assert float(rows[0]["train_examples_per_s"]) == training["examples_per_second"] > 0
+    assert float(rows[0]["batch1_latency_ms"]) > 0 and rows[0]["batch1_format"] == "keras"
+
+
+def test_publish_presets_tool_publishes_a_finished_run_and_refreshes_the_readme(
+    tiny, tmp_path, capsys
+):
+    """--run RECIPE=RUN_DIR: a run trained elsewhere is published without training; every
+    preset in OUT is tabulated, and the README's block is rewritten, the rest kept."""
+    tool = _publish_tool()
+    folder, run, _ = tiny
+    out = tmp_path / "published"
+    shutil.copytree(tiny[2], out / "older")  # A preset published before: still tabulated.
+    readme = tmp_path / "README.md"
+    readme.write_text("# t\n\n<!-- zoo results: start -->\nstale\n<!-- zoo results: end -->\nend\n")
+    before = run.stat().st_mtime
+    code = tool.main(["--run", f"tiny={run}", "--out", str(out), "--readme", str(readme)])
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert f"published tiny -> {out / 'tiny'}" in printed
+    assert not (out / "runs").exists() and run.stat().st_mtime == before  # Nothing trained.
+    fmt.verify(out / "tiny")
+    text = readme.read_text()
+    assert text.startswith("# t\n\n<!-- zoo results: start -->\n| recipe | model |")
+    assert "stale" not in text and text.endswith("<!-- zoo results: end -->\nend\n")
+    table = text.split("<!-- zoo results: start -->\n")[1].split("<!-- zoo results: end -->")[0]
+    assert table == (out / "results.md").read_text()
+    lines = [line for line in table.splitlines() if line.startswith("| tiny |")]
+    assert len(lines) == 2  # older and tiny: both presets of the tiny run.
+    assert all("| keras |" in line for line in lines)
+    # A run of another recipe, or an unfinished folder, is skipped saying why.
+    assert tool.main(["--run", f"other={run}", "--out", str(out)]) == 1
+    assert "skip other: " in capsys.readouterr().out
+    assert tool.main(["--run", f"tiny={folder}", "--out", str(out)]) == 1
+    assert "skip tiny: " in capsys.readouterr().out
+
+
+def test_publish_presets_tool_walks_every_built_in_recipe():
+    """The tool's plan (no training, no data): every built-in recipe is either published
+    or skipped with a reason; the bases are skipped as bases, the families' recipes kept."""
+    from zoo.config import builtin
+
+    steps = {s.name: s for s in _publish_tool().plan(builtin.names(), [], {})}
+    assert sorted(steps) == builtin.names()
+    for base in ("imdb_base", "mnist_base"):
+        assert steps[base].skip.startswith("a base recipe"), steps[base]
+    for name in (
+        "cifar10_resnet",
+        "cifar10_resnet_short",
+        "cifar10_cnn",
+        "imdb_bow",
+        "imdb_transformer",
+        "adrenalmnist3d_r2plus1d",
+        "moving_shapes_r2plus1d",
+    ):
+        assert steps[name].recipe is not None and not steps[name].skip, name
+    assert [s for s in steps.values() if not s.skip and s.recipe is None] == []
+
+
+def test_run_records_its_speed_and_the_preset_carries_it(tiny):
+    """Training examples/s (first epoch left out) and each verified format's batch-1
+    latency are in the run's metrics.json and card, and the preset's metrics.json."""
+    _, run, preset = tiny
+    metrics = json.loads((run / "metrics.json").read_text())
+    training, keras_check = metrics["training"], metrics["export"]["keras"]
+    assert isinstance(training["examples_per_second"], float)
+    assert training["examples_per_second"] > 0
+    assert training["throughput"]["epochs_timed"] == 1  # Of 2: the first left out.
+    assert training["throughput"]["first_epoch_excluded"] is True
+    assert training["throughput"]["examples_per_epoch"] == 96
+    assert keras_check["ok"] and keras_check["batch1_latency_ms"] > 0
+    assert keras_check["batch1_calls"] >= 5
+    card = (run / "model_card.md").read_text()
+    assert "- training throughput: " in card and "the first left out" in card
+    assert "batch-1 ms" in card
+    published = json.loads((preset / "metrics.json").read_text())
+    assert published["training"]["examples_per_second"] == training["examples_per_second"]
+    assert published["export"]["keras"]["batch1_latency_ms"] == keras_check["batch1_latency_ms"]
 
 
 def test_text_source_with_another_vocabulary_is_refused(tmp_path):

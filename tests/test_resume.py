@@ -287,7 +287,12 @@ def test_kill_at_any_stage_then_the_same_command_completes(tiny, tmp_path, durin
     if during != "fit":  # Straight to evaluation: no epoch trained again.
         assert "had finished after 4 epochs: evaluating" in out.stderr
         assert "Epoch " not in out.stdout + out.stderr
-    assert_complete(run_dir, 4)
+    done = assert_complete(run_dir, 4)
+    # The throughput measured by the process that ran fit, kept in the fitted marker;
+    # a resumed fit times the epochs it ran itself.
+    assert done["training"]["examples_per_second"] > 0
+    if during != "fit":
+        assert done["training"]["throughput"]["epochs_timed"] == 3  # 4, the first left out.
 
 
 @pytest.mark.slow

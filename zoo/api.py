@@ -236,8 +236,10 @@ def results(
 
 def results_table(rows: Sequence[Row], format: str = "markdown") -> str:
     """`rows` as a table: "markdown" or "csv". Columns: recipe, model, status, date,
-    epochs, the recipe fields that differ between the rows, every test metric, size,
-    time, hardware, where the folder is, and a note (why it failed, was pruned, ...)."""
+    epochs, the recipe fields that differ between the rows, parameters, size, every test
+    metric, training time, training examples/s, the fastest verified export's batch-1
+    latency and format, hardware, where the folder is, and a note (why it failed, was
+    pruned, ...)."""
     from zoo.usecases import results_table as table
 
     if format not in ("markdown", "csv"):

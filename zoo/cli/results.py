@@ -4,7 +4,9 @@
 Every run below the DIRs (walked recursively), one row each with its status: finished,
 failed, interrupted, running, pruned, search, search trial, preset, or unreadable with
 the reason. Columns: recipe, model, status, date, epochs, the recipe fields that differ
-between the rows, every test metric, size, time, hardware and the folder. Prints the
+between the rows, parameters, size, every test metric, training time, training
+examples/s, batch-1 latency (ms) of the fastest verified export and its format, hardware
+and the folder (a record from before a figure existed leaves its cell empty). Prints the
 Markdown table; writes CSV/Markdown files when asked, and with --readme replaces the table
 between the README's results markers. Reads JSON and YAML only: no TensorFlow.
 """

@@ -90,6 +90,18 @@ def _weights_origin(origin: Mapping[str, Any] | None) -> list[str]:
     return lines
 
 
+def _throughput(training: Mapping[str, Any]) -> list[str]:
+    """Training examples/s and what it was measured over (zoo/training/throughput.py)."""
+    speed = training.get("examples_per_second")
+    if not isinstance(speed, int | float):
+        return []
+    detail = training.get("throughput") or {}
+    timed = detail.get("epochs_timed")
+    over = f" over {timed} epoch(s)" if timed else ""
+    left_out = ", the first left out (warm-up)" if detail.get("first_epoch_excluded") else ""
+    return [f"- training throughput: {speed:,.1f} examples/s{over}{left_out}"]
+
+
 def render(
     run_dir: Path,
     recipe: Recipe,
@@ -136,6 +148,7 @@ def render(
         "",
         "## Training",
         f"- epochs run: {training.get('epochs')}, training time: {training.get('seconds')} s",
+        *_throughput(training),
         f"- seed: {recipe.seed}",
         f"- hardware: {hardware()}",
         "- versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()),

@@ -161,10 +161,11 @@ def all_scores(metrics: Mapping[str, Any]) -> dict[str, dict[str, float]]:
 
 
 def export_table(checks: Mapping[str, Mapping[str, Any]]) -> list[str]:
-    """The export checks as Markdown rows: format, file, size, what was compared, result."""
+    """The export checks as Markdown rows: format, file, size, what was compared, result,
+    and the batch-1 latency measured in the checking process (zoo/exporting/verify.py)."""
     lines = [
-        "| format | file | size | check (fresh process) | result |",
-        "|---|---|---|---|---|",
+        "| format | file | size | check (fresh process) | result | batch-1 ms |",
+        "|---|---|---|---|---|---|",
     ]
     for kind, c in checks.items():
         size = c.get("size_bytes")
@@ -185,5 +186,7 @@ def export_table(checks: Mapping[str, Mapping[str, Any]]) -> list[str]:
             what += f"; {c['note']}"
         ok = c.get("ok")
         result = "passed" if ok else ("failed" if ok is False else "not checked")
-        lines.append(f"| {kind} | `{c.get('artifact', '')}` | {shown} | {what} | {result} |")
+        latency = c.get("batch1_latency_ms")
+        ms = f"{latency:.3g}" if isinstance(latency, int | float) else ""
+        lines.append(f"| {kind} | `{c.get('artifact', '')}` | {shown} | {what} | {result} | {ms} |")
     return lines

@@ -9,6 +9,14 @@ one `.npy` of probabilities per job; the parent compares them with the in-memory
 Float artifacts are compared elementwise (max |Δ| against a tolerance). Quantised ones
 (tolerance None) are scored by accuracy on labelled test inputs against the float
 model's accuracy on the same inputs, and the drop is recorded.
+
+The same child then times each artifact at batch 1, as a server answering one request
+calls it: `LATENCY_WARMUP` single-example calls first (graph tracing, allocator and
+thread-pool start-up are not serving), then up to `LATENCY_CALLS` timed calls (fewer once
+`LATENCY_BUDGET_S` is spent, never fewer than `LATENCY_MIN_CALLS`). The median, in ms, is
+`batch1_latency_ms` in the record, with `batch1_calls`. It is measured on the machine the
+run trained on, with whatever else runs there: a figure to compare formats and
+machines by, not a guarantee. `zoo results` shows the fastest verified format's.
 """
 
 from __future__ import annotations
@@ -26,6 +34,11 @@ if TYPE_CHECKING:
     import numpy as np
 
 MAX_ACCURACY_DROP = 0.01  # One point of test accuracy, for quantised artifacts.
+LATENCY_WARMUP = 5  # Untimed batch-1 calls before timing.
+LATENCY_CALLS = 30  # Timed batch-1 calls (at most).
+LATENCY_MIN_CALLS = 5  # Timed calls even past the budget.
+LATENCY_BUDGET_S = 10.0  # Seconds of timed calls per artifact before stopping early.
+LATENCY_FILE = "latency.json"  # The child's timings, one entry per job.
 
 
 @dataclass
@@ -96,10 +109,11 @@ def run(jobs: Sequence[Job], timeout: int = 600) -> dict[str, Any]:
                 "Export verification failed: reloading the artifacts in a fresh process "
                 f"exited {child.returncode}: {child.stderr.strip().splitlines()[-1:]}"
             )
+        timings = json.loads((Path(tmp) / LATENCY_FILE).read_text())
         out: dict[str, Any] = {}
         for i, job in enumerate(jobs):
             got = np.load(Path(tmp) / f"{i}.npy")
-            out[job.kind] = _record(job, got) | {"artifact": job.path.name}
+            out[job.kind] = _record(job, got) | {"artifact": job.path.name} | timings[i]
             if job.notes:
                 out[job.kind].update(job.notes)
     return out
@@ -144,16 +158,43 @@ def size_on_disk(path: Path) -> int:
     return path.stat().st_size if path.exists() else 0
 
 
+def batch1_latency(predict: Any, one: Any) -> dict[str, Any]:
+    """{batch1_latency_ms: median ms of single-example calls, batch1_calls: how many were
+    timed} of `predict` on the one-example batch `one`, after `LATENCY_WARMUP` calls."""
+    import time
+
+    import numpy as np
+
+    for _ in range(LATENCY_WARMUP):
+        predict(one)
+    times: list[float] = []
+    spent = 0.0
+    while len(times) < LATENCY_CALLS and (
+        spent < LATENCY_BUDGET_S or len(times) < LATENCY_MIN_CALLS
+    ):
+        start = time.perf_counter()
+        np.asarray(predict(one))  # The answer in hand, as a caller would have it.
+        times.append(time.perf_counter() - start)
+        spent += times[-1]
+    return {
+        "batch1_latency_ms": round(float(np.median(times)) * 1e3, 4),
+        "batch1_calls": len(times),
+    }
+
+
 def _child(argv: Sequence[str]) -> int:
     import numpy as np
 
     from zoo.exporting.formats import FORMATS
 
     work = Path(argv[0])
+    timings = []
     for i, job in enumerate(json.loads((work / "jobs.json").read_text())):
         predict = FORMATS[job["format"]].load(Path(job["path"]))
         inputs = np.load(work / f"inputs-{i}.npy", allow_pickle=False)
         np.save(work / f"{i}.npy", np.asarray(predict(inputs)))
+        timings.append(batch1_latency(predict, inputs[:1]))
+    (work / LATENCY_FILE).write_text(json.dumps(timings))
     return 0
 
 

@@ -116,7 +116,8 @@ def read_state(backup_dir: Path, epochs: int) -> dict[str, Any]:
 
 
 def fitted(backup_dir: Path) -> dict[str, Any] | None:
-    """The fit-finished marker ({"epochs", "seconds"}) when fit completed, else None."""
+    """The fit-finished marker ({"epochs", "seconds"[, "throughput"]}) when fit completed,
+    else None."""
     try:
         data = json.loads((backup_dir / FITTED_MARKER).read_text())
     except (OSError, ValueError):
@@ -132,13 +133,23 @@ def _restore_weights(model: keras.Model, path: Path) -> None:
     model.load_weights(str(path))
 
 
-def mark_fitted(model: keras.Model, backup_dir: Path, epochs: int, seconds: float) -> None:
-    """Save the final weights, then the marker: fit never has to run again."""
+def mark_fitted(
+    model: keras.Model,
+    backup_dir: Path,
+    epochs: int,
+    seconds: float,
+    throughput: dict[str, Any] | None = None,
+) -> None:
+    """Save the final weights, then the marker: fit never has to run again. The marker
+    keeps fit's time and throughput record, for a run that goes on after a kill."""
     backup_dir.mkdir(parents=True, exist_ok=True)
     tmp = backup_dir / f".tmp-{FITTED_WEIGHTS}"
     model.save_weights(str(tmp), overwrite=True)
     tmp.replace(backup_dir / FITTED_WEIGHTS)
-    replace_atomically_json(backup_dir / FITTED_MARKER, {"epochs": epochs, "seconds": seconds})
+    marker: dict[str, Any] = {"epochs": epochs, "seconds": seconds}
+    if throughput:
+        marker["throughput"] = throughput
+    replace_atomically_json(backup_dir / FITTED_MARKER, marker)
 
 
 def load_fitted(model: keras.Model, backup_dir: Path) -> None:

@@ -36,6 +36,7 @@ from zoo.runs.transcript import Transcript
 from zoo.training import compat_multi_worker, compiling, tracking
 from zoo.training import resume as resume_state
 from zoo.training import strategies as distribute
+from zoo.training import throughput as training_throughput
 from zoo.training.limits import FULL, Limits
 from zoo.training.lr_logging import learning_rate_logger
 from zoo.training.stages import Stages
@@ -307,6 +308,7 @@ class _Fitted:
     history: dict[str, list[float]]
     seconds: float
     resumed_after: int | None  # Epochs done before this process (None: a new run).
+    throughput: dict[str, Any] | None = None  # zoo/training/throughput.py's record.
 
     def summary(self, model: keras.Model) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -314,6 +316,10 @@ class _Fitted:
             "seconds": round(self.seconds, 2),
             "parameters": int(model.count_params()),
         }
+        if self.throughput:  # Training examples/s, first epoch left out (throughput.py).
+            rest = dict(self.throughput)
+            out["examples_per_second"] = rest.pop("examples_per_second")
+            out["throughput"] = rest
         if self.resumed_after is not None:
             out["resumed_after_epoch"] = self.resumed_after
         return out
@@ -335,12 +341,12 @@ def _fit(
     if run_dir.resuming:
         finished = _finished_fit(model, backup_dir, strategy)
         if finished is not None:
-            epochs, seconds = finished
+            epochs, seconds, speed = finished
             log.info("fit of %s had finished after %d epochs: evaluating", run_dir.path, epochs)
             if run_dir.chief:
                 resume_state.truncate_history(history_csv, epochs)
             run_dir.set_status("fitted")
-            return _Fitted(resume_state.read_history(history_csv), seconds, epochs)
+            return _Fitted(resume_state.read_history(history_csv), seconds, epochs, speed)
         done = resume_state.backed_up_epochs(backup_dir)
         log.info("resuming %s after epoch %d of %d", run_dir.path, done, recipe.training.epochs)
         if run_dir.chief:
@@ -361,6 +367,11 @@ def _fit(
             validation_ds, strategy, batch, counts.get("validation")
         )
     own = _callbacks(recipe, run_dir, earlier)
+    timer = training_throughput.timer(
+        training_throughput.examples_per_epoch(
+            counts["train"], batch, recipe.training.steps_per_epoch or pass_steps
+        )
+    )
     save_to = run_dir.file(resume_state.BACKUP_DIR) if run_dir.chief else None
     fit_callbacks = [
         *own,
@@ -382,6 +393,7 @@ def _fit(
                 bundle.info.class_names,
             ),
         )
+    fit_callbacks.insert(0, timer)  # First: its epoch ends before validation scoring.
     start = time.perf_counter()
     # Bad input met inside tf.data mid-fit (a full disk cache, an unchecked image): one
     # ZooError naming the file, so the run ends failed with it (RunDir's exit).
@@ -400,24 +412,40 @@ def _fit(
     seconds = time.perf_counter() - start
     log.info("weights checksum: %s", _weights_digest(model))
     history_lists = {k: [float(v) for v in vs] for k, vs in history.history.items()}
+    speed = timer.record()
+    if speed:
+        log.info(
+            "training throughput: %s examples/s over %d epoch(s)%s",
+            f"{speed['examples_per_second']:,.1f}",
+            speed["epochs_timed"],
+            ", the first left out" if speed["first_epoch_excluded"] else "",
+        )
     if run_dir.chief:  # Every epoch, also those done before a resume.
         history_lists = resume_state.read_history(history_csv) or history_lists
         resume_state.mark_fitted(
-            model, backup_dir, len(history_lists.get("loss", [])), round(seconds, 2)
+            model, backup_dir, len(history_lists.get("loss", [])), round(seconds, 2), speed
         )
     run_dir.set_status("fitted")
-    return _Fitted(history_lists, seconds, done if run_dir.resuming else None)
+    return _Fitted(history_lists, seconds, done if run_dir.resuming else None, speed)
 
 
-def _finished_fit(model: keras.Model, backup_dir: Path, strategy: Any) -> tuple[int, float] | None:
-    """(epochs, seconds) when the backup says fit already finished, its weights loaded."""
+def _finished_fit(
+    model: keras.Model, backup_dir: Path, strategy: Any
+) -> tuple[int, float, dict[str, Any] | None] | None:
+    """(epochs, seconds, throughput record) when the backup says fit already finished,
+    its weights loaded."""
     marker = resume_state.fitted(backup_dir)
     with strategy.scope():
         if marker is not None:
             resume_state.load_fitted(model, backup_dir)
-            return int(marker.get("epochs", 0)), float(marker.get("seconds", 0.0))
+            speed = marker.get("throughput")
+            return (
+                int(marker.get("epochs", 0)),
+                float(marker.get("seconds", 0.0)),
+                speed if isinstance(speed, dict) and "examples_per_second" in speed else None,
+            )
         stopped = resume_state.finish_stopped(model, backup_dir)
-    return None if stopped is None else (stopped, 0.0)
+    return None if stopped is None else (stopped, 0.0, None)
 
 
 def _callbacks(recipe: Recipe, run_dir: RunDir, earlier: dict[str, list[float]]) -> list[Any]:

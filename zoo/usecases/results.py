@@ -11,6 +11,14 @@ Rows are read from the files each run already carries (`status.json`, `metrics.j
 `recipe.yaml`, `builder.json`, `history.csv`, the preset manifest), through bounded reads,
 so the table needs neither TensorFlow nor the data. Filtering, sorting and the table
 itself are in `zoo.usecases.results_table`.
+
+Where the speed figures come from: `train_examples_per_s` is `metrics.json`
+`training.examples_per_second` (the trainer's, zoo/training/throughput.py: training
+examples per second over fit, the first epoch left out); `batch1_latency_ms` and
+`batch1_format` are the fastest format among the run's verified exports (`metrics.json`
+`export`, each timed at batch 1 in the fresh checking process, zoo/exporting/verify.py).
+A preset's `metrics.json` is its run's, so both rows agree. Runs and presets from before
+these figures have no such fields: their cells stay empty.
 """
 
 from __future__ import annotations
@@ -50,6 +58,9 @@ class Row:
     test: dict[str, float] = field(default_factory=dict)
     validation: dict[str, float] = field(default_factory=dict)  # A search trial's objective.
     training_seconds: float | None = None
+    train_examples_per_s: float | None = None
+    batch1_latency_ms: float | None = None
+    batch1_format: str | None = None  # The verified export that answered fastest.
     hardware: str = ""
     weights: str = ""
     status: str = "finished"
@@ -98,6 +109,33 @@ def _number(value: Any, where: str, *, integer: bool = False) -> Any:
     if integer and (not float(value).is_integer()):
         raise Unreadable(f"{where} is {value!r}, where a whole number belongs")
     return int(value) if integer else float(value)
+
+
+def _fastest(export: dict[str, Any], file: str) -> tuple[float | None, str | None]:
+    """(batch-1 ms, format) of the fastest verified export in `metrics.json` `export`;
+    (None, None) when no verified export was timed (older runs: no latency recorded)."""
+    best: tuple[float | None, str | None] = (None, None)
+    for kind, record in sorted(export.items()):
+        if not isinstance(record, dict):
+            raise Unreadable(
+                f"{file}: `export.{kind}` is a {type(record).__name__} where a mapping belongs"
+            )
+        ms = _number(record.get("batch1_latency_ms"), f"{file}: export.{kind}.batch1_latency_ms")
+        if record.get("ok") is True and ms is not None and (best[0] is None or ms < best[0]):
+            best = (ms, str(kind))
+    return best
+
+
+def _speed(training: dict[str, Any], metrics: dict[str, Any], file: str) -> dict[str, Any]:
+    """The Row's speed fields from `metrics.json` (empty cells when it has none)."""
+    latency, fmt = _fastest(_mapping(metrics, "export", file), file)
+    return {
+        "train_examples_per_s": _number(
+            training.get("examples_per_second"), f"{file}: training.examples_per_second"
+        ),
+        "batch1_latency_ms": latency,
+        "batch1_format": fmt,
+    }
 
 
 def _recipe_fields(folder: Path) -> dict[str, Any]:
@@ -239,6 +277,7 @@ def run_row(folder: Path, kind: str = "run") -> Row:
         test={k: _number(v, f"{METRICS}: test.{k}") for k, v in test.items()},
         validation={k: _number(v, f"{METRICS}: validation.{k}") for k, v in validation.items()},
         training_seconds=_number(training.get("seconds"), f"{METRICS}: training.seconds"),
+        **_speed(training, metrics or {}, METRICS),
         hardware=_hardware(folder / layout.CARD),
         weights=_shown(folder),
         status=state,
@@ -268,6 +307,7 @@ def preset_row(folder: Path) -> Row:
         size_mb=_size_mb(folder),
         test={k: _number(v, f"{fmt.METRICS}: test.{k}") for k, v in test.items()},
         training_seconds=_number(training.get("seconds"), f"{fmt.METRICS}: training.seconds"),
+        **_speed(training, metrics, fmt.METRICS),
         hardware=_hardware(folder / fmt.CARD),
         weights=_shown(folder),
         status="preset",

@@ -22,14 +22,23 @@ from zoo.errors import ZooError
 from zoo.usecases.results import Row
 
 LEAD = ("recipe", "model", "status", "date", "epochs")
-TAIL = ("parameters", "size_mb", "training_seconds", "hardware", "weights")
+SIZE = ("parameters", "size_mb")  # After the changed fields, before the scores.
+TAIL = (
+    "training_seconds",
+    "train_examples_per_s",  # Training examples/s over fit, first epoch left out.
+    "batch1_latency_ms",  # Median batch-1 latency of the fastest verified export...
+    "batch1_format",  # ...and which format that is.
+    "hardware",
+    "weights",
+)
 OTHER = ("kind", "note")
+FIXED = (*LEAD, *SIZE, *TAIL, *OTHER)
 START, END = "<!-- zoo results: start -->", "<!-- zoo results: end -->"
 
 
 def value(row: Row, name: str) -> Any:
     """The value of column or recipe field `name` in `row` (None when it has none)."""
-    if name in LEAD or name in TAIL or name in OTHER:
+    if name in FIXED:
         return getattr(row, name)
     if name.startswith("test_") and name[5:] in row.test:
         return row.test[name[5:]]
@@ -39,7 +48,7 @@ def value(row: Row, name: str) -> Any:
 
 
 def known(rows: Sequence[Row]) -> set[str]:
-    names = {*LEAD, *TAIL, *OTHER}
+    names = set(FIXED)
     for r in rows:
         names.update(f"test_{m}" for m in r.test)
         names.update(f"val_{m}" for m in r.validation)
@@ -54,7 +63,7 @@ def _check_field(name: str, rows: Sequence[Row], option: str) -> None:
         hint = f" Did you mean {', '.join(close)}?" if close else ""
         raise ZooError(
             f"{option} {name}: no column or recipe field of that name in the rows found.{hint} "
-            f"Columns: {', '.join((*LEAD, *TAIL, *OTHER))}, test_<metric>, val_<metric> "
+            f"Columns: {', '.join(FIXED)}, test_<metric>, val_<metric> "
             "(search trials), or a recipe field such as training.epochs."
         )
 
@@ -127,7 +136,7 @@ def columns(rows: Sequence[Row]) -> list[str]:
     tests = [f"test_{m}" for m in sorted({k for r in rows for k in r.test})]
     vals = [f"val_{m}" for m in sorted({k for r in rows for k in r.validation})]
     note = ["note"] if any(r.note for r in rows) else []
-    return [*LEAD, *changed_fields(rows), *tests, *vals, *TAIL, *note]
+    return [*LEAD, *changed_fields(rows), *SIZE, *tests, *vals, *TAIL, *note]
 
 
 def to_csv(rows: Sequence[Row]) -> str:
@@ -147,6 +156,10 @@ def _fmt(column: str, v: Any) -> str:
         return f"{v:,}"
     if column.startswith(("test_", "val_")) and isinstance(v, float):
         return f"{v:.4f}"
+    if column == "train_examples_per_s" and isinstance(v, int | float):
+        return f"{v:,.0f}"
+    if column == "batch1_latency_ms" and isinstance(v, int | float):
+        return f"{v:.3g}"
     if column == "weights":
         return f"`{v}`"
     return _text(v).replace("|", "\\|").replace("\n", " ")
