@@ -250,3 +250,71 @@ def test_benchmark_scale_runs_tiny_sizes_and_tabulates_the_targets(tmp_path):
         assert r["peak_rss_mib"] > 0 and r["first_step_s"] > 0 and r["examples_per_s"] > 0
     assert "| csv peak RSS growth 0.0005 → 0.001 GB < 1.5× |" in result.stdout
     assert "| csv streamed throughput within 10% of in-memory |" in result.stdout
+
+
+def test_benchmark_builders_runs_one_builder_and_writes_json(tmp_path):
+    out_json = tmp_path / "builders.json"
+    out = subprocess.run(
+        [
+            sys.executable,
+            "tools/benchmark_builders.py",
+            "--builders",
+            "text_bow",
+            "--steps",
+            "1",
+            "--repeats",
+            "2",
+            "--json",
+            str(out_json),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "ratio (<= 1.05)" in out.stdout and "text_bow" in out.stdout
+    payload = json.loads(out_json.read_text())
+    assert (payload["steps"], payload["repeats"]) == (1, 2)
+    (row,) = payload["results"].values()
+    assert row["builder"] == "text_bow"
+    counts = row["parameters"]
+    assert counts["builder"] == counts["plain"] == {"trainable": 400_002, "non_trainable": 0}
+    assert row["max_output_difference"] <= 1e-5
+    assert len(row["builder_runs_examples_per_s"]) == len(row["plain_runs_examples_per_s"]) == 2
+    assert row["builder_examples_per_s"] > 0 and row["plain_examples_per_s"] > 0
+    assert row["ratio"] > 0 and row["target"] == "<= 1.05"
+
+
+def test_benchmark_builders_refuses_a_plain_model_that_is_not_the_builders():
+    import keras
+
+    sys.path.insert(0, str(REPO / "tools"))
+    try:
+        import benchmark_builders as bench
+    finally:
+        sys.path.remove(str(REPO / "tools"))
+
+    def dense(units, *, bias=True):
+        return keras.Sequential([keras.Input((4,)), keras.layers.Dense(units, use_bias=bias)])
+
+    assert bench.same_parameters("x", dense(3), dense(3)) == {"trainable": 15, "non_trainable": 0}
+    with pytest.raises(
+        bench.NotTheSameModel, match=r"\{'trainable': 12, .* builder's \{'trainable': 15, "
+    ):
+        bench.same_parameters("x", dense(3), dense(3, bias=False))
+    relu = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="relu")])
+    x = keras.random.normal((8, 4), seed=1)
+    with pytest.raises(bench.NotTheSameModel, match="predicts otherwise"):
+        bench.same_outputs("x", dense(3), relu, x)  # Same counts, another function.
+
+
+def test_benchmark_builders_rejects_an_unknown_builder(tmp_path):
+    out = subprocess.run(
+        [sys.executable, "tools/benchmark_builders.py", "--builders", "resnet,vgg"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 2 and "unknown builder(s) vgg" in out.stderr

@@ -370,6 +370,11 @@ def options(s: Setting) -> dict[str, Any]:
     return out
 
 
+def machine() -> str:
+    """The machine line every benchmark prints above its figures."""
+    return f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
+
+
 def _table(results: dict[str, Any]) -> str:
     rows = []
     if "overhead" in results:
@@ -452,10 +457,9 @@ def main(argv: list[str] | None = None) -> int:
         start = time.perf_counter()
         results[name] = functions[name](setting)
         print(f"[{name}: {time.perf_counter() - start:.0f} s]", file=sys.stderr, flush=True)
-    machine = f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
-    print(f"machine: {machine}{' (tiny setting: not figures)' if args.tiny else ''}")
+    print(f"machine: {machine()}{' (tiny setting: not figures)' if args.tiny else ''}")
     print(_table(results))
-    payload = {"machine": machine, "tiny": args.tiny, "results": results}
+    payload = {"machine": machine(), "tiny": args.tiny, "results": results}
     args.json.write_text(json.dumps(payload, indent=2) + "\n")
     print(f"saved {args.json}")
     return 0
