@@ -529,3 +529,11 @@ def test_publishing_again_replaces_an_older_preset_only(tiny, tmp_path, capsys):
     assert [p.name for p in tmp_path.iterdir()] == ["p"]  # No temporary folder left.
     code, err = _main("publish", [str(tiny[1]), str(tiny[1] / "preset")], capsys)
     assert code == 2 and "inside the run folder" in err
+
+
+def test_publish_presets_tool_publishes_into_the_cache_by_default(tiny, tmp_path, monkeypatch):
+    """No --out: presets go under the cache root (ZOO_CACHE_DIR/published), never the repo."""
+    monkeypatch.setenv("ZOO_CACHE_DIR", str(tmp_path / "cache"))
+    _, run, _ = tiny
+    assert _publish_tool().main(["--run", f"tiny={run}"]) == 0
+    fmt.verify(tmp_path / "cache" / "published" / "tiny")

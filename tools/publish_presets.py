@@ -34,7 +34,7 @@ sys.path.insert(0, str(REPO))  # Publish with the checkout this tool lives in.
 
 
 def _default_out() -> Path:
-    from zoo.presets.uris import cache_root
+    from zoo.settings import cache_root
 
     return cache_root() / "published"
 
