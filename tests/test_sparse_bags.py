@@ -95,6 +95,31 @@ def test_sparse_bag_recipe_trains_and_exports_models_taking_raw_strings(reviews,
     model = keras.saving.load_model(result.run_dir / "model.keras")
     probs = np.asarray(model(tf_strings(["good fine film", "bad dull film"])))
     assert probs[0].argmax() == 1 and probs[1].argmax() == 0
+    # A text run publishes: the builder's model is found inside the raw-input model
+    # (whose preprocessor is a nested model too), and the preset answers alike.
+    from zoo import from_preset
+    from zoo.presets.publish import publish
+
+    publish(result.run_dir, tmp_path / "preset")
+    preset = from_preset(str(tmp_path / "preset"))
+    again = np.asarray(preset.model(tf_strings(["good fine film", "bad dull film"])))
+    np.testing.assert_allclose(again, probs, rtol=1e-6)
+
+
+def test_the_builders_model_is_found_in_the_raw_input_wrapper_only():
+    import keras
+
+    from zoo.exporting.writers import builder_model
+
+    inner_in = keras.Input((3,))
+    backbone = keras.Model(inner_in, keras.layers.Dense(2)(inner_in), name="backbone")
+    x = keras.Input((3,))
+    own = keras.Model(x, keras.layers.Dense(2)(backbone(x)), name="net")  # Holds a model.
+    assert builder_model(own) is own
+    raw = keras.Input((3,))
+    pre = keras.Model(raw, keras.layers.Rescaling(2.0)(raw), name="pre")
+    wrapper = keras.Model(raw, own(pre(raw)), name="net_raw_input")
+    assert builder_model(wrapper) is own
 
 
 def test_sparse_bags_need_a_builder_that_takes_them_and_no_onnx(tmp_path):

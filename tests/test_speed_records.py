@@ -135,3 +135,19 @@ def test_a_speed_field_of_the_wrong_type_is_an_unreadable_row(tmp_path, metrics,
     _run(tmp_path / "broken", {"test": {"accuracy": 0.5}, **metrics})
     (row,) = collect([tmp_path])
     assert row.status == "unreadable" and reason in row.note
+
+
+def test_changed_field_columns_compare_rows_of_the_same_recipe_only():
+    """Two presets of different recipes differ in whole sections, which the recipe column
+    names already; two runs of one recipe are told apart by the fields that differ."""
+    from zoo.usecases.results import Row
+    from zoo.usecases.results_table import columns
+
+    def row(recipe, **fields):
+        return Row(recipe=recipe, model="m", parameters=1, size_mb=0.1, fields=fields)
+
+    presets = [row("a", **{"data.name": "x", "training.epochs": 3}), row("b", **{"data.name": "y"})]
+    assert not {"data.name", "training.epochs"} & set(columns(presets))
+    runs = [*presets, row("a", **{"data.name": "x", "training.epochs": 5})]
+    cols = columns(runs)
+    assert "training.epochs" in cols and "data.name" not in cols

@@ -19,15 +19,33 @@ if TYPE_CHECKING:
 __all__ = ["OUTPUT_NAME", "SIGNATURE", "save_keras", "save_saved_model", "save_tflite"]
 
 
+RAW_INPUT_SUFFIX = "_raw_input"
+
+
 def with_preprocessor(model: keras.Model, preprocessor: Any, info: DataInfo) -> keras.Model:
     """`model` with the data's preprocessor in front, taking one raw input named after
-    the data's input feature; `model` itself when there is no preprocessor."""
+    the data's input feature; `model` itself when there is no preprocessor. The wrapper
+    is named `<model>_raw_input`, which is how `builder_model` finds the builder's model
+    inside it again."""
     if preprocessor is None:
         return model
     import keras
 
     raw = keras.Input(shape=info.input_shape, dtype=info.input_dtype, name=info.input_name)
-    return keras.Model(raw, model(preprocessor(raw)), name=f"{model.name}_raw_input")
+    return keras.Model(raw, model(preprocessor(raw)), name=f"{model.name}{RAW_INPUT_SUFFIX}")
+
+
+def builder_model(model: keras.Model) -> Any:
+    """The builder's model inside a raw-input model (`with_preprocessor`'s wrapper: its
+    last layer), or `model` itself. Found by the wrapper's name, not by counting nested
+    models: a text model's preprocessor is a model too, and a builder may hold one (a
+    keras.applications backbone)."""
+    inner = model.layers[-1] if model.layers else None
+    if model.name.endswith(RAW_INPUT_SUFFIX) and inner is not None and inner.name == (
+        model.name[: -len(RAW_INPUT_SUFFIX)]
+    ):
+        return inner
+    return model
 
 
 def save_keras(model: keras.Model, path: Path) -> Path:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from zoo.errors import ZooError
+from zoo.exporting import writers
 from zoo.presets import format as fmt
 from zoo.presets import network, uris
 from zoo.runs import layout, temporary
@@ -93,14 +94,6 @@ def read_builder(run: Path) -> tuple[str, dict[str, Any]]:
         where, problem = too_big[0]
         raise ZooError(f"{path}: params.{where.split('.')[-1]} {problem}")
     return builder.name, params
-
-
-def builder_model(model: keras.Model) -> Any:
-    """The builder's model inside a raw-input model (preprocessor + builder), or `model`."""
-    import keras
-
-    nested = [layer for layer in model.layers if isinstance(layer, keras.Model)]
-    return nested[-1] if len(nested) == 1 else model
 
 
 def vocabulary_of(model: keras.Model) -> list[str] | None:
@@ -188,7 +181,7 @@ def write_folder(run: Path, dest: Path) -> dict[str, Any]:
         raise ZooError(f"Cannot write {dest}: {exc.strerror}; choose a writable DEST.") from None
     try:
         raw = load_keras_model(run / layout.MODEL)
-        inner = builder_model(raw)
+        inner = writers.builder_model(raw)
         inner.save_weights(tmp / fmt.WEIGHTS)
         _check_weights(entry, params, inner, tmp / fmt.WEIGHTS)
         shutil.copyfile(run / layout.MODEL, tmp / fmt.MODEL)

@@ -70,7 +70,7 @@ def _source_model(src: Source) -> Any:
 
     if src.kind == "run":
         from zoo.exporting.artifacts import load_keras_model
-        from zoo.presets.publish import builder_model
+        from zoo.exporting.writers import builder_model
 
         return builder_model(load_keras_model(src.folder / layout.MODEL))
     entry = get_model_entry(src.builder)

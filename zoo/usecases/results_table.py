@@ -1,10 +1,10 @@
 """The results table: which columns, `--where` / `--sort`, CSV and Markdown.
 
 Why the changed-field columns: seven rows of `mnist_cnn` told apart only by their paths say
-nothing. The recipe fields whose values differ between the rows shown (a `--set`, a search
-trial's parameters) are what tells them apart, so those, and only those, become columns.
-Only fields every shown recipe has are compared, so two unrelated recipes do not spread
-into a hundred columns of their different sections.
+nothing. The recipe fields whose values differ between rows of the same recipe (a `--set`,
+a search trial's parameters) are what tells them apart, so those, and only those, become
+columns. Rows of different recipes are not compared field by field, so a table of presets
+does not spread into columns of their different sections.
 """
 
 from __future__ import annotations
@@ -122,14 +122,21 @@ def sort(rows: Sequence[Row], by: str | None) -> list[Row]:
 
 
 def changed_fields(rows: Sequence[Row]) -> list[str]:
-    """Recipe fields every shown recipe has, whose values are not all the same."""
-    with_recipe = [r.fields for r in rows if r.fields]
-    if len(with_recipe) < 2:
-        return []
-    common = set(with_recipe[0]).intersection(*with_recipe[1:]) - {"name", "description"}
-    return sorted(
-        f for f in common if len({json.dumps(r[f], sort_keys=True) for r in with_recipe}) > 1
-    )
+    """Recipe fields whose values differ between rows of the same recipe (its `--set`
+    runs, search trials, presets): those are what the recipe column cannot tell apart.
+    Rows of different recipes differ in whole sections, which the recipe column already
+    names, so they are not compared with each other."""
+    groups: dict[Any, list[dict[str, Any]]] = {}
+    for r in rows:
+        if r.fields:
+            groups.setdefault(r.recipe, []).append(r.fields)
+    out: set[str] = set()
+    for same in groups.values():
+        if len(same) < 2:
+            continue
+        common = set(same[0]).intersection(*same[1:]) - {"name", "description"}
+        out.update(f for f in common if len({json.dumps(r[f], sort_keys=True) for r in same}) > 1)
+    return sorted(out)
 
 
 def columns(rows: Sequence[Row]) -> list[str]:
