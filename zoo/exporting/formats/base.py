@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from zoo.errors import ZooError, did_you_mean
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterable, Iterator
 
     import keras
     import numpy as np
@@ -37,6 +37,68 @@ class Context:
     representative: Callable[[], np.ndarray] | None = None
 
 
+@dataclass(frozen=True)
+class Unconvertible:
+    """A Keras layer a format cannot convert: declared by the format, found in a model by
+    walking its layers (`Format.blockers`), so zoo refuses the pair right after the model
+    is built, before any training, instead of failing in the converter afterwards.
+
+    `layer` is a Keras layer class name, matched against each layer's class and its bases
+    (a subclass counts); `when`, if given, narrows it to layers whose settings decide it
+    (a predicate on the layer). `op` is what the converter meets and lacks, `why` says so
+    in a sentence, `instead` is the way round it besides dropping the format. `variants`
+    limits it to some of the format's variants (None: every one).
+
+    Declared from what the converter really does: the slow test over every builder and
+    format (tests/test_export_matrix.py) proves that each declaration fires only where the
+    conversion really fails, and that every other pair exports and passes its check."""
+
+    layer: str
+    op: str
+    why: str
+    instead: str = ""
+    variants: tuple[str | None, ...] | None = None
+    when: Callable[[Any], bool] | None = None
+
+    def matches(self, layer: Any, variant: str | None) -> bool:
+        if self.variants is not None and variant not in self.variants:
+            return False
+        if self.layer not in {cls.__name__ for cls in type(layer).__mro__}:
+            return False
+        return self.when is None or bool(self.when(layer))
+
+
+@dataclass(frozen=True)
+class Blocker:
+    """One `Unconvertible` found in a model: the rule and the names of the layers it met."""
+
+    rule: Unconvertible
+    layers: tuple[str, ...]
+
+    def describe(self) -> str:
+        """`MaxPooling3D layers pool_0, pool_1 (tf.MaxPool3D): <why>`."""
+        names = list(self.layers[:4])
+        if len(self.layers) > 4:
+            names.append(f"{len(self.layers) - 4} more")
+        plural = "s" if len(self.layers) > 1 else ""
+        return (
+            f"{self.rule.layer} layer{plural} {', '.join(names)} ({self.rule.op}): {self.rule.why}"
+        )
+
+
+def walk(roots: Iterable[Any]) -> Iterator[Any]:
+    """Every layer of `roots` (models or layers; None is skipped), nested ones included
+    (sub-models, wrapped layers such as Bidirectional's), each once."""
+    seen: set[int] = set()
+    for root in roots:
+        if root is None:
+            continue
+        for layer in root._flatten_layers(include_self=True, recursive=True):
+            if id(layer) not in seen:
+                seen.add(id(layer))
+                yield layer
+
+
 class Format:
     """One export format. `variant` is a format option that yields a separate artifact
     (LiteRT's quantisation); formats without variants take `None`.
@@ -50,6 +112,9 @@ class Format:
     variants: ClassVar[tuple[str | None, ...]] = (None,)
 
     plan_order: ClassVar[int] = 50  # Where it comes in a recipe's export plan.
+    title: ClassVar[str] = ""  # How messages name it ("LiteRT"); default `name`.
+    # What this format cannot convert, checked against a built model before training.
+    unconvertible: ClassVar[tuple[Unconvertible, ...]] = ()
 
     def planned(self, export: Any) -> list[str | None]:
         """The variants a recipe's `export` section asks of this format (empty: none).
@@ -66,6 +131,18 @@ class Format:
 
     def tolerance(self, variant: str | None = None) -> float | None:
         return 1e-4
+
+    def blockers(self, roots: Iterable[Any], variant: str | None = None) -> list[Blocker]:
+        """What in `roots` (the model, and the data's preprocessor in front of it) this
+        format's `variant` cannot convert, one `Blocker` per rule that fires; empty when
+        the conversion can be tried. Reads layer classes and settings only: no tracing,
+        no conversion, so it runs in milliseconds right after the model is built."""
+        found: dict[Unconvertible, list[str]] = {}
+        for layer in walk(roots):
+            for rule in self.unconvertible:
+                if rule.matches(layer, variant):
+                    found.setdefault(rule, []).append(layer.name)
+        return [Blocker(rule, tuple(names)) for rule, names in found.items()]
 
     def require(self) -> None:
         """Raise one ZooError naming the extra to install when a dependency is missing."""

@@ -17,7 +17,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from zoo.errors import ZooError
-from zoo.exporting.formats.base import OUTPUT_NAME, SIGNATURE, Context, Format, register, replace
+from zoo.exporting.formats.base import (
+    OUTPUT_NAME,
+    SIGNATURE,
+    Context,
+    Format,
+    Unconvertible,
+    register,
+    replace,
+)
 from zoo.runs import layout
 
 if TYPE_CHECKING:
@@ -28,7 +36,24 @@ QUANTIZATIONS = ("none", "float16", "dynamic_int8", "int8")
 
 class LiteRTFormat(Format):
     name = "litert"
+    title = "LiteRT"
     plan_order = 40
+    # Found by converting every builder (tests/test_export_matrix.py): LiteRT's built-in
+    # ops have no 3D pooling, and zoo converts without TF ops (no Flex delegate), so a
+    # model with it fails in the converter, in every quantisation.
+    unconvertible = tuple(
+        Unconvertible(
+            layer,
+            op,
+            f"LiteRT's built-in ops have no 3D {kind} pooling",
+            "choose a model that downsamples clips with strided convolutions "
+            "(video_r2plus1d), or export saved_model/onnx",
+        )
+        for layer, op, kind in (
+            ("MaxPooling3D", "tf.MaxPool3D", "max"),
+            ("AveragePooling3D", "tf.AvgPool3D", "average"),
+        )
+    )
 
     def planned(self, export: Any) -> list[str | None]:
         return list(export.litert_quantizations())  # `tflite: true` included (an alias).

@@ -29,6 +29,7 @@ PREPROCESSING = "preprocessing.json"
 
 class OnnxFormat(Format):
     name = "onnx"
+    title = "ONNX"
     plan_order = 30
     extra = "onnx"
     modules = ("onnx", "onnxruntime", "tf2onnx")
