@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from zoo import limits
 from zoo.config import catalog, monitors, sources
 from zoo.config.schema import CsvData, DirectoryData, FileData, Metric, Recipe
+from zoo.models.registry import get_model_entry
 
 Found = Iterator[tuple[str, str]]
 
@@ -177,12 +178,29 @@ def exports_fit_inputs(recipe: Recipe) -> Found:
     data, export = recipe.data, recipe.export
     text = data.text is not None or sources.of(data).input_kind(data) == "text"
     if text and export.litert_quantizations():
-        field = "export.litert" if export.litert is not None else "export.tflite"
         yield (
-            field,
+            export.requested()["litert"],
             "LiteRT cannot hold the text vectoriser (string ops), so this text model cannot be "
             "converted; remove it, or use export.onnx (token-id model + vocabulary).",
         )
+
+
+def exports_fit_model(recipe: Recipe) -> Found:
+    """An export format the recipe's builder declares it can never be converted to (its
+    registration's `cannot_export`, e.g. video_cnn's MaxPooling3D in LiteRT): refused
+    here, from the recipe alone, so `--dry-run` and a search's trial recipes say so.
+
+    Only what no parameter can change is known here; the format's layer check on the
+    built model (`Format.unconvertible`, run by the trainer before fit) finds the rest."""
+    entry = get_model_entry(recipe.model.name)
+    for fmt, field in recipe.export.requested().items():
+        why = entry.cannot_export.get(fmt)
+        if why:
+            yield (
+                field,
+                f"model {entry.name!r} cannot be exported to {fmt}: {why}. Drop {field}, or "
+                "choose another model (model.name).",
+            )
 
 
 def fractions_leave_training_data(recipe: Recipe) -> Found:
@@ -334,6 +352,7 @@ RULES: tuple[Callable[[Recipe], Found], ...] = (
     learning_rate_plateau,
     preprocessing_fits_data,
     exports_fit_inputs,
+    exports_fit_model,
     fractions_leave_training_data,
     video_augment_fits,
     distribution_fits,
