@@ -41,15 +41,20 @@ class Context:
 class Unconvertible:
     """A Keras layer a format cannot convert: declared by the format, found in a model by
     walking its layers (`Format.blockers`), so zoo refuses the pair right after the model
-    is built, before any training, instead of failing in the converter afterwards.
+    is built, before any training, instead of failing afterwards in the converter or in
+    the fresh-process check of what it wrote.
 
     `layer` is a Keras layer class name, matched against each layer's class and its bases
-    (a subclass counts); `when`, if given, narrows it to layers whose settings decide it
-    (a predicate on the layer). `op` is what the converter meets and lacks, `why` says so
-    in a sentence, `instead` is the way round it besides dropping the format. `variants`
-    limits it to some of the format's variants (None: every one).
+    (a subclass counts; "Layer" matches every layer); `when`, if given, narrows it to
+    layers whose settings decide it (a predicate on the layer, e.g. its activation).
+    `op` is what the converter meets and cannot express, `why` says so in a sentence,
+    `instead` is the way round it besides dropping the format. `variants` limits it to
+    some of the format's variants (None: every one).
 
-    Declared from what the converter really does: the slow test over every builder and
+    Layers, not traced ops, because layers are what a builder's author and a recipe's
+    reader see and choose, and reading them costs nothing; the price is that an op hidden
+    inside a custom layer's `call` is not seen (the converter still fails on it, later).
+    Declared from what the converters really do: the slow test over every builder and
     format (tests/test_export_matrix.py) proves that each declaration fires only where the
     conversion really fails, and that every other pair exports and passes its check."""
 
@@ -70,19 +75,24 @@ class Unconvertible:
 
 @dataclass(frozen=True)
 class Blocker:
-    """One `Unconvertible` found in a model: the rule and the names of the layers it met."""
+    """One `Unconvertible` found in a model: the rule, and the names and classes of the
+    layers it met (in model order)."""
 
     rule: Unconvertible
     layers: tuple[str, ...]
+    classes: tuple[str, ...] = ()
 
     def describe(self) -> str:
-        """`MaxPooling3D layers pool_0, pool_1 (tf.MaxPool3D): <why>`."""
+        """`layers pool_0, pool_1 (MaxPooling3D) need tf.MaxPool3D: <why>`."""
         names = list(self.layers[:4])
         if len(self.layers) > 4:
             names.append(f"{len(self.layers) - 4} more")
-        plural = "s" if len(self.layers) > 1 else ""
+        one = len(self.layers) == 1
+        classes = ", ".join(dict.fromkeys(self.classes))
         return (
-            f"{self.rule.layer} layer{plural} {', '.join(names)} ({self.rule.op}): {self.rule.why}"
+            f"layer{'' if one else 's'} {', '.join(names)}"
+            + (f" ({classes})" if classes else "")
+            + f" need{'s' if one else ''} {self.rule.op}: {self.rule.why}"
         )
 
 
@@ -137,12 +147,15 @@ class Format:
         format's `variant` cannot convert, one `Blocker` per rule that fires; empty when
         the conversion can be tried. Reads layer classes and settings only: no tracing,
         no conversion, so it runs in milliseconds right after the model is built."""
-        found: dict[Unconvertible, list[str]] = {}
+        found: dict[Unconvertible, list[Any]] = {}
         for layer in walk(roots):
             for rule in self.unconvertible:
                 if rule.matches(layer, variant):
-                    found.setdefault(rule, []).append(layer.name)
-        return [Blocker(rule, tuple(names)) for rule, names in found.items()]
+                    found.setdefault(rule, []).append(layer)
+        return [
+            Blocker(rule, tuple(x.name for x in met), tuple(type(x).__name__ for x in met))
+            for rule, met in found.items()
+        ]
 
     def require(self) -> None:
         """Raise one ZooError naming the extra to install when a dependency is missing."""

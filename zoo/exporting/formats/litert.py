@@ -38,21 +38,32 @@ class LiteRTFormat(Format):
     name = "litert"
     title = "LiteRT"
     plan_order = 40
-    # Found by converting every builder (tests/test_export_matrix.py): LiteRT's built-in
-    # ops have no 3D pooling, and zoo converts without TF ops (no Flex delegate), so a
-    # model with it fails in the converter, in every quantisation.
-    unconvertible = tuple(
+    # Found by converting every builder (tests/test_export_matrix.py), in every
+    # quantisation; zoo converts to built-in ops only (no Flex delegate, no TF ops).
+    unconvertible = (
+        *(
+            Unconvertible(
+                layer,
+                op,
+                f"LiteRT's built-in ops have no 3D {kind} pooling",
+                "choose a model that downsamples clips with strided convolutions "
+                "(video_r2plus1d), or export saved_model/onnx",
+            )
+            for layer, op, kind in (
+                ("MaxPooling3D", "tf.MaxPool3D", "max"),
+                ("AveragePooling3D", "tf.AvgPool3D", "average"),
+            )
+        ),
+        # LSTM, GRU and SimpleRNN (alone or in Bidirectional) run a while loop over a
+        # TensorList, which the converter fails to lower to built-in ops ("Lowering
+        # tensor list ops is failed"), masked or not, whatever the pooling.
         Unconvertible(
-            layer,
-            op,
-            f"LiteRT's built-in ops have no 3D {kind} pooling",
-            "choose a model that downsamples clips with strided convolutions "
-            "(video_r2plus1d), or export saved_model/onnx",
-        )
-        for layer, op, kind in (
-            ("MaxPooling3D", "tf.MaxPool3D", "max"),
-            ("AveragePooling3D", "tf.AvgPool3D", "average"),
-        )
+            "RNN",
+            "TensorList ops (the recurrent loop)",
+            "the converter cannot lower a Keras recurrent layer's loop to LiteRT's built-in ops",
+            "choose a model without recurrent layers (text_transformer, text_bow), or "
+            "export saved_model/onnx",
+        ),
     )
 
     def planned(self, export: Any) -> list[str | None]:

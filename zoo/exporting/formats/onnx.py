@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from zoo.errors import ZooError
-from zoo.exporting.formats.base import Context, Format, register, replace
+from zoo.exporting.formats.base import Context, Format, Unconvertible, register, replace
 from zoo.fs import temp_dir
 from zoo.runs import layout
 
@@ -33,6 +33,20 @@ class OnnxFormat(Format):
     plan_order = 30
     extra = "onnx"
     modules = ("onnx", "onnxruntime", "tf2onnx")
+
+    # Found by exporting every builder (tests/test_export_matrix.py).
+    unconvertible = (
+        # Exact GELU (Keras's default) computes erfc: tf2onnx writes a TF `Erfc` node into
+        # the graph, which is no ONNX op, so ONNX Runtime refuses to load the file.
+        Unconvertible(
+            "Layer",
+            "tf.Erfc",
+            "the exact GELU activation becomes an Erfc node, which is no ONNX op (ONNX "
+            "Runtime refuses the file)",
+            "export saved_model/litert",
+            when=lambda layer: _activation(layer) == "gelu",
+        ),
+    )
 
     def target(self, variant: str | None = None) -> str:
         return layout.ONNX_DIR
@@ -118,6 +132,11 @@ class OnnxFormat(Format):
             return session.run(None, {inp.name: x})[0]
 
         return predict
+
+
+def _activation(layer: Any) -> str | None:
+    """The name of a layer's `activation` function (Dense, Conv, Activation), else None."""
+    return getattr(getattr(layer, "activation", None), "__name__", None)
 
 
 def _call_once(model: keras.Model) -> None:
