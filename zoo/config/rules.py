@@ -173,16 +173,31 @@ def preprocessing_fits_data(recipe: Recipe) -> Found:
 
 
 def exports_fit_inputs(recipe: Recipe) -> Found:
-    """LiteRT has no string ops, so a model that takes raw text cannot be converted; found
-    here rather than after training. (ONNX exports the token-id part instead.)"""
+    """What the data's preprocessing puts in front of the model, and a format cannot
+    convert; found here rather than after training. LiteRT has no string ops, so a model
+    that takes raw text cannot be converted (ONNX exports the token-id part instead).
+    Clips resized by `data.video.resize` go through an antialiased resize
+    (ScaleAndTranslate), which neither LiteRT nor ONNX has. The formats' own layer check
+    (`Format.unconvertible`) refuses the same before fit; this says it at load time."""
     data, export = recipe.data, recipe.export
+    asked = export.requested()
     text = data.text is not None or sources.of(data).input_kind(data) == "text"
-    if text and export.litert_quantizations():
+    if text and "litert" in asked:
         yield (
-            export.requested()["litert"],
+            asked["litert"],
             "LiteRT cannot hold the text vectoriser (string ops), so this text model cannot be "
             "converted; remove it, or use export.onnx (token-id model + vocabulary).",
         )
+    if data.video is not None and data.video.resize:
+        for fmt, title in (("onnx", "ONNX"), ("litert", "LiteRT")):
+            if fmt in asked:
+                yield (
+                    asked[fmt],
+                    f"{title} cannot hold data.video.resize: clips are resized with "
+                    "antialiasing inside the model (TensorFlow's ScaleAndTranslate), which "
+                    f"{title} has no op for. Drop {asked[fmt]}, or drop data.video.resize "
+                    "and give clips at the size the model takes.",
+                )
 
 
 def exports_fit_model(recipe: Recipe) -> Found:

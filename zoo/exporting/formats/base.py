@@ -96,17 +96,36 @@ class Blocker:
         )
 
 
+def antialiased_resize(lacks: str) -> Unconvertible:
+    """zoo's clip preprocessing with `data.video.resize` (VideoPreprocess with `resize`)
+    resizes frames with antialiasing, which TensorFlow runs as ScaleAndTranslate; neither
+    LiteRT nor ONNX has that op (`lacks` says so for one format). Without `resize` the
+    layer only samples frames and casts, which both convert."""
+    return Unconvertible(
+        "VideoPreprocess",
+        "tf.ScaleAndTranslate",
+        f"data.video.resize resizes frames with antialiasing, and {lacks}",
+        "drop data.video.resize (give clips at the size the model takes), or export saved_model",
+        when=lambda layer: bool(getattr(layer, "resize", None)),
+    )
+
+
 def walk(roots: Iterable[Any]) -> Iterator[Any]:
     """Every layer of `roots` (models or layers; None is skipped), nested ones included
-    (sub-models, wrapped layers such as Bidirectional's), each once."""
+    (sub-models, wrapped layers such as Bidirectional's), each once, in model order."""
     seen: set[int] = set()
+
+    def visit(layer: Any) -> Iterator[Any]:
+        if id(layer) in seen:
+            return
+        seen.add(id(layer))
+        yield layer
+        for sub in layer._flatten_layers(include_self=False, recursive=False):
+            yield from visit(sub)
+
     for root in roots:
-        if root is None:
-            continue
-        for layer in root._flatten_layers(include_self=True, recursive=True):
-            if id(layer) not in seen:
-                seen.add(id(layer))
-                yield layer
+        if root is not None:
+            yield from visit(root)
 
 
 class Format:

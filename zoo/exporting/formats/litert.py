@@ -23,6 +23,7 @@ from zoo.exporting.formats.base import (
     Context,
     Format,
     Unconvertible,
+    antialiased_resize,
     register,
     replace,
 )
@@ -64,6 +65,7 @@ class LiteRTFormat(Format):
             "choose a model without recurrent layers (text_transformer, text_bow), or "
             "export saved_model/onnx",
         ),
+        antialiased_resize("LiteRT's built-in ops have no ScaleAndTranslate"),
     )
 
     def planned(self, export: Any) -> list[str | None]:

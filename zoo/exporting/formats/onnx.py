@@ -15,7 +15,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from zoo.errors import ZooError
-from zoo.exporting.formats.base import Context, Format, Unconvertible, register, replace
+from zoo.exporting.formats.base import (
+    Context,
+    Format,
+    Unconvertible,
+    antialiased_resize,
+    register,
+    replace,
+)
 from zoo.fs import temp_dir
 from zoo.runs import layout
 
@@ -46,6 +53,7 @@ class OnnxFormat(Format):
             "export saved_model/litert",
             when=lambda layer: _activation(layer) == "gelu",
         ),
+        antialiased_resize("ScaleAndTranslate is no ONNX op (ONNX Runtime refuses the file)"),
     )
 
     def target(self, variant: str | None = None) -> str:
