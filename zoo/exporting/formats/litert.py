@@ -66,6 +66,13 @@ class LiteRTFormat(Format):
             "export saved_model/onnx",
         ),
         antialiased_resize("LiteRT's built-in ops have no ScaleAndTranslate"),
+        # A raw-text model's vectoriser (refused at load time too: zoo/config/rules.py).
+        Unconvertible(
+            "TextVectorization",
+            "tf.StringSplitV2 (string ops)",
+            "LiteRT's built-in ops have no string ops",
+            "export onnx (the token-id model, with its vocabulary)",
+        ),
     )
 
     def planned(self, export: Any) -> list[str | None]:
