@@ -196,6 +196,30 @@ def test_onnx_runs_in_onnxruntime_alone(tiny_run, tmp_path):
     assert np.max(np.abs(np.load(tmp_path / "y.npy") - expected)) <= 1e-4
 
 
+def test_onnx_runs_batch_norm_behind_a_resizing_layer_in_inference_mode(tmp_path):
+    """Keras's Resizing defaults to training=True, and Keras's ONNX exporter traces the
+    model with training unset: the BatchNormalization behind it was exported with batch
+    statistics. zoo's writer says training=False (keras_applications with image_size,
+    and any model with BN behind data.image.resize, had ONNX files that disagreed)."""
+    import keras
+
+    from zoo.data.bundle import DataInfo
+    from zoo.exporting.formats import FORMATS, Context
+
+    images = keras.Input((6, 6, 1), name="image")
+    norm = keras.layers.BatchNormalization(name="bn")
+    x = norm(keras.layers.Conv2D(2, 3, name="conv")(keras.layers.Resizing(8, 8)(images)))
+    model = keras.Model(images, keras.layers.GlobalAveragePooling2D()(x))
+    norm.moving_mean.assign(np.full(2, 5.0, "float32"))  # Far from any batch's statistics.
+    norm.moving_variance.assign(np.full(2, 9.0, "float32"))
+    x = np.random.default_rng(0).uniform(0, 255, (4, 6, 6, 1)).astype("float32")
+    onnx = FORMATS["onnx"]
+    path = onnx.write(model, tmp_path / "onnx", Context(DataInfo("image", (6, 6, 1), "float32")))
+    expected = model.predict(x, verbose=0)
+    assert np.max(np.abs(onnx.load(path)(x) - expected)) <= 1e-4
+    assert np.max(np.abs(np.asarray(model(x, training=True)) - expected)) > 1  # It matters.
+
+
 def test_litert_names_the_ops_it_cannot_express():
     from zoo.exporting.formats.litert import _reason
 

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from zoo import limits
 from zoo.config import catalog, monitors, sources
 from zoo.config.schema import CsvData, DirectoryData, FileData, Metric, Recipe
+from zoo.models.registry import get_model_entry
 
 Found = Iterator[tuple[str, str]]
 
@@ -172,17 +173,49 @@ def preprocessing_fits_data(recipe: Recipe) -> Found:
 
 
 def exports_fit_inputs(recipe: Recipe) -> Found:
-    """LiteRT has no string ops, so a model that takes raw text cannot be converted; found
-    here rather than after training. (ONNX exports the token-id part instead.)"""
+    """What the data's preprocessing puts in front of the model, and a format cannot
+    convert; found here rather than after training. LiteRT has no string ops, so a model
+    that takes raw text cannot be converted (ONNX exports the token-id part instead).
+    Clips resized by `data.video.resize` go through an antialiased resize
+    (ScaleAndTranslate), which neither LiteRT nor ONNX has. The formats' own layer check
+    (`Format.unconvertible`) refuses the same before fit; this says it at load time."""
     data, export = recipe.data, recipe.export
+    asked = export.requested()
     text = data.text is not None or sources.of(data).input_kind(data) == "text"
-    if text and export.litert_quantizations():
-        field = "export.litert" if export.litert is not None else "export.tflite"
+    if text and "litert" in asked:
         yield (
-            field,
+            asked["litert"],
             "LiteRT cannot hold the text vectoriser (string ops), so this text model cannot be "
             "converted; remove it, or use export.onnx (token-id model + vocabulary).",
         )
+    if data.video is not None and data.video.resize:
+        for fmt, title in (("onnx", "ONNX"), ("litert", "LiteRT")):
+            if fmt in asked:
+                yield (
+                    asked[fmt],
+                    f"{title} cannot hold data.video.resize: clips are resized with "
+                    "antialiasing inside the model (TensorFlow's ScaleAndTranslate), which "
+                    f"{title} has no op for. Drop {asked[fmt]}, or drop data.video.resize "
+                    "and give clips at the size the model takes.",
+                )
+
+
+def exports_fit_model(recipe: Recipe) -> Found:
+    """An export format the recipe's builder declares it can never be converted to (its
+    registration's `cannot_export`, e.g. video_cnn's MaxPooling3D in LiteRT): refused
+    here, from the recipe alone, so `--dry-run` and a search's trial recipes say so.
+
+    Only what no parameter can change is known here; the format's layer check on the
+    built model (`Format.unconvertible`, run by the trainer before fit) finds the rest."""
+    entry = get_model_entry(recipe.model.name)
+    for fmt, field in recipe.export.requested().items():
+        why = entry.cannot_export.get(fmt)
+        if why:
+            yield (
+                field,
+                f"model {entry.name!r} cannot be exported to {fmt}: {why}. Drop {field}, or "
+                "choose another model (model.name).",
+            )
 
 
 def sparse_bags_fit_the_model(recipe: Recipe) -> Found:
@@ -358,6 +391,7 @@ RULES: tuple[Callable[[Recipe], Found], ...] = (
     learning_rate_plateau,
     preprocessing_fits_data,
     exports_fit_inputs,
+    exports_fit_model,
     sparse_bags_fit_the_model,
     fractions_leave_training_data,
     video_augment_fits,

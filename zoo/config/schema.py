@@ -802,6 +802,15 @@ class Export(Section):
     def max_accuracy_drop(self) -> float:
         return self.litert.max_accuracy_drop if self.litert is not None else 0.01
 
+    def requested(self) -> dict[str, str]:
+        """Format name → the recipe field asking for it, for each format this section
+        asks for (what an error about that format points at)."""
+        out = {name: f"export.{name}" for name in ("keras", "saved_model", "onnx")}
+        out = {name: where for name, where in out.items() if getattr(self, name)}
+        if self.litert_quantizations():
+            out["litert"] = "export.litert" if self.litert is not None else "export.tflite"
+        return out
+
 
 # ------------------------------------------------------------------------- tracking
 class MlflowTracking(Section):

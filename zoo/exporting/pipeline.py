@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from zoo.data.pipeline import head
 from zoo.errors import ZooError
 from zoo.exporting.formats import FORMATS, Context
+from zoo.exporting.formats.base import Blocker
 from zoo.exporting.verify import MAX_ACCURACY_DROP, Job
 
 if TYPE_CHECKING:
@@ -46,6 +47,46 @@ def require(items: Sequence[Item]) -> None:
         FORMATS[name].require()
 
 
+def unconvertible(roots: Sequence[Any], items: Sequence[Item]) -> list[tuple[Item, list[Blocker]]]:
+    """(item, what blocks it) for each item whose format declares it cannot convert
+    something in `roots` (the model, and the data's preprocessor in front of it): see
+    `Format.unconvertible`. Reads the layers only, so it runs before any training."""
+    found = []
+    for item in items:
+        blockers = FORMATS[item[0]].blockers(roots, item[1])
+        if blockers:
+            found.append((item, blockers))
+    return found
+
+
+def describe_unconvertible(
+    model_name: str, found: Sequence[tuple[Item, list[Blocker]]], field: Callable[[Item], str]
+) -> list[tuple[str, str]]:
+    """(field, message) per format of `found`, its blocked variants together: what cannot
+    be converted (layers, op, why) and the way out (drop the field, or the format's
+    `instead`). `field(item)` names where the item was asked for (`export.litert`)."""
+    by_format: dict[str, list[tuple[Item, list[Blocker]]]] = {}
+    for item, blockers in found:
+        by_format.setdefault(item[0], []).append((item, blockers))
+    out = []
+    for name, entries in by_format.items():
+        fmt = FORMATS[name]
+        variants = [item[1] for item, _ in entries if item[1] is not None]
+        shown = f" (quantize {', '.join(variants)})" if variants and len(fmt.variants) > 1 else ""
+        blockers = list(dict.fromkeys(b for _, bs in entries for b in bs))
+        insteads = list(dict.fromkeys(b.rule.instead for b in blockers if b.rule.instead))
+        where = field(entries[0][0])
+        message = (
+            f"{fmt.title or fmt.name} cannot convert model {model_name}{shown}: "
+            + "; ".join(b.describe() for b in blockers)
+            + f". Drop {where}"
+            + "".join(f", or {i}" for i in insteads)
+            + "."
+        )
+        out.append((where, message))
+    return out
+
+
 def target(item: Item) -> str:
     return FORMATS[item[0]].target(item[1])
 
@@ -72,6 +113,10 @@ def export_and_check(
     from zoo.exporting import verify
 
     require(items)
+    found = unconvertible([model], items)
+    if found:  # The trainer refused these before training; `zoo export` meets them here.
+        lines = describe_unconvertible(model.name, found, lambda item: f"--format {item[0]}")
+        raise ZooError("; ".join(f"{where}: {message}" for where, message in lines))
     quantised = [i for i in items if FORMATS[i[0]].tolerance(i[1]) is None]
     representative = None
     if ("litert", "int8") in items:

@@ -36,6 +36,9 @@ class ModelEntry:
     builder: Builder = field(repr=False)
     task: str
     description: str
+    # Export format name → why no model of this builder can ever be converted to it,
+    # whatever its parameters (see `register_model`).
+    cannot_export: Mapping[str, str] = field(default_factory=dict, repr=False, hash=False)
 
     @cached_property
     def parameters(self) -> dict[str, inspect.Parameter]:
@@ -93,11 +96,22 @@ _BUILTIN_FAMILIES = ("zoo.models",)
 
 
 def register_model(
-    name: str | None = None, *, task: str, description: str | None = None
+    name: str | None = None,
+    *,
+    task: str,
+    description: str | None = None,
+    cannot_export: Mapping[str, str] | None = None,
 ) -> Callable[[Builder], Builder]:
     """Decorator adding a builder to the registry under `name` (default: function name).
 
     `description` defaults to the first line of the builder's docstring.
+    `cannot_export` maps an export format's name (`litert`) to why this builder's models
+    can never be converted to it, whatever their parameters (a layer every model has and
+    the format lacks): the recipe rules (zoo/config/rules.py) then refuse that format at
+    load time, before TensorFlow is imported, so `--dry-run` says so. It restates, for the
+    recipe alone to decide, what the format's own layer check (`Format.unconvertible`)
+    finds in the built model before training; tests/test_export_matrix.py holds the two
+    to agree. Conditions that depend on parameters are left to that layer check.
     """
 
     def decorator(builder: Builder) -> Builder:
@@ -106,7 +120,13 @@ def register_model(
             raise ValueError(f"A model named {key!r} is already registered.")
         doc = (inspect.getdoc(builder) or "").strip()
         summary = description or (doc.splitlines()[0] if doc else key)
-        _REGISTRY[key] = ModelEntry(name=key, builder=builder, task=task, description=summary)
+        _REGISTRY[key] = ModelEntry(
+            name=key,
+            builder=builder,
+            task=task,
+            description=summary,
+            cannot_export=dict(cannot_export or {}),
+        )
         return builder
 
     return decorator

@@ -11,9 +11,15 @@ if TYPE_CHECKING:
 Cell = Literal["simple_rnn", "lstm", "gru"]
 Pooling = Literal["last", "max", "mean", "max_mean"]
 _CELL_LAYERS = {"simple_rnn": "SimpleRNN", "lstm": "LSTM", "gru": "GRU"}
+# Every cell runs a loop LiteRT's converter cannot lower (zoo/exporting/formats/litert.py).
+NO_LITERT = {
+    "litert": "its recurrent layers (LSTM, GRU or SimpleRNN, every cell) run a loop the "
+    "LiteRT converter cannot lower to built-in ops (TensorList ops); text_transformer and "
+    "text_bow convert"
+}
 
 
-@register_model(task="classification")
+@register_model(task="classification", cannot_export=NO_LITERT)
 def text_rnn(
     *,
     vocabulary_size: PositiveInt = 20000,

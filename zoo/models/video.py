@@ -5,6 +5,19 @@ from typing import TYPE_CHECKING
 from zoo.models._types import PositiveInt, Rate, Scale, Shape, Widths
 from zoo.models.registry import register_model
 
+# Both builders pool with MaxPooling3D whatever their parameters (video_cnn after every
+# block, frame_average_cnn per frame, then AveragePooling3D over each frame), which LiteRT
+# cannot convert: refused at recipe load time (zoo/config/rules.py).
+_R2PLUS1D = "video_r2plus1d downsamples with strided convolutions and converts"
+VIDEO_CNN_EXPORTS = {
+    "litert": "every block pools with MaxPooling3D, and LiteRT's built-in ops have no 3D "
+    f"max pooling (tf.MaxPool3D); {_R2PLUS1D}"
+}
+FRAME_AVERAGE_EXPORTS = {
+    "litert": "it pools every frame with MaxPooling3D and AveragePooling3D, and LiteRT's "
+    f"built-in ops have no 3D pooling (tf.MaxPool3D, tf.AvgPool3D); {_R2PLUS1D}"
+}
+
 if TYPE_CHECKING:
     import keras
 
@@ -30,7 +43,7 @@ def _conv_block(x, filters: int, kernel_size: int, factorised: bool, name: str, 
     return layers.ReLU()(x)
 
 
-@register_model(task="classification")
+@register_model(task="classification", cannot_export=VIDEO_CNN_EXPORTS)
 def video_cnn(
     *,
     input_shape: Shape = (16, 64, 64, 3),
@@ -70,7 +83,7 @@ def video_cnn(
     return keras.Model(inputs, outputs, name="video_cnn_2plus1d" if factorised else "video_cnn")
 
 
-@register_model(task="classification")
+@register_model(task="classification", cannot_export=FRAME_AVERAGE_EXPORTS)
 def frame_average_cnn(
     *,
     input_shape: Shape = (16, 64, 64, 3),

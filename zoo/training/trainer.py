@@ -150,7 +150,7 @@ def _run(
     transcript: Transcript,
 ) -> RunResult:
     """The steps, in their order. `run_dir` owns every write."""
-    strategy, bundle, model, origin = _prepare(recipe, weights_source, stages)
+    strategy, bundle, model, origin = _prepare(recipe, weights_source, stages, source)
     run_dir.start(recipe, source)
     transcript.attach(run_dir.file(LOG))
     _write_environment(run_dir, recipe, strategy, bundle.info, bundle.preprocessor)
@@ -197,10 +197,14 @@ def _shown(scores: dict[str, float]) -> str:
 
 # ---------------------------------------------------------------------- step 1: prepare
 def _prepare(
-    recipe: Recipe, weights_source: transfer.Source | None, stages: Stages
+    recipe: Recipe,
+    weights_source: transfer.Source | None,
+    stages: Stages,
+    source: Path | None = None,
 ) -> tuple[Any, Any, Any, dict[str, Any]]:
     """(strategy, data bundle, compiled model, where its starting weights came from).
-    Nothing is written yet."""
+    Nothing is written yet: a model the recipe's export formats cannot convert is refused
+    here, before fit."""
     import keras
 
     from zoo import data as zoo_data
@@ -231,6 +235,7 @@ def _prepare(
         compiling.precision_policy(recipe.training.mixed_precision),
     ):
         model = build_model(recipe.model.name, **params)
+        _refuse_unconvertible(recipe, model, bundle.preprocessor, source)
         origin = _start_weights(
             recipe, model, weights_source, params.get("num_classes"), bundle.preprocessor
         )
@@ -254,6 +259,36 @@ def _prepare(
         recipe.training.batch_size // strategy.num_replicas_in_sync,
     )
     return strategy, bundle, model, origin
+
+
+def _refuse_unconvertible(
+    recipe: Recipe, model: keras.Model, preprocessor: Any, source: Path | None
+) -> None:
+    """A RecipeError (exit 2) naming each `export.*` field whose format cannot convert
+    this model or the data's preprocessor in front of it (`Format.unconvertible`: layers
+    and ops the converter lacks), right after the model is built and before fit: else the
+    run would train for hours and fail in the converter afterwards.
+
+    Here, in the one trainer, so `zoo train`, `--check`, the API and every search trial
+    get it. A trial checks the recipe's export plan too, though it writes only
+    model.keras: the search exports its best trial in those formats. The recipe rules
+    refuse earlier what the builder alone decides (`register_model(cannot_export=...)`);
+    this check also covers what parameters and data decide."""
+    from zoo.config.loading import Problem, RecipeError
+    from zoo.exporting import pipeline
+
+    found = pipeline.unconvertible([preprocessor, model], pipeline.plan(recipe.export))
+    if not found:
+        return
+    fields = recipe.export.requested()
+    lines = pipeline.describe_unconvertible(recipe.model.name, found, lambda i: fields[i[0]])
+    raise RecipeError(
+        str(source) if source is not None else repr(recipe.name),
+        [
+            Problem(where, f"{message} (Found once the model was built, before any training.)")
+            for where, message in lines
+        ],
+    )
 
 
 def _start_weights(

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from zoo.errors import ZooError, did_you_mean
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterable, Iterator
 
     import keras
     import numpy as np
@@ -37,6 +37,97 @@ class Context:
     representative: Callable[[], np.ndarray] | None = None
 
 
+@dataclass(frozen=True)
+class Unconvertible:
+    """A Keras layer a format cannot convert: declared by the format, found in a model by
+    walking its layers (`Format.blockers`), so zoo refuses the pair right after the model
+    is built, before any training, instead of failing afterwards in the converter or in
+    the fresh-process check of what it wrote.
+
+    `layer` is a Keras layer class name, matched against each layer's class and its bases
+    (a subclass counts; "Layer" matches every layer); `when`, if given, narrows it to
+    layers whose settings decide it (a predicate on the layer, e.g. its activation).
+    `op` is what the converter meets and cannot express, `why` says so in a sentence,
+    `instead` is the way round it besides dropping the format. `variants` limits it to
+    some of the format's variants (None: every one).
+
+    Layers, not traced ops, because layers are what a builder's author and a recipe's
+    reader see and choose, and reading them costs nothing; the price is that an op hidden
+    inside a custom layer's `call` is not seen (the converter still fails on it, later).
+    Declared from what the converters really do: the slow test over every builder and
+    format (tests/test_export_matrix.py) proves that each declaration fires only where the
+    conversion really fails, and that every other pair exports and passes its check."""
+
+    layer: str
+    op: str
+    why: str
+    instead: str = ""
+    variants: tuple[str | None, ...] | None = None
+    when: Callable[[Any], bool] | None = None
+
+    def matches(self, layer: Any, variant: str | None) -> bool:
+        if self.variants is not None and variant not in self.variants:
+            return False
+        if self.layer not in {cls.__name__ for cls in type(layer).__mro__}:
+            return False
+        return self.when is None or bool(self.when(layer))
+
+
+@dataclass(frozen=True)
+class Blocker:
+    """One `Unconvertible` found in a model: the rule, and the names and classes of the
+    layers it met (in model order)."""
+
+    rule: Unconvertible
+    layers: tuple[str, ...]
+    classes: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        """`layers pool_0, pool_1 (MaxPooling3D) need tf.MaxPool3D: <why>`."""
+        names = list(self.layers[:4])
+        if len(self.layers) > 4:
+            names.append(f"{len(self.layers) - 4} more")
+        one = len(self.layers) == 1
+        classes = ", ".join(dict.fromkeys(self.classes))
+        return (
+            f"layer{'' if one else 's'} {', '.join(names)}"
+            + (f" ({classes})" if classes else "")
+            + f" need{'s' if one else ''} {self.rule.op}: {self.rule.why}"
+        )
+
+
+def antialiased_resize(lacks: str) -> Unconvertible:
+    """zoo's clip preprocessing with `data.video.resize` (VideoPreprocess with `resize`)
+    resizes frames with antialiasing, which TensorFlow runs as ScaleAndTranslate; neither
+    LiteRT nor ONNX has that op (`lacks` says so for one format). Without `resize` the
+    layer only samples frames and casts, which both convert."""
+    return Unconvertible(
+        "VideoPreprocess",
+        "tf.ScaleAndTranslate",
+        f"data.video.resize resizes frames with antialiasing, and {lacks}",
+        "drop data.video.resize (give clips at the size the model takes), or export saved_model",
+        when=lambda layer: bool(getattr(layer, "resize", None)),
+    )
+
+
+def walk(roots: Iterable[Any]) -> Iterator[Any]:
+    """Every layer of `roots` (models or layers; None is skipped), nested ones included
+    (sub-models, wrapped layers such as Bidirectional's), each once, in model order."""
+    seen: set[int] = set()
+
+    def visit(layer: Any) -> Iterator[Any]:
+        if id(layer) in seen:
+            return
+        seen.add(id(layer))
+        yield layer
+        for sub in layer._flatten_layers(include_self=False, recursive=False):
+            yield from visit(sub)
+
+    for root in roots:
+        if root is not None:
+            yield from visit(root)
+
+
 class Format:
     """One export format. `variant` is a format option that yields a separate artifact
     (LiteRT's quantisation); formats without variants take `None`.
@@ -50,6 +141,9 @@ class Format:
     variants: ClassVar[tuple[str | None, ...]] = (None,)
 
     plan_order: ClassVar[int] = 50  # Where it comes in a recipe's export plan.
+    title: ClassVar[str] = ""  # How messages name it ("LiteRT"); default `name`.
+    # What this format cannot convert, checked against a built model before training.
+    unconvertible: ClassVar[tuple[Unconvertible, ...]] = ()
 
     def planned(self, export: Any) -> list[str | None]:
         """The variants a recipe's `export` section asks of this format (empty: none).
@@ -66,6 +160,21 @@ class Format:
 
     def tolerance(self, variant: str | None = None) -> float | None:
         return 1e-4
+
+    def blockers(self, roots: Iterable[Any], variant: str | None = None) -> list[Blocker]:
+        """What in `roots` (the model, and the data's preprocessor in front of it) this
+        format's `variant` cannot convert, one `Blocker` per rule that fires; empty when
+        the conversion can be tried. Reads layer classes and settings only: no tracing,
+        no conversion, so it runs in milliseconds right after the model is built."""
+        found: dict[Unconvertible, list[Any]] = {}
+        for layer in walk(roots):
+            for rule in self.unconvertible:
+                if rule.matches(layer, variant):
+                    found.setdefault(rule, []).append(layer)
+        return [
+            Blocker(rule, tuple(x.name for x in met), tuple(type(x).__name__ for x in met))
+            for rule, met in found.items()
+        ]
 
     def require(self) -> None:
         """Raise one ZooError naming the extra to install when a dependency is missing."""

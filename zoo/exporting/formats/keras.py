@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 
 class KerasFormat(Format):
     name = "keras"
+    title = "Keras"
     plan_order = 10
 
     def target(self, variant: str | None = None) -> str:

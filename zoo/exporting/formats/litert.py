@@ -17,7 +17,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from zoo.errors import ZooError
-from zoo.exporting.formats.base import OUTPUT_NAME, SIGNATURE, Context, Format, register, replace
+from zoo.exporting.formats.base import (
+    OUTPUT_NAME,
+    SIGNATURE,
+    Context,
+    Format,
+    Unconvertible,
+    antialiased_resize,
+    register,
+    replace,
+)
 from zoo.runs import layout
 
 if TYPE_CHECKING:
@@ -28,7 +37,43 @@ QUANTIZATIONS = ("none", "float16", "dynamic_int8", "int8")
 
 class LiteRTFormat(Format):
     name = "litert"
+    title = "LiteRT"
     plan_order = 40
+    # Found by converting every builder (tests/test_export_matrix.py), in every
+    # quantisation; zoo converts to built-in ops only (no Flex delegate, no TF ops).
+    unconvertible = (
+        *(
+            Unconvertible(
+                layer,
+                op,
+                f"LiteRT's built-in ops have no 3D {kind} pooling",
+                "choose a model that downsamples clips with strided convolutions "
+                "(video_r2plus1d), or export saved_model/onnx",
+            )
+            for layer, op, kind in (
+                ("MaxPooling3D", "tf.MaxPool3D", "max"),
+                ("AveragePooling3D", "tf.AvgPool3D", "average"),
+            )
+        ),
+        # LSTM, GRU and SimpleRNN (alone or in Bidirectional) run a while loop over a
+        # TensorList, which the converter fails to lower to built-in ops ("Lowering
+        # tensor list ops is failed"), masked or not, whatever the pooling.
+        Unconvertible(
+            "RNN",
+            "TensorList ops (the recurrent loop)",
+            "the converter cannot lower a Keras recurrent layer's loop to LiteRT's built-in ops",
+            "choose a model without recurrent layers (text_transformer, text_bow), or "
+            "export saved_model/onnx",
+        ),
+        antialiased_resize("LiteRT's built-in ops have no ScaleAndTranslate"),
+        # A raw-text model's vectoriser (refused at load time too: zoo/config/rules.py).
+        Unconvertible(
+            "TextVectorization",
+            "tf.StringSplitV2 (string ops)",
+            "LiteRT's built-in ops have no string ops",
+            "export onnx (the token-id model, with its vocabulary)",
+        ),
+    )
 
     def planned(self, export: Any) -> list[str | None]:
         return list(export.litert_quantizations())  # `tflite: true` included (an alias).

@@ -15,7 +15,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from zoo.errors import ZooError
-from zoo.exporting.formats.base import Context, Format, register, replace
+from zoo.exporting.formats.base import (
+    Context,
+    Format,
+    Unconvertible,
+    antialiased_resize,
+    register,
+    replace,
+)
 from zoo.fs import temp_dir
 from zoo.runs import layout
 
@@ -29,9 +36,25 @@ PREPROCESSING = "preprocessing.json"
 
 class OnnxFormat(Format):
     name = "onnx"
+    title = "ONNX"
     plan_order = 30
     extra = "onnx"
     modules = ("onnx", "onnxruntime", "tf2onnx")
+
+    # Found by exporting every builder (tests/test_export_matrix.py).
+    unconvertible = (
+        # Exact GELU (Keras's default) computes erfc: tf2onnx writes a TF `Erfc` node into
+        # the graph, which is no ONNX op, so ONNX Runtime refuses to load the file.
+        Unconvertible(
+            "Layer",
+            "tf.Erfc",
+            "the exact GELU activation becomes an Erfc node, which is no ONNX op (ONNX "
+            "Runtime refuses the file)",
+            "export saved_model/litert",
+            when=lambda layer: _activation(layer) == "gelu",
+        ),
+        antialiased_resize("ScaleAndTranslate is no ONNX op (ONNX Runtime refuses the file)"),
+    )
 
     def target(self, variant: str | None = None) -> str:
         return layout.ONNX_DIR
@@ -87,7 +110,12 @@ class OnnxFormat(Format):
         tmp = temp_dir(".onnx.tmp-", path.parent)
         try:
             _call_once(servable)  # Keras's ONNX exporter refuses a model never called.
-            servable.export(str(tmp / MODEL_FILE), format="onnx", verbose=False)
+            _inference(servable).export(
+                str(tmp / MODEL_FILE),
+                format="onnx",
+                verbose=False,
+                input_signature=[_input_spec(servable)],
+            )
             if front is not None:
                 _write_text_assets(front, tmp, notes)
         except ZooError:
@@ -119,10 +147,49 @@ class OnnxFormat(Format):
         return predict
 
 
-def _call_once(model: keras.Model) -> None:
-    import numpy as np
+def _activation(layer: Any) -> str | None:
+    """The name of a layer's `activation` function (Dense, Conv, Activation), else None."""
+    return getattr(getattr(layer, "activation", None), "__name__", None)
+
+
+def _inference(model: keras.Model) -> keras.Model:
+    """`model` called with `training=False`, for Keras's ONNX exporter.
+
+    The exporter traces `model.__call__` with `training` unset, and a Keras image
+    preprocessing layer (`Resizing`, whose `call` defaults to `training=True`) then sets
+    the whole call to training mode: every BatchNormalization after it was exported with
+    batch statistics (keras_applications with `image_size`, or any model with BN behind
+    `data.image.resize`), and its ONNX file disagreed with the model (tests/
+    test_export_matrix.py found it). Saying `training=False` fixes the mode for the
+    whole call, as a server runs it."""
+    import keras
+
+    class Inference(keras.Model):
+        def __init__(self, inner: keras.Model) -> None:
+            super().__init__(name=inner.name)
+            self.inner = inner
+
+        def call(self, inputs: Any) -> Any:
+            return self.inner(inputs, training=False)
+
+    wrapper = Inference(model)
+    _call_once(wrapper, model)
+    return wrapper
+
+
+def _input_spec(model: keras.Model) -> Any:
+    """The exporter's input signature: the model's input, under the model's input name."""
+    import tensorflow as tf
 
     spec = model.inputs[0]
+    return tf.TensorSpec(spec.shape, spec.dtype, name=spec.name)
+
+
+def _call_once(model: keras.Model, like: keras.Model | None = None) -> None:
+    """Call `model` on a batch of zeros shaped as `like`'s (default: its own) input."""
+    import numpy as np
+
+    spec = (like or model).inputs[0]
     shape = [1 if d is None else d for d in spec.shape]
     model(np.zeros(shape, dtype=spec.dtype), training=False)
 

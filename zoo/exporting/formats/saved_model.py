@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 class SavedModelFormat(Format):
     name = "saved_model"
+    title = "SavedModel"
     plan_order = 20
 
     def target(self, variant: str | None = None) -> str:
