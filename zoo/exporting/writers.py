@@ -41,8 +41,10 @@ def builder_model(model: keras.Model) -> Any:
     models: a text model's preprocessor is a model too, and a builder may hold one (a
     keras.applications backbone)."""
     inner = model.layers[-1] if model.layers else None
-    if model.name.endswith(RAW_INPUT_SUFFIX) and inner is not None and inner.name == (
-        model.name[: -len(RAW_INPUT_SUFFIX)]
+    if (
+        model.name.endswith(RAW_INPUT_SUFFIX)
+        and inner is not None
+        and inner.name == (model.name[: -len(RAW_INPUT_SUFFIX)])
     ):
         return inner
     return model
