@@ -11,8 +11,8 @@ resumed) and published as the preset OUT/<recipe>.
 
 `--run RECIPE=RUN_DIR` publishes a run that already finished elsewhere (a long training
 on another machine, copied here) as OUT/<recipe>, without training or reading data; the
-run must be of that recipe. With `--run` and no RECIPE named, only those runs are
-published.
+run must be of that recipe. Recipes named and runs given are all published; with
+`--run` and no RECIPE named, only those runs are.
 
 Then every preset in OUT (those published before included) is tabulated with `zoo
 results` into OUT/results.csv and OUT/results.md, and with --readme into the README's
@@ -167,7 +167,8 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(force=True)
     out = (args.out or _default_out()).expanduser().resolve()
     runs = _runs(args.runs)
-    names = args.recipes or list(runs) or builtin.names()
+    # Recipes named and runs given are all published; with neither, every built-in recipe.
+    names = [*args.recipes, *(r for r in runs if r not in args.recipes)] or builtin.names()
     published = []
     for step in plan(names, args.overrides, runs):
         start = time.perf_counter()
