@@ -11,11 +11,11 @@ from zoo.models.registry import register_model
 _R2PLUS1D = "video_r2plus1d downsamples with strided convolutions and converts"
 VIDEO_CNN_EXPORTS = {
     "litert": "every block pools with MaxPooling3D, and LiteRT's built-in ops have no 3D "
-    f"max pooling (tf.MaxPool3D); {_R2PLUS1D}"
+    f"max pooling (TensorFlow op MaxPool3D); {_R2PLUS1D}"
 }
 FRAME_AVERAGE_EXPORTS = {
     "litert": "it pools every frame with MaxPooling3D and AveragePooling3D, and LiteRT's "
-    f"built-in ops have no 3D pooling (tf.MaxPool3D, tf.AvgPool3D); {_R2PLUS1D}"
+    f"built-in ops have no 3D pooling (TensorFlow ops MaxPool3D, AvgPool3D); {_R2PLUS1D}"
 }
 
 if TYPE_CHECKING:
