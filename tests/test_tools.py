@@ -98,14 +98,19 @@ def _mnist_recipes(tmp_path) -> str:
     return str(folder)
 
 
-def _prepare_data(*args: str) -> subprocess.CompletedProcess[str]:
+def _tool(script: str, *args: str, timeout: int = 300) -> subprocess.CompletedProcess[str]:
+    """`python tools/<script> ARGS` from the repository root, output captured."""
     return subprocess.run(
-        [sys.executable, "tools/prepare_data.py", *args],
+        [sys.executable, f"tools/{script}", *args],
         cwd=REPO,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=timeout,
     )
+
+
+def _prepare_data(*args: str) -> subprocess.CompletedProcess[str]:
+    return _tool("prepare_data.py", *args)
 
 
 @pytest.mark.slow
@@ -254,23 +259,9 @@ def test_benchmark_scale_runs_tiny_sizes_and_tabulates_the_targets(tmp_path):
 
 def test_benchmark_builders_runs_one_builder_and_writes_json(tmp_path):
     out_json = tmp_path / "builders.json"
-    out = subprocess.run(
-        [
-            sys.executable,
-            "tools/benchmark_builders.py",
-            "--builders",
-            "text_bow",
-            "--steps",
-            "1",
-            "--repeats",
-            "2",
-            "--json",
-            str(out_json),
-        ],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=300,
+    out = _tool(
+        "benchmark_builders.py",
+        *("--builders", "text_bow", "--steps", "1", "--repeats", "2", "--json", str(out_json)),
     )
     assert out.returncode == 0, out.stderr[-3000:]
     assert "ratio (<= 1.05)" in out.stdout and "text_bow" in out.stdout
@@ -310,11 +301,5 @@ def test_benchmark_builders_refuses_a_plain_model_that_is_not_the_builders():
 
 
 def test_benchmark_builders_rejects_an_unknown_builder(tmp_path):
-    out = subprocess.run(
-        [sys.executable, "tools/benchmark_builders.py", "--builders", "resnet,vgg"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    out = _tool("benchmark_builders.py", "--builders", "resnet,vgg", timeout=60)
     assert out.returncode == 2 and "unknown builder(s) vgg" in out.stderr

@@ -40,13 +40,9 @@ def builder_model(model: keras.Model) -> Any:
     last layer), or `model` itself. Found by the wrapper's name, not by counting nested
     models: a text model's preprocessor is a model too, and a builder may hold one (a
     keras.applications backbone)."""
-    inner = model.layers[-1] if model.layers else None
-    if (
-        model.name.endswith(RAW_INPUT_SUFFIX)
-        and inner is not None
-        and inner.name == (model.name[: -len(RAW_INPUT_SUFFIX)])
-    ):
-        return inner
+    inner_name = model.name.removesuffix(RAW_INPUT_SUFFIX)
+    if inner_name != model.name and model.layers and model.layers[-1].name == inner_name:
+        return model.layers[-1]
     return model
 
 
