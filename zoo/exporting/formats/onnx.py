@@ -54,6 +54,25 @@ class OnnxFormat(Format):
             when=lambda layer: _activation(layer) == "gelu",
         ),
         antialiased_resize("ScaleAndTranslate is no ONNX op (ONNX Runtime refuses the file)"),
+        # Keras's TensorFlow backend runs a grouped convolution through an XLA-compiled
+        # function (TF's CPU kernels lack it); tf2onnx leaves that call unconverted.
+        Unconvertible(
+            "BaseConv",
+            "tf.StatefulPartitionedCall",
+            "Keras runs a grouped convolution (groups > 1) as an XLA-compiled call, which "
+            "the ONNX exporter leaves unconverted (ONNX Runtime refuses the file)",
+            "export saved_model/litert",
+            when=lambda layer: getattr(layer, "groups", 1) > 1,
+        ),
+        # Given or adapted, its mean and variance are captured tensors, which the exporter
+        # turns into graph inputs: ONNX Runtime then asks for them with every batch.
+        Unconvertible(
+            "Normalization",
+            "its mean and variance as graph inputs",
+            "the ONNX exporter leaves a Normalization layer's mean and variance as extra "
+            "graph inputs instead of constants, which ONNX Runtime then requires",
+            "export saved_model/litert",
+        ),
     )
 
     def target(self, variant: str | None = None) -> str:
