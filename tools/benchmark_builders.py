@@ -123,7 +123,9 @@ def plain_transformer(p: dict[str, Any]):
     x = layers.Dropout(rate)(x)
     for _ in range(p["num_blocks"]):
         h = layers.LayerNormalization(epsilon=1e-6)(x)
-        h = layers.MultiHeadAttention(heads, key_dim=dim // heads, dropout=rate)(h, h)
+        h = layers.MultiHeadAttention(heads, key_dim=dim // heads, dropout=p["attention_dropout"])(
+            h, h
+        )
         x = layers.add([x, layers.Dropout(rate)(h)])
         h = layers.LayerNormalization(epsilon=1e-6)(x)
         h = layers.Dense(p["feedforward_dim"], activation="gelu")(h)
@@ -273,6 +275,7 @@ CASES = {
             "feedforward_dim": 128,
             "num_blocks": 1,
             "dropout": 0.2,
+            "attention_dropout": 0.0,
             "pooling": "mean",
         },
         plain_transformer,
