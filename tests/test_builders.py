@@ -200,6 +200,25 @@ def test_text_transformer_refuses_heads_that_do_not_divide_the_width():
         build_model("text_transformer", embedding_dim=10, num_heads=3)
 
 
+@pytest.mark.parametrize("attention_dropout", [0.0, 0.5])
+def test_text_transformer_drops_attention_probabilities_only_when_asked(attention_dropout):
+    """`attention_dropout` alone (every other dropout 0) decides whether two training-mode
+    calls on the same tokens differ; inference is deterministic either way."""
+    model = build_model(
+        "text_transformer",
+        vocabulary_size=20,
+        sequence_length=6,
+        embedding_dim=8,
+        num_heads=2,
+        dropout=0.0,
+        attention_dropout=attention_dropout,
+    )
+    tokens = np.array([[5, 6, 7, 8, 9, 0]] * 4)
+    first, second = (model(tokens, training=True).numpy() for _ in range(2))
+    assert np.allclose(first, second) == (attention_dropout == 0.0)
+    np.testing.assert_array_equal(model(tokens).numpy(), model(tokens).numpy())
+
+
 def test_text_bow_is_linear_by_default_and_normalises_bags():
     model = build_model("text_bow", vocabulary_size=30, dropout=0.0)
     assert [type(layer).__name__ for layer in model.layers] == ["InputLayer", "BagDense"]
