@@ -249,6 +249,12 @@ def test_r2plus1d_factorises_every_conv_with_the_papers_parameter_budget():
     assert mid_channels(64, 64, 3, 3) == 144  # The paper's first stage of R(2+1)D-18.
     # The second stage halves time and space.
     assert model.get_layer("stage2_block1_relu2").output.shape[1:] == (4, 8, 8, 16)
+    # A strided stem (the paper's 1×2×2) halves space, not time, before the first stage.
+    strided = build_model(
+        "video_r2plus1d", input_shape=(8, 16, 16, 3), filters=(8, 16), stem_stride=2
+    )
+    assert strided.get_layer("stage1_block1_relu2").output.shape[1:] == (8, 8, 8, 8)
+    assert strided.count_params() == model.count_params()  # Only the activations shrink.
 
 
 def test_text_rnn_masks_padding():

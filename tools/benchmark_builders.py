@@ -139,8 +139,8 @@ def plain_transformer(p: dict[str, Any]):
 
 def plain_r2plus1d(p: dict[str, Any]):
     """R(2+1)D (Tran et al. 2018): each 3×3×3 conv as Conv3D (1,3,3) → BN → ReLU →
-    Conv3D (3,1,1), M_i channels between; one residual block per stage, later stages
-    strided by 2 in time, height and width."""
+    Conv3D (3,1,1), M_i channels between; the stem strided in space by `stem_stride`;
+    one residual block per stage, later stages strided by 2 in time, height and width."""
     import keras
     from keras import layers
 
@@ -149,12 +149,10 @@ def plain_r2plus1d(p: dict[str, Any]):
     def bn():
         return layers.BatchNormalization(momentum=0.9)
 
-    def conv_2plus1d(x, filters, stride=1):
-        n_in = x.shape[-1]
+    def conv_2plus1d(x, filters, stride=1, spatial_stride=None):
+        n_in, s = x.shape[-1], spatial_stride or stride
         m = (k**3 * n_in * filters) // (k**2 * n_in + k * filters)  # the paper's M_i
-        x = layers.Conv3D(
-            m, (1, k, k), strides=(1, stride, stride), padding="same", use_bias=False
-        )(x)
+        x = layers.Conv3D(m, (1, k, k), strides=(1, s, s), padding="same", use_bias=False)(x)
         x = layers.ReLU()(bn()(x))
         return layers.Conv3D(
             filters, (k, 1, 1), strides=(stride, 1, 1), padding="same", use_bias=False
@@ -162,7 +160,8 @@ def plain_r2plus1d(p: dict[str, Any]):
 
     inputs = keras.Input(p["input_shape"])
     x = layers.Rescaling(p["rescale"])(inputs)
-    x = layers.ReLU()(bn()(conv_2plus1d(x, p["filters"][0])))
+    stem = conv_2plus1d(x, p["filters"][0], spatial_stride=p.get("stem_stride", 1))
+    x = layers.ReLU()(bn()(stem))
     for stage, filters in enumerate(p["filters"]):
         stride = 2 if stage > 0 else 1
         y = layers.ReLU()(bn()(conv_2plus1d(x, filters, stride)))
