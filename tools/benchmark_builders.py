@@ -289,6 +289,7 @@ CASES = {
             "input_shape": (28, 28, 28, 1),
             "num_classes": 2,
             "filters": (16, 32, 64),
+            "stem_stride": 2,
             "dropout": 0.3,
             "rescale": 1 / 255,
         },
