@@ -52,7 +52,8 @@ def _run(code: str, log: Path) -> str:
 
 def _shape(line: str) -> str:
     """A zoo line with its numbers and paths blanked, to compare two runs' lines."""
-    return re.sub(r"/\S+", "PATH", re.sub(r"\d+(\.\d+)?", "N", line))
+    # Thousands separators too: one run's 998 examples/s is another's 1,004.
+    return re.sub(r"/\S+", "PATH", re.sub(r"\d{1,3}(,\d{3})+(\.\d+)?|\d+(\.\d+)?", "N", line))
 
 
 @pytest.mark.slow  # two tiny trainings in fresh processes
