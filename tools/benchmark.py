@@ -449,7 +449,9 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from zoo.logs import quiet_tensorflow
+
+    quiet_tensorflow()  # Start-up lines held back as the zoo command does; a set level wins.
     setting = TINY if args.tiny else FULL
     functions = {name: globals()[name] for name in SECTIONS}
     results: dict[str, Any] = {}

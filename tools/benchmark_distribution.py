@@ -124,7 +124,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sections", default="speed,resume")
     p.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     args = p.parse_args(argv)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from zoo.logs import quiet_tensorflow
+
+    quiet_tensorflow()  # Start-up lines held back as the zoo command does; a set level wins.
     sections = set(args.sections.split(","))
     if not sections <= {"speed", "resume"}:
         p.error(f"unknown section(s) {sorted(sections - {'speed', 'resume'})}; use speed,resume")

@@ -156,7 +156,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--manual-dir", help="TFDS manual folder (sets ZOO_TFDS_MANUAL_DIR)")
     p.add_argument("--readme", type=Path, help="replace the results table in this README")
     args = p.parse_args(argv)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from zoo.logs import quiet_tensorflow
+
+    quiet_tensorflow()  # Start-up lines held back as the zoo command does; a set level wins.
     if args.manual_dir:
         os.environ["ZOO_TFDS_MANUAL_DIR"] = str(Path(args.manual_dir).resolve())
 
