@@ -50,7 +50,7 @@ def test_lists_models_and_builtin_recipes_with_their_data_without_tensorflow(tmp
         "imdb_transformer",
     }  # issue 21
     expected |= {"adrenalmnist3d_r2plus1d", "moving_shapes_r2plus1d"}
-    expected |= {"imdb_base", "imdb_lstm", "imdb_reviews_tfds"}
+    expected |= {"imdb_base", "imdb_lstm", "imdb_reviews_tfds", "cifar10_base"}
     expected |= {"moving_shapes_video_cnn", "adrenalmnist3d_video_cnn", "ucf101_video_cnn"}
     expected |= {"mnist_mod5_transfer"}  # fine-tuning example (issue 13)
     assert set(recipes) == expected
@@ -59,7 +59,8 @@ def test_lists_models_and_builtin_recipes_with_their_data_without_tensorflow(tmp
     assert recipes["imdb_lstm"].split()[1] == "directory:zoo-data://imdb/aclImdb.tar.gz"
     assert "BiLSTM" in recipes["imdb_lstm"]
     assert "npz:zoo-data://medmnist/adrenalmnist3d.npz" in recipes["adrenalmnist3d_video_cnn"]
-    assert "(base)" in recipes["mnist_base"] and "(base)" in recipes["imdb_base"]
+    for base in ("mnist_base", "imdb_base", "cifar10_base"):
+        assert "(base)" in recipes[base], recipes[base]
     # conftest points ZOO_DATA_DIR at the shared data; the listing says where that is.
     assert f"zoo-data:// is {SHARED_DATA}" in out.stdout
 
