@@ -174,6 +174,32 @@ def test_resnet_imagenet_stem_quarters_the_resolution():
     assert model.get_layer("final_relu").output.shape[1:] == (4, 4, 16)
 
 
+def test_resnet9_halves_resolution_per_stage_and_adds_residuals_where_asked():
+    """Page's layout by default (residual branches after stages 1 and 3, 6.58 M
+    parameters); the 2×2 'valid' patch stem makes 32×32 into 31×31, then each stage pools."""
+    default = build_model("resnet9")
+    assert default.count_params() == 6_576_458
+    assert [layer.name for layer in default.layers if type(layer).__name__ == "Add"] == [
+        "stage1_add",
+        "stage3_add",
+    ]
+    small = build_model("resnet9", widths=(4, 8, 16, 32), residual=(0, 1, 2))
+    assert small.get_layer("prep_conv").output.shape[1:] == (31, 31, 4)
+    sizes = [small.get_layer(f"stage{s}_relu").output.shape[1:] for s in (1, 2, 3)]
+    assert sizes == [(15, 15, 8), (7, 7, 16), (3, 3, 32)]
+    assert [layer.name for layer in small.layers if type(layer).__name__ == "Add"] == [
+        "stage2_add",
+        "stage3_add",
+    ]
+    branch = [layer.name for layer in small.layers if "_res" in layer.name and "conv" in layer.name]
+    assert branch == ["stage2_res1_conv", "stage3_res1_conv", "stage3_res2_conv"]
+
+
+def test_resnet9_refuses_residual_flags_that_do_not_match_its_stages():
+    with pytest.raises(ValueError, match="residual has 2 entries for 1 stages"):
+        build_model("resnet9", widths=(8, 16), residual=(2, 2))
+
+
 @pytest.mark.parametrize("pooling", ["mean", "max_mean"])
 def test_text_transformer_masks_padding_in_attention(pooling):
     """The same text padded to 6 and to 3 tokens, through the same weights (the position

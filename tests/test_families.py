@@ -42,6 +42,7 @@ SMALL: dict[str, Small] = {
     "mnist_cnn": Small({"input_shape": (12, 12, 1), "num_classes": 3}),
     "cnn": Small(IMAGE, {"filters": (4, 8), "dense_units": 8, "dropout": 0.0}),
     "resnet": Small(IMAGE, {"depth": 8, "width": 4, "rescale": 1 / 255}),
+    "resnet9": Small(IMAGE, {"widths": (4, 8, 8), "residual": (0, 2), "rescale": 1 / 255}),
     "keras_applications": Small(
         {"input_shape": (28, 28, 1), "num_classes": 3},
         {"architecture": "MobileNetV3Small", "image_size": (32, 32), "dropout": 0.0},

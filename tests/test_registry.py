@@ -13,6 +13,7 @@ BUILTIN = [
     "mlp",
     "mnist_cnn",
     "resnet",
+    "resnet9",
     "text_bow",
     "text_rnn",
     "text_transformer",

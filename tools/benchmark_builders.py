@@ -3,11 +3,12 @@
     python tools/benchmark_builders.py [--builders resnet,text_bow,...] [--steps 10]
                                        [--repeats 5] [--json benchmark_builders.json]
 
-For each builder (resnet, text_bow, text_transformer, video_r2plus1d, keras_applications)
-this file writes the same architecture again, independently, in plain Keras 3 (a
-pre-activation ResNet-20; UnitNormalization → Dropout → Dense over the same bag; a
-MultiHeadAttention encoder with keras.io's token-and-position embedding; Conv3D (1,k,k)
-+ (k,1,1) residual blocks; `keras.applications.<Arch>` with the same resizing and head),
+For each builder (resnet, resnet9, text_bow, text_transformer, video_r2plus1d,
+keras_applications) this file writes the same architecture again, independently, in
+plain Keras 3 (a pre-activation ResNet-20; ResNet-9 with a patch stem; UnitNormalization
+→ Dropout → Dense over the same bag; a MultiHeadAttention encoder with keras.io's
+token-and-position embedding; Conv3D (1,k,k) + (k,1,1) residual blocks;
+`keras.applications.<Arch>` with the same resizing and head),
 sized as the builder's recipe (video_r2plus1d twice: AdrenalMNIST3D and moving_shapes).
 The comparison is only honest between the same models, so before timing anything the
 tool stops (exit 1) unless each pair has the same trainable and non-trainable parameter
@@ -26,7 +27,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import statistics
 import sys
 import time
@@ -84,6 +84,44 @@ def plain_resnet(p: dict[str, Any]):
             x = layers.add([shortcut, y])
     x = layers.GlobalAveragePooling2D()(bn_relu(x))
     outputs = layers.Dense(p["num_classes"], activation="softmax", kernel_regularizer=l2)(x)
+    return keras.Model(inputs, outputs)
+
+
+def plain_resnet9(p: dict[str, Any]):
+    """Page 2018's ResNet-9 with airbench's 2×2 patch stem and pool-then-normalise order."""
+    import keras
+    from keras import layers
+
+    l2 = keras.regularizers.L2(p["l2"]) if p["l2"] else None
+
+    def conv_bn_relu(x, filters, pool=False):
+        x = layers.Conv2D(
+            filters,
+            3,
+            padding="same",
+            use_bias=False,
+            kernel_initializer="he_normal",
+            kernel_regularizer=l2,
+        )(x)
+        if pool:
+            x = layers.MaxPooling2D()(x)
+        return layers.ReLU()(layers.BatchNormalization()(x))
+
+    inputs = keras.Input(p["input_shape"])
+    x = layers.Conv2D(p["widths"][0], 2, kernel_initializer="he_normal", kernel_regularizer=l2)(
+        inputs
+    )
+    x = layers.ReLU()(x)
+    for filters, convs in zip(p["widths"][1:], p["residual"], strict=True):
+        x = conv_bn_relu(x, filters, pool=True)
+        if convs:
+            branch = x
+            for _ in range(convs):
+                branch = conv_bn_relu(branch, filters)
+            x = layers.add([x, branch])
+    x = layers.GlobalMaxPooling2D()(x)
+    logits = layers.Dense(p["num_classes"], kernel_regularizer=l2)(x)
+    outputs = layers.Softmax()(layers.Rescaling(p["logit_scale"])(logits))
     return keras.Model(inputs, outputs)
 
 
@@ -251,6 +289,22 @@ CASES = {
         plain_resnet,
         images((32, 32, 3), 10, 128, high=1.0),
         ("SGD", {"learning_rate": 0.1, "momentum": 0.9, "nesterov": True}),
+    ),
+    "resnet9": Case(
+        "resnet9",
+        "CIFAR-10 (cifar10_resnet_short): ResNet-9 24-32-64-128 on 32×32×3, batch 256",
+        256,
+        {
+            "input_shape": (32, 32, 3),
+            "num_classes": 10,
+            "widths": (24, 32, 64, 128),
+            "residual": (0, 2, 2),
+            "logit_scale": 0.125,
+            "l2": 2.5e-4,
+        },
+        plain_resnet9,
+        images((32, 32, 3), 10, 256, high=1.0),
+        ("SGD", {"learning_rate": 0.2, "momentum": 0.9, "nesterov": True}),
     ),
     "text_bow": Case(
         "text_bow",
@@ -513,7 +567,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.steps < 1 or args.repeats < 1:
         print("error: --steps and --repeats must be at least 1", file=sys.stderr)
         return 2
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from zoo.logs import quiet_tensorflow
+
+    quiet_tensorflow()  # Start-up lines held back as the zoo command does; a set level wins.
     try:
         # Every pair first: a mismatch stops the tool before any timing.
         results = {name: check(name, CASES[name]) for name in chosen}

@@ -38,6 +38,7 @@ SMALL: dict[str, tuple[dict[str, Any], str]] = {
     "mnist_cnn": ({"input_shape": (12, 12, 1), "num_classes": 3}, "float"),
     "cnn": ({**IMAGE, "filters": (4, 8), "dense_units": 8}, "float"),
     "resnet": ({**IMAGE, "depth": 8, "width": 4}, "float"),
+    "resnet9": ({**IMAGE, "widths": (4, 8, 8), "residual": (0, 2)}, "float"),
     "keras_applications": (
         {"input_shape": (28, 28, 1), "num_classes": 3, "architecture": "MobileNetV3Small"}
         | {"image_size": (32, 32)},
