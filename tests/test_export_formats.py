@@ -300,3 +300,214 @@ def test_text_model_onnx_takes_token_ids_with_its_vocabulary(text_run):
     assert described["vocabulary_size"] == len(vocabulary)
     card = (text_run.run_dir / "model_card.md").read_text()
     assert "token_ids" in card
+
+
+# ------------------------------------------------ one write_variants call per format
+def _mlp_and_context(representative=None):
+    from zoo import build_model
+    from zoo.data.bundle import DataInfo
+    from zoo.exporting.formats import Context
+
+    model = build_model("mlp", input_shape=(4, 4, 1), num_classes=3, hidden_units=(8,))
+    x = np.random.default_rng(0).uniform(0, 255, (16, 4, 4, 1)).astype("float32")
+    info = DataInfo("image", (4, 4, 1), "float32", num_classes=3)
+    return model, x, Context(info, representative)
+
+
+@pytest.mark.slow  # Four LiteRT conversions, in one child process.
+def test_litert_converts_every_quantisation_from_one_savedmodel_in_one_child(tmp_path, monkeypatch):
+    """The export matrix's cost: each quantisation used to write its own SavedModel and
+    start its own child (a TensorFlow import each). Counted by calling through to the
+    real subprocess.run and SavedModel writer; each file is then checked as the trainer
+    checks it, in a fresh process."""
+    from zoo.evaluation.scoring import predictor
+    from zoo.exporting import pipeline, verify
+    from zoo.exporting.formats import FORMATS
+    from zoo.exporting.formats.litert import QUANTIZATIONS
+    from zoo.exporting.formats.saved_model import SAVED_MODEL
+
+    model, x, ctx = _mlp_and_context(lambda: x)
+    children, saved_models = [], []
+    real_run, real_write = subprocess.run, SAVED_MODEL.write
+
+    def counted_run(cmd, *args, **kwargs):
+        children.append(cmd)
+        return real_run(cmd, *args, **kwargs)
+
+    def counted_write(model, path, *args, **kwargs):
+        saved_models.append(path)
+        return real_write(model, path, *args, **kwargs)
+
+    monkeypatch.setattr(subprocess, "run", counted_run)
+    monkeypatch.setattr(SAVED_MODEL, "write", counted_write)
+    items = [("litert", q) for q in QUANTIZATIONS]
+    paths = pipeline.write(model, items, lambda name: tmp_path / name, ctx)
+    monkeypatch.undo()
+
+    assert len(children) == 1 and "zoo.exporting.formats.litert" in children[0]
+    assert len(saved_models) == 1
+    litert = FORMATS["litert"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        litert.target(q) for q in QUANTIZATIONS
+    )
+    expected = predictor(model)(x)
+    jobs = [
+        verify.Job(kind, path, x, expected, verify.tolerance_of(kind), expected.argmax(-1))
+        for kind, path in paths.items()
+    ]
+    checks = verify.run(jobs)
+    assert set(checks) == {"litert", "litert_float16", "litert_dynamic_int8", "litert_int8"}
+    for kind, check in checks.items():
+        assert check["fresh_process"], kind
+        assert check["max_abs_difference"] <= (1e-4 if kind == "litert" else 0.05), check
+
+
+@pytest.mark.slow  # Three LiteRT conversions, in one child process.
+def test_a_quantisation_the_converter_refuses_leaves_the_others_written(tmp_path):
+    """A representative sample of the wrong shape fails int8 calibration in the converter
+    itself, in the middle of the child's conversions: the ones before and after it are
+    written, and the error names int8 and the converter's reason."""
+    from zoo.errors import ZooError
+    from zoo.exporting import pipeline
+    from zoo.exporting.formats import FORMATS
+
+    wrong = np.zeros((4, 5, 5, 1), "float32")
+    model, _, ctx = _mlp_and_context(lambda: wrong)
+    litert = FORMATS["litert"]
+    targets = [(q, tmp_path / litert.target(q)) for q in ("none", "int8", "dynamic_int8")]
+    outcomes = litert.write_variants(model, targets, ctx)
+    assert outcomes["none"] == targets[0][1] and outcomes["dynamic_int8"] == targets[2][1]
+    assert isinstance(outcomes["int8"], ZooError)
+    message = str(outcomes["int8"])
+    assert message.startswith(f"LiteRT conversion (int8) of {model.name} failed")
+    assert "Drop this quantisation from export.litert" in message
+    assert "(exit" not in message  # The child reported it: it did not die of it.
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        litert.target(q) for q in ("none", "dynamic_int8")
+    )
+
+    # Through the pipeline: one ZooError naming int8 only, the others in place.
+    other = tmp_path / "again"
+    other.mkdir()
+    items = [("litert", q) for q in ("none", "int8", "dynamic_int8")]
+    with pytest.raises(ZooError, match=r"LiteRT conversion \(int8\)") as err:
+        pipeline.write(model, items, lambda name: other / name, ctx)
+    assert "(none)" not in str(err.value) and "(dynamic_int8)" not in str(err.value)
+    assert (other / litert.target("none")).is_file()
+    assert (other / litert.target("dynamic_int8")).is_file()
+    assert not (other / litert.target("int8")).exists()
+
+
+@pytest.mark.slow  # Two LiteRT conversions, in one child process.
+def test_each_quantisation_of_an_unconvertible_model_names_the_op(tmp_path):
+    """The converter's reason, caught per conversion in the child, still names the op
+    LiteRT cannot express (it is in the converter's error, not only in its log)."""
+    import keras
+
+    from zoo.data.bundle import DataInfo
+    from zoo.errors import ZooError
+    from zoo.exporting.formats import FORMATS, Context
+
+    clip = keras.Input((4, 8, 8, 1))
+    y = keras.layers.GlobalAveragePooling3D()(keras.layers.MaxPooling3D((1, 2, 2))(clip))
+    model = keras.Model(clip, keras.layers.Dense(2, activation="softmax")(y))
+    ctx = Context(DataInfo("clip", (4, 8, 8, 1), "float32", num_classes=2))
+    litert = FORMATS["litert"]
+    targets = [(q, tmp_path / litert.target(q)) for q in ("none", "float16")]
+    outcomes = litert.write_variants(model, targets, ctx)
+    for q, _ in targets:
+        assert isinstance(outcomes[q], ZooError)
+        assert f"LiteRT conversion ({q}) of {model.name} failed in its child process: " in (
+            str(outcomes[q])
+        )
+        assert "LiteRT's built-in ops cannot express MaxPool3D" in str(outcomes[q])
+    assert list(tmp_path.iterdir()) == []  # No temp file, no SavedModel left behind.
+    with pytest.raises(ZooError, match=r"\(none\).*MaxPool3D"):
+        litert.write(model, tmp_path / "model.tflite", ctx, "none")  # One target: the same.
+
+
+@pytest.fixture
+def batched_formats():
+    """Two formats registered for the test: `batched_test` (variants a, b, c; b fails
+    to convert, c cannot be moved into place) and `later_test`, planned after it."""
+    import errno
+
+    from zoo.errors import ZooError
+    from zoo.exporting.formats import FORMATS, Format
+
+    calls: list[tuple[str, list[tuple[str | None, Path]]]] = []
+
+    class Batched(Format):
+        name = "batched_test"
+        variants = ("a", "b", "c")
+
+        def target(self, variant=None):
+            return f"{self.name}-{variant}.bin"
+
+        def write_variants(self, model, targets, ctx):
+            calls.append((self.name, list(targets)))
+            out = {}
+            for variant, path in targets:
+                if variant == "b":
+                    out[variant] = ZooError(f"{self.name} ({variant}) failed.")
+                elif variant == "c":
+                    out[variant] = OSError(errno.EACCES, "Permission denied")
+                else:
+                    path.write_text(variant)
+                    out[variant] = path
+            return out
+
+    class Later(Format):
+        name = "later_test"
+
+        def target(self, variant=None):
+            return "later.bin"
+
+        def write(self, model, path, ctx, variant=None):
+            calls.append((self.name, [(variant, path)]))
+            path.write_text("later")
+            return path
+
+    FORMATS.update({"batched_test": Batched(), "later_test": Later()})
+    yield calls
+    for name in ("batched_test", "later_test"):
+        FORMATS.pop(name)
+
+
+def test_the_pipeline_writes_a_format_s_variants_in_one_call(batched_formats, tmp_path):
+    """Variants of one format in one `write_variants` call (in plan order, interleaved
+    items included); each failure is raised under its own path's guard, so `zoo export`'s
+    OSError message names that path; a later format is not begun."""
+    from zoo.errors import ZooError
+    from zoo.exporting import pipeline
+    from zoo.fs import writing
+
+    entered: list[str] = []
+
+    def guard(path):
+        entered.append(path.name)
+        return writing(path)
+
+    items = [("batched_test", "a"), ("later_test", None), ("batched_test", "b")]
+    assert pipeline.by_format(items) == [
+        ("batched_test", [("batched_test", "a"), ("batched_test", "b")]),
+        ("later_test", [("later_test", None)]),
+    ]
+    with pytest.raises(ZooError) as err:
+        pipeline.write(None, [*items, ("batched_test", "c")], lambda n: tmp_path / n, None, guard)
+    names = ["batched_test-a.bin", "batched_test-b.bin", "batched_test-c.bin"]
+    assert batched_formats == [
+        ("batched_test", [(v, tmp_path / n) for v, n in zip("abc", names, strict=True)])
+    ]
+    message = str(err.value)
+    assert message.startswith("batched_test (b) failed. Cannot write ")
+    assert f"{tmp_path / names[2]}: Permission denied" in message  # c's own path.
+    assert [p.name for p in tmp_path.iterdir()] == [names[0]]  # a written, later not begun.
+    assert sorted(entered[:3]) == sorted(names)  # Every guard held while writing.
+
+    batched_formats.clear()
+    paths = pipeline.write(
+        None, [("later_test", None), ("batched_test", "a")], lambda n: tmp_path / n, None
+    )
+    assert paths == {"later_test": tmp_path / "later.bin", "batched_test_a": tmp_path / names[0]}
+    assert [name for name, _ in batched_formats] == ["later_test", "batched_test"]

@@ -283,12 +283,13 @@ _ARTIFACTS: dict[str, dict[str, dict[str, object]]] = {}
 
 def _export_all(model, x, folder: Path, items=ITEMS) -> dict[str, dict[str, object]]:
     """Each format and variant of `items` for `model` (inputs like `x`): the refusal
-    found, and the artifact written and reloaded in a fresh process (zoo.exporting.verify)
-    as the trainer checks its exports, or the error that stopped it."""
+    found, and the artifact written (each format's variants in one `write_variants` call,
+    as the trainer writes them) and reloaded in a fresh process (zoo.exporting.verify) as
+    the trainer checks its exports, or the error that stopped it."""
     from zoo.data.bundle import DataInfo
     from zoo.errors import ZooError
     from zoo.evaluation.scoring import predictor
-    from zoo.exporting import verify
+    from zoo.exporting import pipeline, verify
     from zoo.exporting.formats import Context
 
     dtype = "string" if x.dtype == object else x.dtype.name
@@ -297,13 +298,19 @@ def _export_all(model, x, folder: Path, items=ITEMS) -> dict[str, dict[str, obje
     expected = predictor(model)(x)
     out: dict[str, dict[str, object]] = {}
     jobs = []
+    written: dict[tuple[str, str | None], Path | Exception] = {}
+    for name, group in pipeline.by_format(items):  # As the trainer writes: one call each.
+        fmt = FORMATS[name]
+        targets = [(variant, folder / fmt.target(variant)) for _, variant in group]
+        outcomes = fmt.write_variants(model, targets, ctx)
+        written.update({(name, variant): outcomes[variant] for _, variant in group})
     for item in items:
         fmt, kind = FORMATS[item[0]], _kind(item)
         out[kind] = {"blockers": fmt.blockers([model], item[1])}
-        try:
-            path = fmt.write(model, folder / fmt.target(item[1]), ctx, item[1])
-        except ZooError as exc:
-            out[kind]["error"] = str(exc)
+        path = written[item]
+        if isinstance(path, Exception):
+            assert isinstance(path, ZooError), path  # An OSError is the test's own fault.
+            out[kind]["error"] = str(path)
             continue
         # Quantised (tolerance None): scored against the float model's own answers.
         job = verify.Job(kind, path, x, expected, fmt.tolerance(item[1]), expected.argmax(-1))

@@ -2,16 +2,17 @@
 `_export` step and for `zoo export`.
 
 `plan` turns the recipe's export section into (format, variant) pairs; `export_and_check`
-checks every format's optional dependency before writing anything, writes each artifact
-through its `Format`, then checks them all in one fresh process (`zoo.exporting.verify`):
-float artifacts elementwise on held-out inputs, quantised ones by test accuracy, the
-SavedModel through its serving signature, as a server calls it.
+checks every format's optional dependency before writing anything, writes each format's
+artifacts through its `Format` (all its variants in one `write_variants` call), then
+checks them all in one fresh process (`zoo.exporting.verify`): float artifacts
+elementwise on held-out inputs, quantised ones by test accuracy, the SavedModel through
+its serving signature, as a server calls it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager, ExitStack, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -95,6 +96,55 @@ def kind(item: Item) -> str:
     return FORMATS[item[0]].kind(item[1])
 
 
+def by_format(items: Sequence[Item]) -> list[tuple[str, list[Item]]]:
+    """`items` grouped by format, formats and variants in the order first given: one
+    `Format.write_variants` call per group."""
+    groups: dict[str, list[Item]] = {}
+    for item in items:
+        groups.setdefault(item[0], []).append(item)
+    return list(groups.items())
+
+
+def write(
+    model: keras.Model,
+    items: Sequence[Item],
+    path_for: Callable[[str], Path],
+    ctx: Context,
+    guard: Callable[[Path], AbstractContextManager[Any]] = lambda _p: nullcontext(),
+) -> dict[str, Path]:
+    """Write `items`, each format's variants in one `write_variants` call: {kind: path}.
+
+    Every artifact's `guard` is held while its format writes (the first one innermost, so
+    a failure of the work the variants share names the first path), and each variant's
+    own failure is raised again under its own guard, which names its own path. A format
+    whose variants failed is one ZooError, one sentence per failure, raised after its
+    other variants are written and before any later format is begun, as when each item
+    was written alone."""
+    paths: dict[str, Path] = {}
+    for name, group in by_format(items):
+        targets = [(item[1], path_for(target(item))) for item in group]
+        with ExitStack() as guards:
+            for _, path in reversed(targets):
+                guards.enter_context(guard(path))
+            outcomes = FORMATS[name].write_variants(model, targets, ctx)
+        failures = []
+        for item, (variant, path) in zip(group, targets, strict=True):
+            try:
+                with guard(path):
+                    paths[kind(item)] = _written(outcomes[variant])
+            except ZooError as exc:
+                failures.append(str(exc))
+        if failures:
+            raise ZooError(" ".join(failures))
+    return paths
+
+
+def _written(outcome: Path | Exception) -> Path:
+    if isinstance(outcome, Exception):
+        raise outcome
+    return outcome
+
+
 def export_and_check(
     model: keras.Model,
     bundle: DataBundle,
@@ -123,11 +173,7 @@ def export_and_check(
         sample = _representative(bundle)
         representative = lambda: sample  # noqa: E731
     ctx = Context(bundle.info, representative)
-    paths: dict[str, Path] = {}
-    for item in items:
-        path = path_for(target(item))
-        with guard(path):
-            paths[kind(item)] = FORMATS[item[0]].write(model, path, ctx, item[1])
+    paths = write(model, items, path_for, ctx, guard)
     if not check or not paths:
         return paths, {}
     held_out = head(bundle.split(split), HELD_OUT)[0]

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from zoo.errors import ZooError, did_you_mean
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Iterator
+    from collections.abc import Callable, Iterable, Iterator, Sequence
 
     import keras
     import numpy as np
@@ -196,6 +196,25 @@ class Format:
     ) -> Path:
         """Write the artifact at `path` (atomically: temp name, then rename)."""
         raise NotImplementedError
+
+    def write_variants(
+        self, model: keras.Model, targets: Sequence[tuple[str | None, Path]], ctx: Context
+    ) -> dict[str | None, Path | Exception]:
+        """Write several variants of this format, each `(variant, path)` of `targets` as
+        `write` would: {variant: its path, or the ZooError or OSError that stopped it}.
+
+        One call for all of a model's variants, so a format whose variants share costly
+        work does it once (LiteRT: one SavedModel and one child process for every
+        quantisation). One variant's failure is its own entry, not an exception, so the
+        others are still written and each error is told about its own variant (the
+        pipeline raises it under that artifact's guard). By default: `write`, in turn."""
+        outcomes: dict[str | None, Path | Exception] = {}
+        for variant, path in targets:
+            try:
+                outcomes[variant] = self.write(model, path, ctx, variant)
+            except (ZooError, OSError) as exc:
+                outcomes[variant] = exc
+        return outcomes
 
     def load(self, path: Path) -> Callable[[np.ndarray], np.ndarray]:
         """In a fresh process: the artifact as a function from an input batch to

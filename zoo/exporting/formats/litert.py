@@ -2,14 +2,19 @@
 `ai-edge-litert` interpreter.
 
 The tf.lite converter leaks memory on every call (TensorFlow 2.20/2.21), so conversion
-runs as `python -m zoo.exporting.formats.litert SAVED_MODEL OUT QUANTIZE [SAMPLE.npy]` and
-the leak dies with that process. Quantisations: `none` (float32, checked elementwise),
-`float16`, `dynamic_int8` and `int8` (full integer, calibrated on a representative sample
-of raw training inputs); quantised files are checked by test accuracy, not elementwise.
+runs in a child process (`python -m zoo.exporting.formats.litert`, see `main`) and the
+leak dies with it. All the quantisations asked of one model are converted from one
+SavedModel in one child (`write_variants`): importing TensorFlow takes seconds, and paying
+it once per quantisation was most of an export's time.
+
+Quantisations: `none` (float32, checked elementwise), `float16`, `dynamic_int8` and `int8`
+(full integer, calibrated on a representative sample of raw training inputs); quantised
+files are checked by test accuracy, not elementwise.
 """
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import tempfile
@@ -30,9 +35,12 @@ from zoo.exporting.formats.base import (
 from zoo.runs import layout
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     import keras
 
 QUANTIZATIONS = ("none", "float16", "dynamic_int8", "int8")
+BATCH = "--batch"  # The child's flag for several quantisations at once.
 
 
 class LiteRTFormat(Format):
@@ -91,57 +99,100 @@ class LiteRTFormat(Format):
     def write(
         self, model: keras.Model, path: Path, ctx: Context, variant: str | None = None
     ) -> Path:
-        from zoo.exporting.formats.saved_model import SAVED_MODEL
+        (outcome,) = self.write_variants(model, [(variant, path)], ctx).values()
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
 
-        quantize = variant or "none"
-        if quantize not in QUANTIZATIONS:
-            raise ZooError(
-                f"Unknown LiteRT quantisation {quantize!r}; choose one of "
-                f"{', '.join(QUANTIZATIONS)}."
-            )
-        with tempfile.TemporaryDirectory(prefix=".litert-src-", dir=path.parent) as src:
-            saved = SAVED_MODEL.write(model, Path(src) / layout.SAVED_MODEL, ctx)
-            extra: list[str] = []
-            if quantize == "int8":
-                if ctx.representative is None:
-                    raise ZooError(
-                        "LiteRT int8 quantisation needs a representative sample from the "
-                        "training split, and none was given."
-                    )
-                import numpy as np
-
-                np.save(Path(src) / "sample.npy", ctx.representative())
-                extra = [str(Path(src) / "sample.npy")]
-            tmp = path.with_name(f".{path.name}.tmp")
-            child = subprocess.run(
-                [sys.executable, "-m", __name__, str(saved), str(tmp), quantize, *extra],
-                capture_output=True,
-                text=True,
-                timeout=900,
-            )
-            if child.returncode != 0 or not tmp.is_file():
-                tmp.unlink(missing_ok=True)
-                last = _reason(child.stderr)
-                raise ZooError(
-                    f"LiteRT conversion ({quantize}) of {model.name} failed in its child "
-                    f"process (exit {child.returncode}): {last}. Drop this quantisation from "
-                    "export.litert, or export saved_model/onnx instead."
+    def write_variants(
+        self, model: keras.Model, targets: Sequence[tuple[str | None, Path]], ctx: Context
+    ) -> dict[str | None, Path | Exception]:
+        """Every quantisation of `targets` from one SavedModel, converted in one child
+        process: the TensorFlow import (seconds) and the SavedModel are paid once per
+        model, not once per quantisation. The child reports each conversion's failure
+        on its own, so one quantisation the converter refuses leaves the others written."""
+        outcomes: dict[str | None, Path | Exception] = {}
+        todo: list[tuple[str | None, str, Path]] = []
+        for variant, path in targets:
+            quantize = variant or "none"
+            if quantize not in QUANTIZATIONS:
+                outcomes[variant] = ZooError(
+                    f"Unknown LiteRT quantisation {quantize!r}; choose one of "
+                    f"{', '.join(QUANTIZATIONS)}."
                 )
-        replace(tmp, path)
-        return path
+            elif quantize == "int8" and ctx.representative is None:
+                outcomes[variant] = ZooError(
+                    "LiteRT int8 quantisation needs a representative sample from the "
+                    "training split, and none was given."
+                )
+            else:
+                todo.append((variant, quantize, path))
+        if todo:
+            outcomes.update(_convert_in_child(model, todo, ctx))
+        return {variant: outcomes[variant] for variant, _ in targets}
 
     def load(self, path: Path) -> Any:
         return load_interpreter(path)[0]
 
 
+def _convert_in_child(
+    model: keras.Model, todo: Sequence[tuple[str | None, str, Path]], ctx: Context
+) -> dict[str | None, Path | Exception]:
+    """Write `model` as a SavedModel in a temporary folder beside the first artifact,
+    convert it once per (variant, quantisation, path) of `todo` in one child process, and
+    move each converted file into place (temp name, then rename)."""
+    from zoo.exporting.formats.saved_model import SAVED_MODEL
+
+    outcomes: dict[str | None, Path | Exception] = {}
+    with tempfile.TemporaryDirectory(prefix=".litert-src-", dir=todo[0][2].parent) as src:
+        saved = SAVED_MODEL.write(model, Path(src) / layout.SAVED_MODEL, ctx)
+        sample = ""
+        if any(quantize == "int8" for _, quantize, _ in todo):
+            import numpy as np
+
+            assert ctx.representative is not None  # write_variants refused it otherwise.
+            sample = str(Path(src) / "sample.npy")
+            np.save(sample, ctx.representative())
+        report = Path(src) / "report.json"
+        jobs = [(quantize, path.with_name(f".{path.name}.tmp")) for _, quantize, path in todo]
+        child = subprocess.run(
+            [sys.executable, "-m", __name__, BATCH, str(saved), str(report), sample]
+            + [f"{quantize}={tmp}" for quantize, tmp in jobs],
+            capture_output=True,
+            text=True,
+            timeout=900 * len(jobs),
+        )
+        # {temp path: None when converted, else the converter's error}; written after each
+        # conversion, so a child that dies keeps what it had done.
+        done = json.loads(report.read_text()) if report.is_file() else {}
+        for (variant, quantize, path), (_, tmp) in zip(todo, jobs, strict=True):
+            error = done.get(str(tmp), "")
+            if error is None and tmp.is_file():
+                try:
+                    replace(tmp, path)
+                    outcomes[variant] = path
+                except OSError as exc:
+                    outcomes[variant] = exc
+                continue
+            tmp.unlink(missing_ok=True)
+            how = "" if error else f" (exit {child.returncode})"
+            outcomes[variant] = ZooError(
+                f"LiteRT conversion ({quantize}) of {model.name} failed in its child "
+                f"process{how}: {_reason(error or child.stderr)}. Drop this quantisation "
+                "from export.litert, or export saved_model/onnx instead."
+            )
+    return outcomes
+
+
 def _reason(stderr: str) -> str:
-    """The converter's own reason: the ops LiteRT cannot express, else its last line."""
+    """The converter's own reason: the ops LiteRT cannot express, else its last line (of
+    the child's stderr, or of the error the child reported for one conversion)."""
     import re
 
     ops = sorted(set(re.findall(r"'tf\.(\w+)' op is neither a custom op nor a flex op", stderr)))
     if ops:
         return f"LiteRT's built-in ops cannot express {', '.join(ops)} (used by the model)"
-    return (stderr.strip().splitlines() or ["no output"])[-1]
+    return (stderr.strip().splitlines() or ["no output"])[-1].rstrip(".")
 
 
 def load_interpreter(path: Path) -> tuple[Any, str, str, tuple[int, ...]]:
@@ -190,7 +241,33 @@ def _convert(saved: str, out: str, quantize: str, sample: str | None = None) -> 
     return 0
 
 
+def _convert_all(saved: str, report: str, sample: str, *jobs: str) -> int:
+    """The child, for several quantisations (`QUANTIZE=OUT` each) of one SavedModel: each
+    conversion's failure is caught and recorded in `report` ({OUT: None or the error,
+    which names the ops the converter could not express}), so the others still run."""
+    done: dict[str, str | None] = {}
+    for job in jobs:
+        quantize, out = job.split("=", 1)
+        try:
+            _convert(saved, out, quantize, sample or None)
+            done[out] = None
+        except Exception as exc:  # The converter's own error types; each is reported.
+            done[out] = f"{type(exc).__name__}: {exc}".strip()
+            print(f"LiteRT conversion ({quantize}) failed: {done[out]}", file=sys.stderr)
+        Path(report).write_text(json.dumps(done))
+    return 0
+
+
+def main(argv: Sequence[str]) -> int:
+    """`SAVED_MODEL OUT QUANTIZE [SAMPLE.npy]` converts one quantisation (a failure is the
+    exit status); `--batch SAVED_MODEL REPORT.json SAMPLE.npy|"" QUANTIZE=OUT...` several,
+    reporting each (what `LiteRTFormat.write_variants` runs)."""
+    if argv and argv[0] == BATCH:
+        return _convert_all(*argv[1:])
+    return _convert(*argv)
+
+
 LITERT = register(LiteRTFormat())
 
 if __name__ == "__main__":
-    sys.exit(_convert(*sys.argv[1:]))
+    sys.exit(main(sys.argv[1:]))
