@@ -298,7 +298,7 @@ CASES = {
             "input_shape": (32, 32, 3),
             "num_classes": 10,
             "widths": (24, 32, 64, 128),
-            "residual": (0, 2, 2),
+            "residual": (0, 0, 2),
             "logit_scale": 0.125,
             "l2": 2.5e-4,
         },
