@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from zoo.data.pipeline import head
 from zoo.errors import ZooError
 from zoo.exporting.formats import FORMATS, Context
-from zoo.exporting.formats.base import Blocker
+from zoo.exporting.formats.base import Blocker, written
 from zoo.exporting.verify import MAX_ACCURACY_DROP, Job
 
 if TYPE_CHECKING:
@@ -131,18 +131,12 @@ def write(
         for item, (variant, path) in zip(group, targets, strict=True):
             try:
                 with guard(path):
-                    paths[kind(item)] = _written(outcomes[variant])
+                    paths[kind(item)] = written(outcomes[variant])
             except ZooError as exc:
                 failures.append(str(exc))
         if failures:
             raise ZooError(" ".join(failures))
     return paths
-
-
-def _written(outcome: Path | Exception) -> Path:
-    if isinstance(outcome, Exception):
-        raise outcome
-    return outcome
 
 
 def export_and_check(

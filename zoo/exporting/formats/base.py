@@ -262,3 +262,11 @@ def replace(tmp: Path, final: Path) -> None:
     elif final.exists():
         final.unlink()
     tmp.rename(final)
+
+
+def written(outcome: Path | Exception) -> Path:
+    """One `Format.write_variants` outcome as `write` gives it: the path, or its error
+    raised."""
+    if isinstance(outcome, Exception):
+        raise outcome
+    return outcome

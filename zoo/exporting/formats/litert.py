@@ -31,6 +31,7 @@ from zoo.exporting.formats.base import (
     antialiased_resize,
     register,
     replace,
+    written,
 )
 from zoo.runs import layout
 
@@ -40,7 +41,6 @@ if TYPE_CHECKING:
     import keras
 
 QUANTIZATIONS = ("none", "float16", "dynamic_int8", "int8")
-BATCH = "--batch"  # The child's flag for several quantisations at once.
 
 
 class LiteRTFormat(Format):
@@ -99,10 +99,7 @@ class LiteRTFormat(Format):
     def write(
         self, model: keras.Model, path: Path, ctx: Context, variant: str | None = None
     ) -> Path:
-        (outcome,) = self.write_variants(model, [(variant, path)], ctx).values()
-        if isinstance(outcome, Exception):
-            raise outcome
-        return outcome
+        return written(self.write_variants(model, [(variant, path)], ctx)[variant])
 
     def write_variants(
         self, model: keras.Model, targets: Sequence[tuple[str | None, Path]], ctx: Context
@@ -156,7 +153,7 @@ def _convert_in_child(
         report = Path(src) / "report.json"
         jobs = [(quantize, path.with_name(f".{path.name}.tmp")) for _, quantize, path in todo]
         child = subprocess.run(
-            [sys.executable, "-m", __name__, BATCH, str(saved), str(report), sample]
+            [sys.executable, "-m", __name__, str(saved), str(report), sample]
             + [f"{quantize}={tmp}" for quantize, tmp in jobs],
             capture_output=True,
             text=True,
@@ -218,7 +215,7 @@ def load_interpreter(path: Path) -> tuple[Any, str, str, tuple[int, ...]]:
     return predict, name, np.dtype(detail["dtype"]).name, shape
 
 
-def _convert(saved: str, out: str, quantize: str, sample: str | None = None) -> int:
+def _convert(saved: str, out: str, quantize: str, sample: str | None = None) -> None:
     """The child: convert `saved`'s serving signature with `quantize`, write `out`."""
     import numpy as np
     import tensorflow as tf
@@ -238,11 +235,11 @@ def _convert(saved: str, out: str, quantize: str, sample: str | None = None) -> 
         converter.representative_dataset = representative
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
     Path(out).write_bytes(converter.convert())
-    return 0
 
 
-def _convert_all(saved: str, report: str, sample: str, *jobs: str) -> int:
-    """The child, for several quantisations (`QUANTIZE=OUT` each) of one SavedModel: each
+def main(saved: str, report: str, sample: str, *jobs: str) -> int:
+    """The child, `SAVED_MODEL REPORT.json SAMPLE.npy|"" QUANTIZE=OUT...` (what
+    `LiteRTFormat.write_variants` runs): the quantisations of one SavedModel in turn; each
     conversion's failure is caught and recorded in `report` ({OUT: None or the error,
     which names the ops the converter could not express}), so the others still run."""
     done: dict[str, str | None] = {}
@@ -258,16 +255,7 @@ def _convert_all(saved: str, report: str, sample: str, *jobs: str) -> int:
     return 0
 
 
-def main(argv: Sequence[str]) -> int:
-    """`SAVED_MODEL OUT QUANTIZE [SAMPLE.npy]` converts one quantisation (a failure is the
-    exit status); `--batch SAVED_MODEL REPORT.json SAMPLE.npy|"" QUANTIZE=OUT...` several,
-    reporting each (what `LiteRTFormat.write_variants` runs)."""
-    if argv and argv[0] == BATCH:
-        return _convert_all(*argv[1:])
-    return _convert(*argv)
-
-
 LITERT = register(LiteRTFormat())
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(main(*sys.argv[1:]))
