@@ -6,9 +6,10 @@ resolves the class names with `getattr(keras.losses, ...)` when it compiles.
 
 # loss name -> (keras.losses class, options the class accepts beyond its defaults)
 LOSSES: dict[str, tuple[str, frozenset[str]]] = {
+    # label_smoothing: zoo's own class (zoo/models/losses.py); Keras's has none.
     "sparse_categorical_crossentropy": (
         "SparseCategoricalCrossentropy",
-        frozenset({"from_logits"}),
+        frozenset({"from_logits", "label_smoothing"}),
     ),
     "categorical_crossentropy": (
         "CategoricalCrossentropy",

@@ -17,9 +17,23 @@ if TYPE_CHECKING:
 
 
 def loss(config: Loss) -> keras.losses.Loss:
+    """Keras's loss class for `config`, except where only zoo's own class takes an option
+    the recipe gives (label smoothing on integer labels: zoo/models/losses.py)."""
     import keras
 
-    return getattr(keras.losses, LOSSES[config.name][0])(**config.options())
+    from zoo.models import losses as zoo_losses
+
+    options = config.options()
+    cls = getattr(keras.losses, LOSSES[config.name][0])
+    if not set(options) <= _accepted(cls):
+        cls = getattr(zoo_losses, LOSSES[config.name][0])
+    return cls(**options)
+
+
+def _accepted(cls: type) -> frozenset[str]:
+    import inspect
+
+    return frozenset(inspect.signature(cls.__init__).parameters)
 
 
 # What Keras's "accuracy" string means for each loss, for scoring outside `compile`.

@@ -1,4 +1,5 @@
-"""Make `keras.saving.load_model` know zoo's layers after `import zoo`, without TensorFlow.
+"""Make `keras.saving.load_model` know zoo's layers and losses after `import zoo`,
+without TensorFlow.
 
 `import zoo` must not import Keras (that imports TensorFlow: seconds, and the CLI's
 `--help` must stay instant), yet a `.keras` file holding `zoo>CleanText` only loads once
@@ -16,7 +17,8 @@ import importlib.util
 import sys
 from typing import Any
 
-LAYERS = "zoo.models.layers"
+# The modules whose classes (`zoo>...`) `.keras` files may name.
+REGISTERED = ("zoo.models.layers", "zoo.models.losses")
 
 
 class _AfterKeras(importlib.abc.MetaPathFinder):
@@ -33,15 +35,20 @@ class _AfterKeras(importlib.abc.MetaPathFinder):
 
         def exec_module(module: Any) -> None:
             run(module)
-            importlib.import_module(LAYERS)
+            _import_registered()
 
         spec.loader.exec_module = exec_module  # type: ignore[method-assign]
         return spec
 
 
+def _import_registered() -> None:
+    for name in REGISTERED:
+        importlib.import_module(name)
+
+
 def install() -> None:
-    """Register zoo's layers now if Keras is loaded, else as soon as it is."""
+    """Register zoo's layers and losses now if Keras is loaded, else as soon as it is."""
     if "keras" in sys.modules:
-        importlib.import_module(LAYERS)
+        _import_registered()
     elif not any(isinstance(f, _AfterKeras) for f in sys.meta_path):
         sys.meta_path.insert(0, _AfterKeras())
