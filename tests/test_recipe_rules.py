@@ -256,6 +256,20 @@ def test_rule_problems_carry_the_line_of_the_field(tmp_path):
         ("data: {source: directory, path: d, class_names: []}", "data.class_names"),
         ("data: {source: npz, path: x.npz, class_names: [a, '']}", "data.class_names"),
         ("data: {source: npz, path: x.npz, text: {}}", "data.text"),
+        (
+            "data: {source: directory, path: d, kind: image, image: {test_time_flip: horizontal}}",
+            "data.image.test_time_flip",
+        ),
+        (
+            "data: {source: directory, path: d, kind: image,"
+            " image: {augment: {flip: horizontal}, test_time_flip: vertical}}",
+            "data.image.test_time_flip",
+        ),
+        (
+            "data: {source: directory, path: d, kind: image,"
+            " image: {augment: {flip: vertical}, test_time_flip: horizontal_and_vertical}}",
+            "data.image.test_time_flip",
+        ),
     ],
 )
 def test_data_rules(tmp_path, extra, path):

@@ -279,6 +279,24 @@ def video_augment_fits(recipe: Recipe) -> Found:
         )
 
 
+def test_time_flips_were_trained(recipe: Recipe) -> Found:
+    """Test-time flips average over mirror images, which only mean the same class when
+    the model learned them as such: each flip must be one that `augment.flip` draws."""
+    image = recipe.data.image
+    if image is None or image.test_time_flip is None:
+        return
+    trained = (image.augment.flip if image.augment else None) or ""
+    wanted = image.test_time_flip
+    if trained != "horizontal_and_vertical" and trained != wanted:
+        yield (
+            "data.image.test_time_flip",
+            f"averages over {wanted.replace('_', ' ')} mirror images, but "
+            f"data.image.augment.flip is {trained or 'off'}, so training never showed "
+            f"the model such images. Set data.image.augment.flip: {wanted} (if a mirrored "
+            "image keeps its class), or remove test_time_flip.",
+        )
+
+
 def distribution_fits(recipe: Recipe) -> Found:
     dist = recipe.distribution
     if dist.devices is not None and dist.strategy not in ("one_device", "mirrored"):
@@ -395,6 +413,7 @@ RULES: tuple[Callable[[Recipe], Found], ...] = (
     sparse_bags_fit_the_model,
     fractions_leave_training_data,
     video_augment_fits,
+    test_time_flips_were_trained,
     distribution_fits,
     callbacks_installed,
     resource_limits,

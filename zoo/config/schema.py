@@ -218,12 +218,20 @@ class ImageOptions(Section):
     offset, e.g. 0.00392156862745098 for 1/255) form the run's preprocessor, inside the
     exported model, which so takes raw images; `augment` runs on the training split only.
     The builder receives the resized `input_shape`.
+
+    `test_time_flip`: the evaluated and exported model averages its class probabilities
+    over the image and its mirror images (`horizontal`: 2 views, `vertical`: 2,
+    `horizontal_and_vertical`: 4), at that many forward passes per prediction. It is
+    inside the exported model, so the scores a run reports are what users get; the
+    validation scores during training (checkpoint choice) see one view. The flips must
+    be among `augment.flip`'s: the model has to have seen mirrored images.
     """
 
     resize: tuple[Pixels, Pixels] | None = None
     rescale: PositiveFloat | None = None
     offset: float = 0.0
     augment: Augment | None = None
+    test_time_flip: Literal["horizontal", "vertical", "horizontal_and_vertical"] | None = None
 
 
 # ------------------------------------------------------------ video preprocessing

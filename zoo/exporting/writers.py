@@ -21,28 +21,50 @@ __all__ = ["OUTPUT_NAME", "SIGNATURE", "save_keras", "save_saved_model", "save_t
 
 RAW_INPUT_SUFFIX = "_raw_input"
 
+# data.image.test_time_flip → the mirror images averaged with the input itself: every
+# combination of the flips that training augmentation draws.
+TEST_TIME_VIEWS = {
+    "horizontal": ("horizontal",),
+    "vertical": ("vertical",),
+    "horizontal_and_vertical": ("horizontal", "vertical", "horizontal_and_vertical"),
+}
 
-def with_preprocessor(model: keras.Model, preprocessor: Any, info: DataInfo) -> keras.Model:
+
+def with_preprocessor(
+    model: keras.Model, preprocessor: Any, info: DataInfo, test_time_flip: str | None = None
+) -> keras.Model:
     """`model` with the data's preprocessor in front, taking one raw input named after
-    the data's input feature; `model` itself when there is no preprocessor. The wrapper
-    is named `<model>_raw_input`, which is how `builder_model` finds the builder's model
-    inside it again."""
-    if preprocessor is None:
+    the data's input feature; `model` itself when there is no preprocessor and no
+    `test_time_flip`. With `test_time_flip` (a `data.image.test_time_flip` value), the
+    wrapper averages the model's outputs over the preprocessed input and its mirror
+    images (zoo's `Flip` layer, then Keras's `Average`), with the weights shared. The
+    wrapper is named `<model>_raw_input`, which is how `builder_model` finds the
+    builder's model inside it again."""
+    if preprocessor is None and test_time_flip is None:
         return model
     import keras
 
+    from zoo.models.layers import Flip
+
     raw = keras.Input(shape=info.input_shape, dtype=info.input_dtype, name=info.input_name)
-    return keras.Model(raw, model(preprocessor(raw)), name=f"{model.name}{RAW_INPUT_SUFFIX}")
+    x = raw if preprocessor is None else preprocessor(raw)
+    mirrors = TEST_TIME_VIEWS[test_time_flip] if test_time_flip is not None else ()
+    views = [x, *(Flip(mode, name=f"test_time_{mode}")(x) for mode in mirrors)]
+    outputs = [model(view) for view in views]
+    y = outputs[0] if len(outputs) == 1 else keras.layers.Average(name="test_time_mean")(outputs)
+    return keras.Model(raw, y, name=f"{model.name}{RAW_INPUT_SUFFIX}")
 
 
 def builder_model(model: keras.Model) -> Any:
-    """The builder's model inside a raw-input model (`with_preprocessor`'s wrapper: its
-    last layer), or `model` itself. Found by the wrapper's name, not by counting nested
-    models: a text model's preprocessor is a model too, and a builder may hold one (a
+    """The builder's model inside a raw-input model (`with_preprocessor`'s wrapper), or
+    `model` itself. Found by the wrapper's name, not by counting nested models: a text
+    model's preprocessor is a model too, and a builder may hold one (a
     keras.applications backbone)."""
     inner_name = model.name.removesuffix(RAW_INPUT_SUFFIX)
-    if inner_name != model.name and model.layers and model.layers[-1].name == inner_name:
-        return model.layers[-1]
+    if inner_name != model.name:
+        for layer in reversed(model.layers):
+            if layer.name == inner_name:
+                return layer
     return model
 
 

@@ -267,3 +267,30 @@ class ApplicationPreprocess(keras.layers.Layer):
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "module": self.module}
+
+
+# Axes each flip mirrors, counted from the end of channels-last images (B, H, W, C) and
+# clips (B, T, H, W, C): width is -2, height -3.
+FLIP_AXES = {"horizontal": (-2,), "vertical": (-3,), "horizontal_and_vertical": (-3, -2)}
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class Flip(keras.layers.Layer):
+    """Mirrors channels-last images or clips, always (not at random): `horizontal`
+    left-right, `vertical` top-bottom, `horizontal_and_vertical` both. The test-time
+    views of `zoo.exporting.writers.with_preprocessor`."""
+
+    def __init__(self, mode: str = "horizontal", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if mode not in FLIP_AXES:
+            raise ValueError(f"Flip mode {mode!r}: choose one of {', '.join(FLIP_AXES)}")
+        self.mode = mode
+
+    def call(self, inputs):
+        return keras.ops.flip(inputs, axis=FLIP_AXES[self.mode])
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        return input_shape
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "mode": self.mode}

@@ -1,0 +1,114 @@
+"""data.image.test_time_flip: the evaluated and exported model averages over mirror images."""
+
+import numpy as np
+import pytest
+
+from zoo import build_model, load_recipe, train_recipe
+from zoo.data import DataInfo
+from zoo.exporting.writers import builder_model, with_preprocessor
+
+IMAGES = np.random.default_rng(0).uniform(0, 255, (6, 8, 10, 3)).astype("float32")
+INFO = DataInfo("image", (8, 10, 3), "float32", num_classes=3)
+
+
+def _inner():
+    return build_model("mlp", input_shape=(8, 10, 3), num_classes=3, hidden_units=[8])
+
+
+@pytest.mark.parametrize(
+    ("mode", "mirrors"),
+    [
+        ("horizontal", [IMAGES[:, :, ::-1]]),
+        ("vertical", [IMAGES[:, ::-1]]),
+        ("horizontal_and_vertical", [IMAGES[:, :, ::-1], IMAGES[:, ::-1], IMAGES[:, ::-1, ::-1]]),
+    ],
+)
+def test_the_wrapper_averages_the_model_over_the_image_and_its_mirrors(mode, mirrors):
+    inner = _inner()
+    wrapped = with_preprocessor(inner, None, INFO, mode)
+    views = [IMAGES, *mirrors]
+    by_hand = np.mean([inner.predict(v, verbose=0) for v in views], axis=0)
+    np.testing.assert_allclose(wrapped.predict(IMAGES, verbose=0), by_hand, rtol=1e-5, atol=1e-6)
+    # Not the single view: the mirrors change this (asymmetric) model's answers.
+    assert not np.allclose(by_hand, inner.predict(IMAGES, verbose=0), atol=1e-4)
+    assert wrapped.count_params() == inner.count_params()  # One set of weights.
+    assert builder_model(wrapped) is inner
+
+
+def test_without_flip_or_preprocessor_the_model_is_itself():
+    inner = _inner()
+    assert with_preprocessor(inner, None, INFO) is inner
+
+
+def test_the_wrapper_reloads_from_a_keras_file_in_safe_mode(tmp_path):
+    import keras
+
+    wrapped = with_preprocessor(_inner(), None, INFO, "horizontal")
+    wrapped.save(tmp_path / "m.keras")
+    again = keras.saving.load_model(tmp_path / "m.keras")  # safe_mode stays on.
+    np.testing.assert_allclose(
+        again.predict(IMAGES, verbose=0), wrapped.predict(IMAGES, verbose=0), rtol=1e-6
+    )
+    assert builder_model(again).name == "mlp"
+
+
+def _colour_folders(root, n=24):
+    """Red and blue images with noise, whose class a mirror image keeps."""
+    import tensorflow as tf
+
+    rng = np.random.default_rng(1)
+    for split, count in (("train", n), ("test", n // 2)):
+        for cls, channel in (("blue", 2), ("red", 0)):
+            folder = root / split / cls
+            folder.mkdir(parents=True)
+            for i in range(count):
+                image = rng.integers(0, 120, (12, 12, 3)).astype(np.uint8)
+                image[..., channel] = rng.integers(150, 256, (12, 12))
+                (folder / f"{i}.png").write_bytes(tf.io.encode_png(image).numpy())
+
+
+@pytest.mark.slow  # One small run: train, evaluate, export and verify.
+def test_a_run_evaluates_and_exports_the_averaged_model(tmp_path):
+    import keras
+    import tensorflow as tf
+
+    _colour_folders(tmp_path / "images")
+    recipe_file = tmp_path / "r.yaml"
+    recipe_file.write_text(
+        "model: {name: cnn, params: {filters: [4], dense_units: 8}}\n"
+        "data:\n"
+        "  source: directory\n"
+        "  kind: image\n"
+        f"  path: {tmp_path / 'images'}\n"
+        "  splits: {train: train, test: test}\n"
+        "  image_size: [12, 12]\n"
+        "  validation_fraction: 0.25\n"
+        "  image: {rescale: 0.00392156862745098, augment: {flip: horizontal},"
+        " test_time_flip: horizontal}\n"
+        "training: {batch_size: 8, epochs: 4, optimizer: {name: adam, learning_rate: 0.01}}\n"
+        "export: {saved_model: true, keras: true}\n"
+    )
+    result = train_recipe(load_recipe(recipe_file), output_dir=tmp_path / "run", verbose=0)
+    assert result.metrics["test"]["accuracy"] >= 0.9  # Chance is 0.5.
+    assert all(check["ok"] for check in result.metrics["export"].values())
+    served = keras.saving.load_model(result.run_dir / "model.keras")
+    assert [layer.name for layer in served.layers if layer.name.startswith("test_time")] == [
+        "test_time_horizontal",
+        "test_time_mean",
+    ]
+    # The reported scores are the averaged model's: recompute them from the bare model.
+    images = np.stack(
+        [
+            tf.io.decode_png(tf.io.read_file(str(p))).numpy()
+            for cls in ("blue", "red")
+            for p in sorted((tmp_path / "images" / "test" / cls).glob("*.png"))
+        ]
+    ).astype("float32")
+    labels = np.repeat([0, 1], len(images) // 2)
+    inner = builder_model(served)
+    scaled = images / 255.0
+    by_hand = (inner.predict(scaled, verbose=0) + inner.predict(scaled[:, :, ::-1], verbose=0)) / 2
+    np.testing.assert_allclose(served.predict(images, verbose=0), by_hand, rtol=1e-5, atol=1e-6)
+    assert result.metrics["test"]["accuracy"] == pytest.approx(
+        float((by_hand.argmax(-1) == labels).mean())
+    )
