@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from zoo import build_model
+from zoo.errors import RegistryError
 
 
 def _trainable(model) -> int:
@@ -164,8 +165,12 @@ def test_resnet_depth_counts_its_weighted_layers(depth, stages):
 
 
 def test_resnet_refuses_a_depth_its_stages_cannot_hold():
-    with pytest.raises(ValueError, match=r"depth 21 .* e\.g\. 8, 14, 20, 32, 56"):
+    from zoo.models.resnet import resnet
+
+    with pytest.raises(RegistryError, match=r"depth: resnet depth 21 .* e\.g\. 8, 14, 20, 32"):
         build_model("resnet", depth=21)
+    with pytest.raises(ValueError, match=r"depth 21 .* e\.g\. 8, 14, 20, 32, 56"):
+        resnet(depth=21)
 
 
 def test_resnet_imagenet_stem_quarters_the_resolution():
@@ -196,8 +201,14 @@ def test_resnet9_halves_resolution_per_stage_and_adds_residuals_where_asked():
 
 
 def test_resnet9_refuses_residual_flags_that_do_not_match_its_stages():
-    with pytest.raises(ValueError, match="residual has 2 entries for 1 stages"):
+    """Through the registry (a user error naming the parameter, before anything is
+    built) and called directly (the builder enforces its registered rule)."""
+    from zoo.models.resnet import resnet9
+
+    with pytest.raises(RegistryError, match="residual: resnet9 residual has 2 entries for 1"):
         build_model("resnet9", widths=(8, 16), residual=(2, 2))
+    with pytest.raises(ValueError, match="residual has 2 entries for 1 stages"):
+        resnet9(widths=(8, 16), residual=(2, 2))
 
 
 @pytest.mark.parametrize("pooling", ["mean", "max_mean"])
@@ -222,8 +233,12 @@ def test_text_transformer_masks_padding_in_attention(pooling):
 
 
 def test_text_transformer_refuses_heads_that_do_not_divide_the_width():
-    with pytest.raises(ValueError, match="embedding_dim 10 must divide by num_heads 3"):
+    from zoo.models.transformer import text_transformer
+
+    with pytest.raises(RegistryError, match="embedding_dim 10 must divide by num_heads 3"):
         build_model("text_transformer", embedding_dim=10, num_heads=3)
+    with pytest.raises(ValueError, match="embedding_dim 10 must divide by num_heads 3"):
+        text_transformer(embedding_dim=10, num_heads=3)
 
 
 @pytest.mark.parametrize("attention_dropout", [0.0, 0.5])

@@ -3,6 +3,7 @@ import inspect
 import pytest
 
 import zoo
+from zoo import RecipeError, load_recipe
 from zoo.errors import RegistryError
 from zoo.models.registry import DATA_PARAMETERS, get_model_entry, list_models, register_model
 
@@ -102,3 +103,43 @@ def test_register_model_adds_and_refuses_duplicates():
         from zoo.models import registry
 
         registry._REGISTRY.pop("tiny_test_model")
+
+
+def test_rules_across_parameters_are_checked_with_the_defaults_filled_in():
+    """A builder's registered rules see the recipe's parameters over the defaults, so a
+    recipe changing one of two related parameters is refused for it."""
+    entry = get_model_entry("resnet")
+    assert entry.check_params({"depth": 20}) == []
+    ((path, message),) = entry.check_params({"depth": 21})
+    assert path == ("depth",) and "depth 21 does not fit 3 stages" in message
+    ((path, message),) = entry.check_params({"stages": 4})  # The default depth 20 no longer fits.
+    assert "depth 20 does not fit 4 stages" in message
+    # Ill-typed values are reported by type alone: the rules never see them.
+    assert [p for p, _ in entry.check_params({"depth": "deep"})] == [("depth",)]
+
+
+def test_a_registered_rule_refuses_at_build_and_at_recipe_load(tmp_path):
+    def even_width(params):
+        if params["width"] % 2:
+            yield "width", f"width {params['width']} must be even"
+
+    @register_model("tiny_rule_model", task="regression", rules=even_width)
+    def tiny(*, width: int = 2):
+        """A tiny test model that is not a real builder."""
+        return width
+
+    try:
+        assert zoo.build_model("tiny_rule_model", width=4) == 4
+        with pytest.raises(RegistryError, match="width: width 3 must be even"):
+            zoo.build_model("tiny_rule_model", width=3)
+        recipe = tmp_path / "r.yaml"
+        recipe.write_text("model: {name: tiny_rule_model, params: {width: 5}}\n")
+        with pytest.raises(RecipeError) as err:
+            load_recipe(recipe)
+        assert ("model.params.width", "width 5 must be even") in [
+            (p.path, p.message) for p in err.value.problems
+        ]
+    finally:
+        from zoo.models import registry
+
+        registry._REGISTRY.pop("tiny_rule_model")

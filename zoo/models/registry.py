@@ -10,7 +10,7 @@ from __future__ import annotations
 import fnmatch
 import importlib
 import inspect
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -23,6 +23,11 @@ if TYPE_CHECKING:
     import keras
 
 Builder = Callable[..., "keras.Model"]
+# A builder's rules across its parameters: the parameters (defaults filled in; data
+# parameters such as input_shape only once the data is known) → (parameter, message) for
+# each combination the builder cannot build. Plain Python, so recipes are checked by
+# them before TensorFlow loads; the builder enforces the same function (`enforce`).
+ParamRules = Callable[[Mapping[str, Any]], Iterable[tuple[str, str]]]
 
 # Parameters the trainer fills in from the dataset when a recipe leaves them out.
 DATA_PARAMETERS = ("input_shape", "num_classes", "vocabulary_size", "sequence_length", "sparse")
@@ -39,6 +44,7 @@ class ModelEntry:
     # Export format name → why no model of this builder can ever be converted to it,
     # whatever its parameters (see `register_model`).
     cannot_export: Mapping[str, str] = field(default_factory=dict, repr=False, hash=False)
+    rules: ParamRules | None = field(default=None, repr=False, hash=False)
 
     @cached_property
     def parameters(self) -> dict[str, inspect.Parameter]:
@@ -79,6 +85,13 @@ class ModelEntry:
                     continue  # Required data parameters are filled in by the trainer.
                 loc = tuple(str(p) for p in err["loc"])
                 problems.append((loc, f"{err['msg']} (got {err.get('input')!r})."))
+        if self.rules is not None and not problems:
+            defaults = {
+                p.name: p.default
+                for p in self.parameters.values()
+                if p.default is not inspect.Parameter.empty
+            }
+            problems += [((name,), msg) for name, msg in self.rules({**defaults, **known})]
         return problems
 
     def coerce_params(self, params: Mapping[str, Any]) -> dict[str, Any]:
@@ -101,6 +114,7 @@ def register_model(
     task: str,
     description: str | None = None,
     cannot_export: Mapping[str, str] | None = None,
+    rules: ParamRules | None = None,
 ) -> Callable[[Builder], Builder]:
     """Decorator adding a builder to the registry under `name` (default: function name).
 
@@ -112,6 +126,8 @@ def register_model(
     recipe alone to decide, what the format's own layer check (`Format.unconvertible`)
     finds in the built model before training; tests/test_export_matrix.py holds the two
     to agree. Conditions that depend on parameters are left to that layer check.
+    `rules` checks parameters against each other (see `ParamRules`), so that `--dry-run`
+    refuses, say, a ResNet depth that does not fit its stages.
     """
 
     def decorator(builder: Builder) -> Builder:
@@ -126,10 +142,18 @@ def register_model(
             task=task,
             description=summary,
             cannot_export=dict(cannot_export or {}),
+            rules=rules,
         )
         return builder
 
     return decorator
+
+
+def enforce(rules: ParamRules, **params: Any) -> None:
+    """Raise ValueError with `rules`' first problem for `params`: how a builder applies
+    its registered rules when called directly, outside a recipe."""
+    for _, message in rules(params):
+        raise ValueError(message)
 
 
 def _load_builtins() -> None:

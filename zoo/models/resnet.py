@@ -7,7 +7,8 @@ the shallow ones. Depth and width are free so the CPU budget, not the code, pick
 size: measure before choosing (recipes/cifar10_resnet.yaml records the measurement).
 """
 
-from typing import TYPE_CHECKING, Literal
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Literal
 
 from zoo.models._types import (
     NonNegativeFloat,
@@ -18,7 +19,7 @@ from zoo.models._types import (
     Shape,
     Widths,
 )
-from zoo.models.registry import register_model
+from zoo.models.registry import enforce, register_model
 
 if TYPE_CHECKING:
     import keras
@@ -36,7 +37,14 @@ def blocks_per_stage(depth: int, stages: int) -> int:
     return (depth - 2) // (2 * stages)
 
 
-@register_model(task="classification")
+def _depth_fits_stages(params: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+    try:
+        blocks_per_stage(params["depth"], params["stages"])
+    except ValueError as exc:
+        yield "depth", str(exc)
+
+
+@register_model(task="classification", rules=_depth_fits_stages)
 def resnet(
     *,
     input_shape: Shape = (32, 32, 3),
@@ -123,7 +131,17 @@ def resnet(
     return keras.Model(inputs, outputs, name=f"resnet{depth}")
 
 
-@register_model(task="classification")
+def _residual_fits_widths(params: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+    residual, widths = params["residual"], params["widths"]
+    if len(residual) != len(widths) - 1:
+        yield (
+            "residual",
+            f"resnet9 residual has {len(residual)} entries for {len(widths) - 1} stages: "
+            "give one count of residual convs per width after the first (the prep conv)",
+        )
+
+
+@register_model(task="classification", rules=_residual_fits_widths)
 def resnet9(
     *,
     input_shape: Shape = (32, 32, 3),
@@ -157,11 +175,7 @@ def resnet9(
     import keras
 
     layers = keras.layers
-    if len(residual) != len(widths) - 1:
-        raise ValueError(
-            f"resnet9 residual has {len(residual)} entries for {len(widths) - 1} stages: give "
-            "one count of residual convs per width after the first (the prep conv)"
-        )
+    enforce(_residual_fits_widths, residual=residual, widths=widths)
     regularizer = keras.regularizers.L2(l2) if l2 else None
 
     def conv(filters: int, name: str, size: int = 3, **kwargs):

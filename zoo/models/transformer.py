@@ -9,10 +9,11 @@ break the TensorFlow-free JAX install; the encoder block is a dozen lines. The o
 missing piece, a learnt position embedding, is zoo's `PositionEmbedding` layer.
 """
 
-from typing import TYPE_CHECKING, Literal
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Literal
 
 from zoo.models._types import PositiveInt, Rate
-from zoo.models.registry import register_model
+from zoo.models.registry import enforce, register_model
 
 if TYPE_CHECKING:
     import keras
@@ -52,7 +53,17 @@ def encoder_block(
     return layers.Add(name=f"{name}_feedforward_add")([x, h])
 
 
-@register_model(task="classification", cannot_export=NO_ONNX)
+def _heads_divide_embedding(params: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+    embedding_dim, num_heads = params["embedding_dim"], params["num_heads"]
+    if embedding_dim % num_heads:
+        yield (
+            "num_heads",
+            f"text_transformer: embedding_dim {embedding_dim} must divide by num_heads "
+            f"{num_heads} (each head gets embedding_dim / num_heads channels)",
+        )
+
+
+@register_model(task="classification", cannot_export=NO_ONNX, rules=_heads_divide_embedding)
 def text_transformer(
     *,
     vocabulary_size: PositiveInt = 20000,
@@ -83,11 +94,7 @@ def text_transformer(
 
     from zoo.models.layers import PositionEmbedding
 
-    if embedding_dim % num_heads:
-        raise ValueError(
-            f"text_transformer: embedding_dim {embedding_dim} must divide by num_heads "
-            f"{num_heads} (each head gets embedding_dim / num_heads channels)"
-        )
+    enforce(_heads_divide_embedding, embedding_dim=embedding_dim, num_heads=num_heads)
     layers = keras.layers
     inputs = keras.Input(shape=(sequence_length,), dtype="int64", name="tokens")
     x = layers.Embedding(vocabulary_size, embedding_dim, mask_zero=True, name="embedding")(inputs)
