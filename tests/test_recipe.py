@@ -210,6 +210,28 @@ def test_extends_merges_mappings_and_child_wins(tmp_path):
     assert [m.name for m in recipe.training.metrics] == ["accuracy"]  # lists are replaced
 
 
+def test_a_child_naming_another_model_does_not_inherit_its_parameters(tmp_path):
+    """model.params belong to the builder named beside them: a child switching builder
+    starts from the new builder's defaults plus its own params; one keeping the builder
+    (named again or not) merges as usual."""
+    write(
+        tmp_path,
+        """
+        model: {name: resnet, params: {depth: 8, width: 4}}
+        data: {name: mnist}
+        """,
+        "base.yaml",
+    )
+    other = load_recipe(
+        write(tmp_path, "extends: base.yaml\nmodel: {name: resnet9, params: {l2: 0.001}}\n")
+    )
+    assert (other.model.name, other.model.params) == ("resnet9", {"l2": 0.001})
+    again = load_recipe(write(tmp_path, "extends: base.yaml\nmodel: {name: resnet, params: {}}\n"))
+    assert again.model.params == {"depth": 8, "width": 4}
+    bare = load_recipe(write(tmp_path, "extends: base.yaml\nmodel: {name: cnn}\n"))
+    assert bare.model.params == {}
+
+
 def test_extends_errors_point_at_the_file_that_set_the_value(tmp_path):
     write(tmp_path, GOOD + "training: {epochs: -1}\n", "base.yaml")
     (p,) = problems(tmp_path, "extends: base.yaml\n")

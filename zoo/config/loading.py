@@ -1,7 +1,8 @@
 """Recipe files → a validated, frozen `Recipe`, or one `RecipeError` listing every problem.
 
 Steps: read YAML safely (keeping each key's line) → follow `extends:` (the child wins,
-mappings merge key by key, lists are replaced) → apply `--set a.b=c` overrides → check
+mappings merge key by key, lists are replaced; a child naming another model drops the
+parent's model.params) → apply `--set a.b=c` overrides → check
 the result against `zoo.config.schema` and the model registry. Nothing here imports TensorFlow.
 """
 
@@ -145,6 +146,10 @@ def _resolve_paths(data: dict[str, Any], base: Path) -> None:
             parent[key] = str((base / os.path.expanduser(value)).resolve())
 
 
+# Where a builder's parameters sit in a recipe.
+PARAMS = ("model", "params")
+
+
 def _merge(base: dict[str, Any], child: Mapping[str, Any]) -> dict[str, Any]:
     out = dict(base)
     for key, value in child.items():
@@ -228,9 +233,25 @@ def _load_tree(path: Path, shown: str) -> tuple[dict[str, Any], dict[Key, str]]:
     merged: dict[str, Any] = {}
     merged_origins: dict[Key, str] = {}
     for data, origins in reversed(layers):  # The base first; each child wins.
+        if _names_another_model(merged, data):
+            merged = {
+                **merged,
+                "model": {k: v for k, v in merged["model"].items() if k != "params"},
+            }
+            merged_origins = {k: v for k, v in merged_origins.items() if k[:2] != PARAMS}
         merged = _merge(merged, data)
         merged_origins.update(origins)
     return merged, merged_origins
+
+
+def _names_another_model(base: Mapping[str, Any], child: Mapping[str, Any]) -> bool:
+    """Whether `child` names a model other than `base`'s. model.params belong to the
+    builder named beside them, so such a child starts from its builder's defaults (plus
+    its own params), not from parameters meant for the parent's builder."""
+    ours, theirs = child.get("model"), base.get("model")
+    if not isinstance(ours, dict) or not isinstance(theirs, dict):
+        return False
+    return "name" in ours and ours["name"] != theirs.get("name")
 
 
 # -------------------------------------------------------------------------- overrides
