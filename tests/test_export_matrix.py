@@ -421,11 +421,11 @@ def test_clip_preprocessing_exports_or_is_refused(resize, tmp_path):
 
 
 @pytest.mark.slow  # Every format and variant of one small CNN: about a minute.
-def test_test_time_flips_export_to_every_format(tmp_path):
-    """data.image.test_time_flip puts zoo's Flip layers and an Average into the exported
-    model, behind the image preprocessor: every format converts them and matches."""
+def test_test_time_views_export_to_every_format(tmp_path):
+    """data.image.test_time puts zoo's Flip and Shift layers and an Average into the
+    exported model, behind the image preprocessor: every format converts them and matches."""
     from zoo import build_model
-    from zoo.config.schema import ImageOptions
+    from zoo.config.schema import ImageOptions, TestTimeViews
     from zoo.data.bundle import DataInfo
     from zoo.data.preprocessing.image import preprocessor
     from zoo.exporting.writers import with_preprocessor
@@ -433,7 +433,8 @@ def test_test_time_flips_export_to_every_format(tmp_path):
     inner = build_model("cnn", input_shape=(12, 12, 3), num_classes=3, filters=(4,))
     info = DataInfo("image", (12, 12, 3), "uint8", num_classes=3)
     rescale = preprocessor(ImageOptions(rescale=1 / 255), (12, 12, 3), "uint8", "image")
-    model = with_preprocessor(inner, rescale, info, "horizontal_and_vertical")
+    views = TestTimeViews(flip="horizontal_and_vertical", shift=1)
+    model = with_preprocessor(inner, rescale, info, views)
     x = np.random.default_rng(0).integers(0, 255, (8, 12, 12, 3)).astype(np.uint8)
     results = _export_all(model, x, tmp_path)
     for item in ITEMS:

@@ -257,18 +257,24 @@ def test_rule_problems_carry_the_line_of_the_field(tmp_path):
         ("data: {source: npz, path: x.npz, class_names: [a, '']}", "data.class_names"),
         ("data: {source: npz, path: x.npz, text: {}}", "data.text"),
         (
-            "data: {source: directory, path: d, kind: image, image: {test_time_flip: horizontal}}",
-            "data.image.test_time_flip",
+            "data: {source: directory, path: d, kind: image,"
+            " image: {test_time: {flip: horizontal}}}",
+            "data.image.test_time.flip",
         ),
         (
             "data: {source: directory, path: d, kind: image,"
-            " image: {augment: {flip: horizontal}, test_time_flip: vertical}}",
-            "data.image.test_time_flip",
+            " image: {augment: {flip: horizontal}, test_time: {flip: vertical}}}",
+            "data.image.test_time.flip",
         ),
         (
             "data: {source: directory, path: d, kind: image,"
-            " image: {augment: {flip: vertical}, test_time_flip: horizontal_and_vertical}}",
-            "data.image.test_time_flip",
+            " image: {augment: {flip: vertical}, test_time: {flip: horizontal_and_vertical}}}",
+            "data.image.test_time.flip",
+        ),
+        (
+            "data: {source: directory, path: d, kind: image,"
+            " image: {augment: {crop: 1}, test_time: {shift: 2}}}",
+            "data.image.test_time.shift",
         ),
     ],
 )

@@ -279,21 +279,31 @@ def video_augment_fits(recipe: Recipe) -> Found:
         )
 
 
-def test_time_flips_were_trained(recipe: Recipe) -> Found:
-    """Test-time flips average over mirror images, which only mean the same class when
-    the model learned them as such: each flip must be one that `augment.flip` draws."""
+def test_time_views_were_trained(recipe: Recipe) -> Found:
+    """Test-time views average over flipped and shifted images, which only mean the
+    same class when the model learned them as such from its training augmentation."""
     image = recipe.data.image
-    if image is None or image.test_time_flip is None:
+    if image is None or image.test_time is None:
         return
-    trained = (image.augment.flip if image.augment else None) or ""
-    wanted = image.test_time_flip
-    if trained != "horizontal_and_vertical" and trained != wanted:
+    augment = image.augment
+    trained = (augment.flip if augment else None) or ""
+    wanted = image.test_time.flip
+    if wanted and trained != "horizontal_and_vertical" and trained != wanted:
         yield (
-            "data.image.test_time_flip",
+            "data.image.test_time.flip",
             f"averages over {wanted.replace('_', ' ')} mirror images, but "
             f"data.image.augment.flip is {trained or 'off'}, so training never showed "
             f"the model such images. Set data.image.augment.flip: {wanted} (if a mirrored "
-            "image keeps its class), or remove test_time_flip.",
+            "image keeps its class), or remove the flip.",
+        )
+    shift = image.test_time.shift
+    if shift and not (augment and (augment.crop >= shift or augment.translation)):
+        yield (
+            "data.image.test_time.shift",
+            f"moves images by {shift} pixels, but data.image.augment has "
+            f"crop {augment.crop if augment else 0} and no translation, so training never "
+            f"showed the model such images. Set data.image.augment.crop: {shift} or more, "
+            "or lower the shift.",
         )
 
 
@@ -413,7 +423,7 @@ RULES: tuple[Callable[[Recipe], Found], ...] = (
     sparse_bags_fit_the_model,
     fractions_leave_training_data,
     video_augment_fits,
-    test_time_flips_were_trained,
+    test_time_views_were_trained,
     distribution_fits,
     callbacks_installed,
     resource_limits,

@@ -213,25 +213,36 @@ class Augment(Section):
     crop: NonNegativeInt = 0
 
 
+class TestTimeViews(Section):
+    """Test-time augmentation: the evaluated and exported model averages its class
+    probabilities over several views of each image, at one forward pass per view. It is
+    inside the exported model, so the scores a run reports are what users get; the
+    validation scores during training (checkpoint choice) see the image alone.
+
+    `flip`: the image and its mirror images (`horizontal`: 2 views, `vertical`: 2,
+    `horizontal_and_vertical`: 4). `shift`: each of those also moved diagonally by
+    +shift and -shift pixels, zero-filled (3× the views). The model must have seen such
+    images in training: each flip must be one `augment.flip` draws, and a shift needs
+    `augment.crop` at least as large (or `augment.translation`).
+    """
+
+    flip: Literal["horizontal", "vertical", "horizontal_and_vertical"] | None = None
+    shift: NonNegativeInt = 0
+
+
 class ImageOptions(Section):
     """Image preprocessing: `resize` to (height, width) and `rescale` (x × rescale +
     offset, e.g. 0.00392156862745098 for 1/255) form the run's preprocessor, inside the
     exported model, which so takes raw images; `augment` runs on the training split only.
-    The builder receives the resized `input_shape`.
-
-    `test_time_flip`: the evaluated and exported model averages its class probabilities
-    over the image and its mirror images (`horizontal`: 2 views, `vertical`: 2,
-    `horizontal_and_vertical`: 4), at that many forward passes per prediction. It is
-    inside the exported model, so the scores a run reports are what users get; the
-    validation scores during training (checkpoint choice) see one view. The flips must
-    be among `augment.flip`'s: the model has to have seen mirrored images.
+    The builder receives the resized `input_shape`. `test_time`: views averaged at
+    evaluation and in the exported model (see `TestTimeViews`).
     """
 
     resize: tuple[Pixels, Pixels] | None = None
     rescale: PositiveFloat | None = None
     offset: float = 0.0
     augment: Augment | None = None
-    test_time_flip: Literal["horizontal", "vertical", "horizontal_and_vertical"] | None = None
+    test_time: TestTimeViews | None = None
 
 
 # ------------------------------------------------------------ video preprocessing

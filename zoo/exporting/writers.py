@@ -14,6 +14,7 @@ from zoo.exporting.formats.base import OUTPUT_NAME, SIGNATURE, Context
 if TYPE_CHECKING:
     import keras
 
+    from zoo.config.schema import TestTimeViews
     from zoo.data import DataInfo
 
 __all__ = ["OUTPUT_NAME", "SIGNATURE", "save_keras", "save_saved_model", "save_tflite"]
@@ -21,9 +22,9 @@ __all__ = ["OUTPUT_NAME", "SIGNATURE", "save_keras", "save_saved_model", "save_t
 
 RAW_INPUT_SUFFIX = "_raw_input"
 
-# data.image.test_time_flip → the mirror images averaged with the input itself: every
+# data.image.test_time.flip → the mirror images averaged with the input itself: every
 # combination of the flips that training augmentation draws.
-TEST_TIME_VIEWS = {
+TEST_TIME_MIRRORS = {
     "horizontal": ("horizontal",),
     "vertical": ("vertical",),
     "horizontal_and_vertical": ("horizontal", "vertical", "horizontal_and_vertical"),
@@ -31,25 +32,33 @@ TEST_TIME_VIEWS = {
 
 
 def with_preprocessor(
-    model: keras.Model, preprocessor: Any, info: DataInfo, test_time_flip: str | None = None
+    model: keras.Model, preprocessor: Any, info: DataInfo, test_time: TestTimeViews | None = None
 ) -> keras.Model:
     """`model` with the data's preprocessor in front, taking one raw input named after
     the data's input feature; `model` itself when there is no preprocessor and no
-    `test_time_flip`. With `test_time_flip` (a `data.image.test_time_flip` value), the
-    wrapper averages the model's outputs over the preprocessed input and its mirror
-    images (zoo's `Flip` layer, then Keras's `Average`), with the weights shared. The
-    wrapper is named `<model>_raw_input`, which is how `builder_model` finds the
-    builder's model inside it again."""
-    if preprocessor is None and test_time_flip is None:
+    test-time views. With `test_time` (`data.image.test_time`), the wrapper averages the
+    model's outputs over the preprocessed input's views: itself and its mirror images,
+    each also shifted by ±shift pixels (zoo's `Flip` and `Shift` layers, then Keras's
+    `Average`), with the weights shared. The wrapper is named `<model>_raw_input`, which
+    is how `builder_model` finds the builder's model inside it again."""
+    if preprocessor is None and test_time is None:
         return model
     import keras
 
-    from zoo.models.layers import Flip
+    from zoo.models.layers import Flip, Shift
 
     raw = keras.Input(shape=info.input_shape, dtype=info.input_dtype, name=info.input_name)
     x = raw if preprocessor is None else preprocessor(raw)
-    mirrors = TEST_TIME_VIEWS[test_time_flip] if test_time_flip is not None else ()
-    views = [x, *(Flip(mode, name=f"test_time_{mode}")(x) for mode in mirrors)]
+    views = [x]
+    if test_time is not None:
+        mirrors = TEST_TIME_MIRRORS[test_time.flip] if test_time.flip else ()
+        views += [Flip(mode, name=f"test_time_{mode}")(x) for mode in mirrors]
+        if test_time.shift:
+            views += [
+                Shift(offset, name=f"test_time_shift_{i}_{'down' if offset > 0 else 'up'}")(view)
+                for i, view in enumerate(list(views))
+                for offset in (test_time.shift, -test_time.shift)
+            ]
     outputs = [model(view) for view in views]
     y = outputs[0] if len(outputs) == 1 else keras.layers.Average(name="test_time_mean")(outputs)
     return keras.Model(raw, y, name=f"{model.name}{RAW_INPUT_SUFFIX}")

@@ -277,8 +277,8 @@ FLIP_AXES = {"horizontal": (-2,), "vertical": (-3,), "horizontal_and_vertical": 
 @keras.saving.register_keras_serializable(package="zoo")
 class Flip(keras.layers.Layer):
     """Mirrors channels-last images or clips, always (not at random): `horizontal`
-    left-right, `vertical` top-bottom, `horizontal_and_vertical` both. The test-time
-    views of `zoo.exporting.writers.with_preprocessor`."""
+    left-right, `vertical` top-bottom, `horizontal_and_vertical` both. Makes test-time
+    views (`zoo.exporting.writers.with_preprocessor`)."""
 
     def __init__(self, mode: str = "horizontal", **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -294,3 +294,26 @@ class Flip(keras.layers.Layer):
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "mode": self.mode}
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class Shift(keras.layers.Layer):
+    """Moves channels-last images (B, H, W, C) `offset` pixels down and right (up and
+    left when negative), filling with zeros: the zero-padded crop of `augment.crop` at a
+    fixed offset. Makes test-time views (`zoo.exporting.writers.with_preprocessor`)."""
+
+    def __init__(self, offset: int = 1, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.offset = int(offset)
+
+    def call(self, inputs):
+        pad, height, width = abs(self.offset), inputs.shape[-3], inputs.shape[-2]
+        padded = keras.ops.pad(inputs, [[0, 0], [pad, pad], [pad, pad], [0, 0]])
+        start = pad - self.offset  # output[i] = input[i - offset] = padded[i - offset + pad]
+        return padded[:, start : start + height, start : start + width, :]
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        return input_shape
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "offset": self.offset}

@@ -159,8 +159,8 @@ def _run(
         fitted = _fit(recipe, run_dir, model, bundle, strategy, verbose, callbacks)
         say(f"{len(fitted.history.get('loss', []))} epochs, loss {_last(fitted.history)}")
     # From here on the model takes raw input, as users and exports see it.
-    test_time_flip = recipe.data.image.test_time_flip if recipe.data.image else None
-    model = export.with_preprocessor(model, bundle.preprocessor, bundle.info, test_time_flip)
+    views = recipe.data.image.test_time if recipe.data.image else None
+    model = export.with_preprocessor(model, bundle.preprocessor, bundle.info, views)
     with stages.stage("evaluation") as say:
         metrics, reports = _evaluate(recipe, model, bundle, limits)
         for split, scores in report.all_scores({**metrics, "report": reports}).items():

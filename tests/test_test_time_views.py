@@ -1,9 +1,11 @@
-"""data.image.test_time_flip: the evaluated and exported model averages over mirror images."""
+"""data.image.test_time: the evaluated and exported model averages over flipped and
+shifted views of each image."""
 
 import numpy as np
 import pytest
 
 from zoo import build_model, load_recipe, train_recipe
+from zoo.config.schema import TestTimeViews
 from zoo.data import DataInfo
 from zoo.exporting.writers import builder_model, with_preprocessor
 
@@ -25,7 +27,7 @@ def _inner():
 )
 def test_the_wrapper_averages_the_model_over_the_image_and_its_mirrors(mode, mirrors):
     inner = _inner()
-    wrapped = with_preprocessor(inner, None, INFO, mode)
+    wrapped = with_preprocessor(inner, None, INFO, TestTimeViews(flip=mode))
     views = [IMAGES, *mirrors]
     by_hand = np.mean([inner.predict(v, verbose=0) for v in views], axis=0)
     np.testing.assert_allclose(wrapped.predict(IMAGES, verbose=0), by_hand, rtol=1e-5, atol=1e-6)
@@ -35,7 +37,40 @@ def test_the_wrapper_averages_the_model_over_the_image_and_its_mirrors(mode, mir
     assert builder_model(wrapped) is inner
 
 
-def test_without_flip_or_preprocessor_the_model_is_itself():
+def _shifted(images, offset):
+    """Moved `offset` pixels down and right (negative: up and left), zero-filled."""
+    out = np.zeros_like(images)
+    h, w = images.shape[1:3]
+    if offset >= 0:
+        out[:, offset:, offset:] = images[:, : h - offset, : w - offset]
+    else:
+        out[:, :offset, :offset] = images[:, -offset:, -offset:]
+    return out
+
+
+@pytest.mark.parametrize("offset", [1, -2, 3])
+def test_shift_moves_images_diagonally_and_fills_with_zeros(offset):
+    from zoo.models.layers import Shift
+
+    np.testing.assert_array_equal(np.asarray(Shift(offset)(IMAGES)), _shifted(IMAGES, offset))
+
+
+def test_shifts_are_taken_of_the_image_and_of_each_mirror():
+    inner = _inner()
+    wrapped = with_preprocessor(inner, None, INFO, TestTimeViews(flip="horizontal", shift=2))
+    mirror = IMAGES[:, :, ::-1]
+    views = [IMAGES, mirror] + [_shifted(v, d) for v in (IMAGES, mirror) for d in (2, -2)]
+    by_hand = np.mean([inner.predict(v, verbose=0) for v in views], axis=0)
+    np.testing.assert_allclose(wrapped.predict(IMAGES, verbose=0), by_hand, rtol=1e-5, atol=1e-6)
+    shift_only = with_preprocessor(inner, None, INFO, TestTimeViews(shift=1))
+    by_hand = np.mean(
+        [inner.predict(v, verbose=0) for v in (IMAGES, _shifted(IMAGES, 1), _shifted(IMAGES, -1))],
+        axis=0,
+    )
+    np.testing.assert_allclose(shift_only.predict(IMAGES, verbose=0), by_hand, rtol=1e-5, atol=1e-6)
+
+
+def test_without_views_or_preprocessor_the_model_is_itself():
     inner = _inner()
     assert with_preprocessor(inner, None, INFO) is inner
 
@@ -43,7 +78,7 @@ def test_without_flip_or_preprocessor_the_model_is_itself():
 def test_the_wrapper_reloads_from_a_keras_file_in_safe_mode(tmp_path):
     import keras
 
-    wrapped = with_preprocessor(_inner(), None, INFO, "horizontal")
+    wrapped = with_preprocessor(_inner(), None, INFO, TestTimeViews(flip="horizontal", shift=1))
     wrapped.save(tmp_path / "m.keras")
     again = keras.saving.load_model(tmp_path / "m.keras")  # safe_mode stays on.
     np.testing.assert_allclose(
@@ -84,7 +119,7 @@ def test_a_run_evaluates_and_exports_the_averaged_model(tmp_path):
         "  image_size: [12, 12]\n"
         "  validation_fraction: 0.25\n"
         "  image: {rescale: 0.00392156862745098, augment: {flip: horizontal},"
-        " test_time_flip: horizontal}\n"
+        " test_time: {flip: horizontal}}\n"
         "training: {batch_size: 8, epochs: 4, optimizer: {name: adam, learning_rate: 0.01}}\n"
         "export: {saved_model: true, keras: true}\n"
     )
