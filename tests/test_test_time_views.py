@@ -70,6 +70,29 @@ def test_shifts_are_taken_of_the_image_and_of_each_mirror():
     np.testing.assert_allclose(shift_only.predict(IMAGES, verbose=0), by_hand, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize(
+    ("views", "count", "words"),
+    [
+        (
+            TestTimeViews(flip="horizontal"),
+            2,
+            "2 views: the image and 1 mirror image (horizontal flip)",
+        ),
+        (TestTimeViews(shift=2), 3, "3 views: the image, also shifted ±2 px"),
+        (
+            TestTimeViews(flip="horizontal_and_vertical", shift=1),
+            12,
+            "12 views: the image and 3 mirror images (horizontal and vertical flip), each "
+            "also shifted ±1 px",
+        ),
+    ],
+)
+def test_views_are_counted_and_described(views, count, words):
+    assert len(views.views()) == count
+    assert views.views()[0] == (None, 0)  # The image itself first.
+    assert views.describe() == words
+
+
 def test_without_views_or_preprocessor_the_model_is_itself():
     inner = _inner()
     assert with_preprocessor(inner, None, INFO) is inner
@@ -126,6 +149,8 @@ def test_a_run_evaluates_and_exports_the_averaged_model(tmp_path):
     result = train_recipe(load_recipe(recipe_file), output_dir=tmp_path / "run", verbose=0)
     assert result.metrics["test"]["accuracy"] >= 0.9  # Chance is 0.5.
     assert all(check["ok"] for check in result.metrics["export"].values())
+    card = (result.run_dir / "model_card.md").read_text()
+    assert "averages its probabilities over 2 views: the image and 1 mirror image" in card
     served = keras.saving.load_model(result.run_dir / "model.keras")
     assert [layer.name for layer in served.layers if layer.name.startswith("test_time")] == [
         "test_time_horizontal",

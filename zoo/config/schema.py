@@ -213,6 +213,15 @@ class Augment(Section):
     crop: NonNegativeInt = 0
 
 
+# test_time.flip → the mirror images averaged with the image itself: every combination
+# of the flips that training augmentation draws.
+TEST_TIME_MIRRORS = {
+    "horizontal": ("horizontal",),
+    "vertical": ("vertical",),
+    "horizontal_and_vertical": ("horizontal", "vertical", "horizontal_and_vertical"),
+}
+
+
 class TestTimeViews(Section):
     """Test-time augmentation: the evaluated and exported model averages its class
     probabilities over several views of each image, at one forward pass per view. It is
@@ -228,6 +237,24 @@ class TestTimeViews(Section):
 
     flip: Literal["horizontal", "vertical", "horizontal_and_vertical"] | None = None
     shift: NonNegativeInt = 0
+
+    def views(self) -> list[tuple[str | None, int]]:
+        """(flip mode or None, diagonal shift in pixels) of each view, the image first."""
+        flips = [None, *(TEST_TIME_MIRRORS[self.flip] if self.flip else ())]
+        shifts = [0, self.shift, -self.shift] if self.shift else [0]
+        return [(flip, shift) for flip in flips for shift in shifts]
+
+    def describe(self) -> str:
+        """In words, for model cards: "6 views: the image and 1 mirror image (horizontal
+        flip), each also shifted ±2 px"."""
+        mirrors = len(TEST_TIME_MIRRORS[self.flip]) if self.flip else 0
+        what = "the image"
+        if mirrors:
+            plural = "s" if mirrors > 1 else ""
+            what += f" and {mirrors} mirror image{plural} ({self.flip.replace('_', ' ')} flip)"
+        each = "each also" if mirrors else "also"
+        moved = f", {each} shifted ±{self.shift} px" if self.shift else ""
+        return f"{len(self.views())} views: {what}{moved}"
 
 
 class ImageOptions(Section):

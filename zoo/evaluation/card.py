@@ -102,6 +102,17 @@ def _throughput(training: Mapping[str, Any]) -> list[str]:
     return [f"- training throughput: {speed:,.1f} examples/s{over}{left_out}"]
 
 
+def _test_time_views(recipe: Recipe) -> list[str]:
+    views = recipe.data.image.test_time if recipe.data.image else None
+    if views is None:
+        return []
+    return [
+        f"- test-time augmentation: the model averages its probabilities over "
+        f"{views.describe()}, one forward pass each; the final metrics are the averaged "
+        "model's (validation during training saw the image alone)"
+    ]
+
+
 def render(
     run_dir: Path,
     recipe: Recipe,
@@ -133,6 +144,7 @@ def render(
         f"output: probabilities over {info.num_classes} classes"
         + (f" ({', '.join(info.class_names)})" if info.class_names else ""),
         *_weights_origin(training.get("init_from")),
+        *_test_time_views(recipe),
         "",
         "## Data",
         f"- dataset: {_dataset(recipe)}",

@@ -22,14 +22,6 @@ __all__ = ["OUTPUT_NAME", "SIGNATURE", "save_keras", "save_saved_model", "save_t
 
 RAW_INPUT_SUFFIX = "_raw_input"
 
-# data.image.test_time.flip → the mirror images averaged with the input itself: every
-# combination of the flips that training augmentation draws.
-TEST_TIME_MIRRORS = {
-    "horizontal": ("horizontal",),
-    "vertical": ("vertical",),
-    "horizontal_and_vertical": ("horizontal", "vertical", "horizontal_and_vertical"),
-}
-
 
 def with_preprocessor(
     model: keras.Model, preprocessor: Any, info: DataInfo, test_time: TestTimeViews | None = None
@@ -49,16 +41,13 @@ def with_preprocessor(
 
     raw = keras.Input(shape=info.input_shape, dtype=info.input_dtype, name=info.input_name)
     x = raw if preprocessor is None else preprocessor(raw)
-    views = [x]
-    if test_time is not None:
-        mirrors = TEST_TIME_MIRRORS[test_time.flip] if test_time.flip else ()
-        views += [Flip(mode, name=f"test_time_{mode}")(x) for mode in mirrors]
-        if test_time.shift:
-            views += [
-                Shift(offset, name=f"test_time_shift_{i}_{'down' if offset > 0 else 'up'}")(view)
-                for i, view in enumerate(list(views))
-                for offset in (test_time.shift, -test_time.shift)
-            ]
+    flipped: dict[str | None, Any] = {None: x}
+    views = []
+    for i, (mode, offset) in enumerate(test_time.views() if test_time else [(None, 0)]):
+        if mode not in flipped:
+            flipped[mode] = Flip(mode, name=f"test_time_{mode}")(x)
+        view = flipped[mode]
+        views.append(Shift(offset, name=f"test_time_shift_{i}")(view) if offset else view)
     outputs = [model(view) for view in views]
     y = outputs[0] if len(outputs) == 1 else keras.layers.Average(name="test_time_mean")(outputs)
     return keras.Model(raw, y, name=f"{model.name}{RAW_INPUT_SUFFIX}")
