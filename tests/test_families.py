@@ -219,3 +219,5 @@ def test_the_jax_backend_check_covers_every_builder():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     assert set(module.SMALL) == set(list_models())
+    # Its check of zoo's own layers and loss runs on the TensorFlow backend here too.
+    assert module.check_zoo_classes().startswith("smoothed sparse loss")
