@@ -276,6 +276,19 @@ def test_rule_problems_carry_the_line_of_the_field(tmp_path):
             " image: {augment: {crop: 1}, test_time: {shift: 2}}}",
             "data.image.test_time.shift",
         ),
+        (
+            "data: {source: npz, path: x.npz, video: {test_time: {flip: horizontal}}}",
+            "data.video.test_time.flip",
+        ),
+        (
+            "data: {source: npz, path: x.npz,"
+            " video: {augment: {flip: true}, test_time: {flip: vertical}}}",
+            "data.video.test_time.flip",
+        ),
+        (
+            "data: {source: npz, path: x.npz, video: {augment: {crop: 1}, test_time: {shift: 2}}}",
+            "data.video.test_time.shift",
+        ),
     ],
 )
 def test_data_rules(tmp_path, extra, path):
@@ -284,6 +297,18 @@ def test_data_rules(tmp_path, extra, path):
     with pytest.raises(RecipeError) as err:
         load_recipe(file)
     assert any(p.path.startswith(path) for p in err.value.problems), err.value.problems
+
+
+def test_test_time_views_that_training_showed_are_accepted(tmp_path):
+    file = tmp_path / "r.yaml"
+    file.write_text(
+        "model: {name: video_cnn}\n"
+        "data: {source: npz, path: x.npz,"
+        " video: {augment: {flip: true, crop: 2}, test_time: {flip: horizontal, shift: 2}}}\n"
+    )
+    field, views = load_recipe(file).data.test_time()
+    assert field == "data.video.test_time"
+    assert len(views.views()) == 6
 
 
 # ------------------------------------------------------------------- monitor resolver

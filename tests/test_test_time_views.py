@@ -1,5 +1,5 @@
-"""data.image.test_time: the evaluated and exported model averages over flipped and
-shifted views of each image."""
+"""data.image.test_time and data.video.test_time: the evaluated and exported model
+averages over flipped and shifted views of each image or clip."""
 
 import numpy as np
 import pytest
@@ -70,6 +70,28 @@ def test_shifts_are_taken_of_the_image_and_of_each_mirror():
     np.testing.assert_allclose(shift_only.predict(IMAGES, verbose=0), by_hand, rtol=1e-5, atol=1e-6)
 
 
+def test_clips_are_flipped_and_shifted_every_frame_alike():
+    from zoo.models.layers import Shift
+
+    clips = np.random.default_rng(2).uniform(0, 1, (3, 4, 8, 10, 1)).astype("float32")
+    frames = clips.reshape(12, 8, 10, 1)  # Each frame is an image: shift them one by one.
+    for offset in (2, -1):
+        by_frame = _shifted(frames, offset).reshape(clips.shape)
+        np.testing.assert_array_equal(np.asarray(Shift(offset)(clips)), by_frame)
+    inner = build_model("video_cnn", input_shape=(4, 8, 10, 1), num_classes=3, filters=[4])
+    info = DataInfo("video", (4, 8, 10, 1), "float32", num_classes=3)
+    wrapped = with_preprocessor(inner, None, info, TestTimeViews(flip="horizontal", shift=1))
+    mirror = clips[:, :, :, ::-1]
+    views = [clips, mirror] + [
+        _shifted(v.reshape(12, 8, 10, 1), d).reshape(clips.shape)
+        for v in (clips, mirror)
+        for d in (1, -1)
+    ]
+    by_hand = np.mean([inner.predict(v, verbose=0) for v in views], axis=0)
+    np.testing.assert_allclose(wrapped.predict(clips, verbose=0), by_hand, rtol=1e-5, atol=1e-6)
+    assert not np.allclose(by_hand, inner.predict(clips, verbose=0), atol=1e-5)
+
+
 @pytest.mark.parametrize(
     ("views", "count", "words"),
     [
@@ -91,6 +113,8 @@ def test_views_are_counted_and_described(views, count, words):
     assert len(views.views()) == count
     assert views.views()[0] == (None, 0)  # The image itself first.
     assert views.describe() == words
+    clip_words = views.describe("clip")
+    assert clip_words == words.replace("image", "clip")
 
 
 def test_without_views_or_preprocessor_the_model_is_itself():

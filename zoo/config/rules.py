@@ -14,7 +14,14 @@ from collections.abc import Callable, Iterator
 
 from zoo import limits
 from zoo.config import catalog, monitors, sources
-from zoo.config.schema import CsvData, DirectoryData, FileData, Metric, Recipe
+from zoo.config.schema import (
+    TEST_TIME_MIRRORS,
+    CsvData,
+    DirectoryData,
+    FileData,
+    Metric,
+    Recipe,
+)
 from zoo.models.registry import get_model_entry
 
 Found = Iterator[tuple[str, str]]
@@ -280,30 +287,47 @@ def video_augment_fits(recipe: Recipe) -> Found:
 
 
 def test_time_views_were_trained(recipe: Recipe) -> Found:
-    """Test-time views average over flipped and shifted images, which only mean the
-    same class when the model learned them as such from its training augmentation."""
-    image = recipe.data.image
-    if image is None or image.test_time is None:
+    """Test-time views average over flipped and shifted images or clips, which only mean
+    the same class when the model learned them as such from its training augmentation."""
+    found = recipe.data.test_time()
+    if found is None:
         return
-    augment = image.augment
-    trained = (augment.flip if augment else None) or ""
-    wanted = image.test_time.flip
-    if wanted and trained != "horizontal_and_vertical" and trained != wanted:
-        yield (
-            "data.image.test_time.flip",
-            f"averages over {wanted.replace('_', ' ')} mirror images, but "
-            f"data.image.augment.flip is {trained or 'off'}, so training never showed "
-            f"the model such images. Set data.image.augment.flip: {wanted} (if a mirrored "
-            "image keeps its class), or remove the flip.",
+    field, views = found
+    kind = field.split(".")[1]  # image or video
+    augment = getattr(recipe.data, kind).augment
+    noun = "image" if kind == "image" else "clip"
+    if kind == "image":
+        trained = TEST_TIME_MIRRORS.get((augment.flip if augment else None) or "", ())
+        flip_now = (augment.flip if augment else None) or "off"
+        shift_ok = augment is not None and (augment.crop >= views.shift or augment.translation)
+        shift_how = "crop {crop} and no translation"
+    else:  # clips: VideoAugment.flip mirrors left-right, or not at all
+        trained = ("horizontal",) if augment and augment.flip else ()
+        flip_now = "true (left-right only)" if trained else "off"
+        shift_ok = augment is not None and augment.crop >= views.shift
+        shift_how = "crop {crop}"
+    wanted = TEST_TIME_MIRRORS[views.flip] if views.flip else ()
+    if any(mode not in trained for mode in wanted):
+        fix = (
+            f"Set data.image.augment.flip: {views.flip} (if a mirrored image keeps its class)"
+            if kind == "image" and views.flip
+            else "Set data.video.augment.flip: true and test_time.flip: horizontal (if a "
+            "left-right mirrored clip keeps its class)"
         )
-    shift = image.test_time.shift
-    if shift and not (augment and (augment.crop >= shift or augment.translation)):
         yield (
-            "data.image.test_time.shift",
-            f"moves images by {shift} pixels, but data.image.augment has "
-            f"crop {augment.crop if augment else 0} and no translation, so training never "
-            f"showed the model such images. Set data.image.augment.crop: {shift} or more, "
-            "or lower the shift.",
+            f"{field}.flip",
+            f"averages over {views.flip.replace('_', ' ')} mirror {noun}s, but "
+            f"data.{kind}.augment.flip is {flip_now}, so training never showed the model "
+            f"such {noun}s. {fix}, or remove the flip.",
+        )
+    if views.shift and not shift_ok:
+        crop = augment.crop if augment else 0
+        yield (
+            f"{field}.shift",
+            f"moves {noun}s by {views.shift} pixels, but data.{kind}.augment has "
+            f"{shift_how.format(crop=crop)}, so training never showed the model such "
+            f"{noun}s. Set data.{kind}.augment.crop: {views.shift} or more, or lower the "
+            "shift.",
         )
 
 

@@ -232,7 +232,9 @@ class TestTimeViews(Section):
     `horizontal_and_vertical`: 4). `shift`: each of those also moved diagonally by
     +shift and -shift pixels, zero-filled (3× the views). The model must have seen such
     images in training: each flip must be one `augment.flip` draws, and a shift needs
-    `augment.crop` at least as large (or `augment.translation`).
+    `augment.crop` at least as large (or `augment.translation`). Clips
+    (`data.video.test_time`) take the same views, every frame alike: `horizontal` flips
+    only, as `data.video.augment.flip` mirrors left-right only.
     """
 
     flip: Literal["horizontal", "vertical", "horizontal_and_vertical"] | None = None
@@ -244,14 +246,14 @@ class TestTimeViews(Section):
         shifts = [0, self.shift, -self.shift] if self.shift else [0]
         return [(flip, shift) for flip in flips for shift in shifts]
 
-    def describe(self) -> str:
+    def describe(self, noun: str = "image") -> str:
         """In words, for model cards: "6 views: the image and 1 mirror image (horizontal
-        flip), each also shifted ±2 px"."""
+        flip), each also shifted ±2 px" (`noun`: what a view is of, image or clip)."""
         mirrors = len(TEST_TIME_MIRRORS[self.flip]) if self.flip else 0
-        what = "the image"
+        what = f"the {noun}"
         if mirrors:
             plural = "s" if mirrors > 1 else ""
-            what += f" and {mirrors} mirror image{plural} ({self.flip.replace('_', ' ')} flip)"
+            what += f" and {mirrors} mirror {noun}{plural} ({self.flip.replace('_', ' ')} flip)"
         each = "each also" if mirrors else "also"
         moved = f", {each} shifted ±{self.shift} px" if self.shift else ""
         return f"{len(self.views())} views: {what}{moved}"
@@ -300,6 +302,8 @@ class VideoOptions(Section):
     width), bilinear with antialiasing. `rescale`: multiply by this (e.g. 0.00392 for
     1/255; builders such as `video_cnn` rescale by themselves unless told not to).
     Clips without a channel axis (T, H, W), such as MedMNIST 3D volumes, get one.
+    `test_time`: views averaged at evaluation and in the exported model, as for images
+    (see `TestTimeViews`).
     """
 
     frames: PositiveInt | None = None
@@ -307,6 +311,7 @@ class VideoOptions(Section):
     resize: tuple[Pixels, Pixels] | None = None
     rescale: PositiveFloat | None = None
     augment: VideoAugment | None = None
+    test_time: TestTimeViews | None = None
 
 
 def _cache_alias(value: Any) -> Any:
@@ -346,6 +351,15 @@ class DataCommon(Section):
     text: TextOptions | None = None
     image: ImageOptions | None = None
     video: VideoOptions | None = None
+
+    def test_time(self) -> tuple[str, TestTimeViews] | None:
+        """The test-time views the evaluated and exported model averages over, with the
+        field that names them (`data.image.test_time` or `data.video.test_time`); None
+        when neither does. The one place the trainer, the rules and the model card ask."""
+        for kind, options in (("image", self.image), ("video", self.video)):
+            if options is not None and options.test_time is not None:
+                return f"data.{kind}.test_time", options.test_time
+        return None
 
 
 class TfdsData(DataCommon):

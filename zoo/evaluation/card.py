@@ -103,13 +103,15 @@ def _throughput(training: Mapping[str, Any]) -> list[str]:
 
 
 def _test_time_views(recipe: Recipe) -> list[str]:
-    views = recipe.data.image.test_time if recipe.data.image else None
-    if views is None:
+    found = recipe.data.test_time()
+    if found is None:
         return []
+    field, views = found
+    noun = "clip" if field == "data.video.test_time" else "image"
     return [
         f"- test-time augmentation: the model averages its probabilities over "
-        f"{views.describe()}, one forward pass each; the final metrics are the averaged "
-        "model's (validation during training saw the image alone)"
+        f"{views.describe(noun)}, one forward pass each; the final metrics are the averaged "
+        f"model's (validation during training saw the {noun} alone)"
     ]
 
 

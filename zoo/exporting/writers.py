@@ -28,9 +28,10 @@ def with_preprocessor(
 ) -> keras.Model:
     """`model` with the data's preprocessor in front, taking one raw input named after
     the data's input feature; `model` itself when there is no preprocessor and no
-    test-time views. With `test_time` (`data.image.test_time`), the wrapper averages the
-    model's outputs over the preprocessed input's views: itself and its mirror images,
-    each also shifted by ±shift pixels (zoo's `Flip` and `Shift` layers, then Keras's
+    test-time views. With `test_time` (`data.image.test_time` or `data.video.test_time`),
+    the wrapper averages the model's outputs over the preprocessed input's views: itself
+    and its mirror images, each also shifted by ±shift pixels (every frame alike for
+    clips; zoo's `Flip` and `Shift` layers, then Keras's
     `Average`), with the weights shared. The wrapper is named `<model>_raw_input`, which
     is how `builder_model` finds the builder's model inside it again."""
     if preprocessor is None and test_time is None:

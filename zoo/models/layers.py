@@ -298,9 +298,10 @@ class Flip(keras.layers.Layer):
 
 @keras.saving.register_keras_serializable(package="zoo")
 class Shift(keras.layers.Layer):
-    """Moves channels-last images (B, H, W, C) `offset` pixels down and right (up and
-    left when negative), filling with zeros: the zero-padded crop of `augment.crop` at a
-    fixed offset. Makes test-time views (`zoo.exporting.writers.with_preprocessor`)."""
+    """Moves channels-last images (B, H, W, C) or clips (B, T, H, W, C), every frame
+    alike, `offset` pixels down and right (up and left when negative), filling with
+    zeros: the zero-padded crop of `augment.crop` at a fixed offset. Makes test-time
+    views (`zoo.exporting.writers.with_preprocessor`)."""
 
     def __init__(self, offset: int = 1, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -308,9 +309,10 @@ class Shift(keras.layers.Layer):
 
     def call(self, inputs):
         pad, height, width = abs(self.offset), inputs.shape[-3], inputs.shape[-2]
-        padded = keras.ops.pad(inputs, [[0, 0], [pad, pad], [pad, pad], [0, 0]])
+        leading = [[0, 0]] * (len(inputs.shape) - 3)  # batch (and time): not moved
+        padded = keras.ops.pad(inputs, [*leading, [pad, pad], [pad, pad], [0, 0]])
         start = pad - self.offset  # output[i] = input[i - offset] = padded[i - offset + pad]
-        return padded[:, start : start + height, start : start + width, :]
+        return padded[..., start : start + height, start : start + width, :]
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         return input_shape

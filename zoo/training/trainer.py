@@ -159,8 +159,8 @@ def _run(
         fitted = _fit(recipe, run_dir, model, bundle, strategy, verbose, callbacks)
         say(f"{len(fitted.history.get('loss', []))} epochs, loss {_last(fitted.history)}")
     # From here on the model takes raw input, as users and exports see it.
-    views = recipe.data.image.test_time if recipe.data.image else None
-    model = export.with_preprocessor(model, bundle.preprocessor, bundle.info, views)
+    views = recipe.data.test_time()
+    model = export.with_preprocessor(model, bundle.preprocessor, bundle.info, views and views[1])
     with stages.stage("evaluation") as say:
         metrics, reports = _evaluate(recipe, model, bundle, limits)
         for split, scores in report.all_scores({**metrics, "report": reports}).items():
