@@ -398,3 +398,59 @@ def test_text_run_saves_its_vocabulary_and_evaluation_never_adapts(tmp_path):
     scores = evaluate(result.run_dir, split="test")
     assert text_pre.adapt_calls == before  # Rebuilt from vocabulary.txt: no adapting.
     assert scores["test"]["accuracy"] == pytest.approx(result.metrics["test"]["accuracy"])
+
+
+# ------------------------------------------------------------------ truncate: middle
+def _keep_ends_by_hand(row: list[int], length: int, head: int) -> list[int]:
+    words = [t for t in row if t != 0]
+    kept = words if len(words) <= length else words[:head] + words[len(words) - (length - head) :]
+    return kept + [0] * (length - len(kept))
+
+
+def test_keep_ends_keeps_the_head_and_the_tail_of_long_rows_and_pads_short_ones():
+    from zoo.models.layers import KeepEnds
+
+    rows = [list(range(1, 13)), [5, 6, 7, 0, 0, 0, 0, 0, 0, 0, 0, 0], [9] * 8 + [0] * 4]
+    out = np.asarray(KeepEnds(8, 2)(np.array(rows, dtype="int64")))
+    assert out.tolist() == [_keep_ends_by_hand(r, 8, 2) for r in rows]
+    assert out[0].tolist() == [1, 2, 7, 8, 9, 10, 11, 12]  # First 2, last 6.
+    # A batch narrower than the length (every text short) is padded to it.
+    assert np.asarray(KeepEnds(8, 2)(np.array([[3, 4]], dtype="int64"))).tolist() == [
+        [3, 4, 0, 0, 0, 0, 0, 0]
+    ]
+
+
+def test_truncate_middle_vectorises_whole_texts_and_keeps_both_ends(tmp_path):
+    import keras
+
+    from zoo.config.schema import TextOptions
+
+    words = [f"w{i}" for i in range(30)]
+    options = TextOptions(sequence_length=8, truncate="middle")
+    pre = text_prep.build(options, None, vocabulary=words)
+    ids = {w: i + 2 for i, w in enumerate(words)}  # 0 padding, 1 out of vocabulary.
+    long_text, short_text = " ".join(words[:20]), "w3 w4"
+    out = np.asarray(pre(tf_strings([long_text, short_text])))
+    assert out[0].tolist() == [ids[w] for w in words[:2] + words[14:20]]
+    assert out[1].tolist() == [ids["w3"], ids["w4"], 0, 0, 0, 0, 0, 0]
+    end = np.asarray(
+        text_prep.build(TextOptions(sequence_length=8), None, vocabulary=words)(
+            tf_strings([long_text])
+        )
+    )
+    assert end[0].tolist() == [ids[w] for w in words[:8]]  # The default cuts the end off.
+    pre.save(tmp_path / "pre.keras")
+    again = keras.saving.load_model(tmp_path / "pre.keras")  # Safe mode.
+    np.testing.assert_array_equal(np.asarray(again(tf_strings([long_text, short_text]))), out)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        {"truncate": "middle", "sequence_length": None},
+        {"truncate": "middle", "output_mode": "multi_hot"},
+    ],
+)
+def test_truncate_middle_needs_token_ids_of_a_set_length(toy_tree, text):
+    with pytest.raises(ValueError, match="truncate: middle cuts token ids"):
+        _config(toy_tree, text=text)

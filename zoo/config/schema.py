@@ -141,7 +141,10 @@ class TextOptions(Section):
     `strip_markup` removes HTML tags such as `<br />` first; `standardize` then lowercases
     and/or strips punctuation. `max_tokens` caps the vocabulary (padding and
     out-of-vocabulary tokens included); `sequence_length` pads/truncates token ids (null:
-    pad to the longest text of each batch); `ngrams` adds n-grams up to that n as tokens.
+    pad to the longest text of each batch); `truncate` says where a longer text is cut:
+    `end` keeps its first `sequence_length` tokens, `middle` its first quarter and its
+    last three quarters (head + tail, Sun et al. 2019: reviews often conclude at the end;
+    zoo's `KeepEnds` layer). `ngrams` adds n-grams up to that n as tokens.
     `output_mode`: `int` gives token ids in order (sequence models); `multi_hot` (is each
     vocabulary entry present) and `tf_idf` (its count × inverse document frequency, the
     frequencies learnt with the vocabulary) give one float vector of `vocabulary_size`
@@ -162,6 +165,7 @@ class TextOptions(Section):
 
     max_tokens: Annotated[int, Field(ge=3)] = 20_000
     sequence_length: PositiveInt | None = 200
+    truncate: Literal["end", "middle"] = "end"
     standardize: Literal["lower_and_strip_punctuation", "lower", "strip_punctuation", "none"] = (
         "lower_and_strip_punctuation"
     )
@@ -184,6 +188,15 @@ class TextOptions(Section):
             raise ValueError(
                 f"sparse applies to output_mode multi_hot only: {why}; use output_mode "
                 "multi_hot, or remove sparse"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _middle_needs_a_length(self) -> TextOptions:
+        if self.truncate == "middle" and (self.output_mode != "int" or not self.sequence_length):
+            raise ValueError(
+                "truncate: middle cuts token ids (output_mode int) to sequence_length; set "
+                "both, or use truncate: end"
             )
         return self
 

@@ -52,6 +52,37 @@ class CleanText(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="zoo")
+class KeepEnds(keras.layers.Layer):
+    """Cuts token ids (B, N), padded with 0 at the end as `TextVectorization` gives them,
+    to (B, `length`): a text that fits is padded; a longer one keeps its first `head`
+    tokens and its last `length - head` ones, instead of losing its end. The
+    `data.text.truncate: middle` of `zoo.data.preprocessing.text` (head + tail
+    truncation, Sun et al. 2019, "How to Fine-Tune BERT for Text Classification?").
+    Hand-written: Keras' `TextVectorization` only cuts the end off."""
+
+    def __init__(self, length: int = 256, head: int = 64, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if not 0 <= head <= length:
+            raise ValueError(f"KeepEnds: head {head} must be within 0..length ({length})")
+        self.length, self.head = int(length), int(head)
+
+    def call(self, tokens):
+        ops = keras.ops
+        tokens = ops.pad(tokens, [[0, 0], [0, self.length]])  # Every row ≥ length wide.
+        count = ops.sum(ops.cast(ops.not_equal(tokens, 0), "int32"), axis=1, keepdims=True)
+        position = ops.expand_dims(ops.arange(self.length, dtype="int32"), 0)
+        from_end = position - self.length + count  # The last `length - head` tokens.
+        cut = ops.logical_and(count > self.length, position >= self.head)
+        return ops.take_along_axis(tokens, ops.where(cut, from_end, position), axis=1)
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        return (input_shape[0], self.length)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "length": self.length, "head": self.head}
+
+
+@keras.saving.register_keras_serializable(package="zoo")
 class ToFloat(keras.layers.Layer):
     """Casts its input to float32, keeping a sparse tensor sparse (a bag of n-grams from
     `TextVectorization(sparse=True)`). Hand-written because Keras' Rescaling, the usual

@@ -168,6 +168,13 @@ def clean_text_layer() -> type:
     return CleanText
 
 
+def keep_ends_layer() -> type:
+    """The `KeepEnds` layer class (zoo/models/layers.py): head + tail truncation."""
+    from zoo.models.layers import KeepEnds
+
+    return KeepEnds
+
+
 def to_float_layer() -> type:
     """The `ToFloat` layer class (zoo/models/layers.py): a cast that keeps sparse bags
     sparse, which Keras' Rescaling does not."""
@@ -197,12 +204,13 @@ def build(
     clean = clean_text_layer()(strip_markup=options.strip_markup, name="clean_text")
     mode = options.output_mode
     bag = mode != "int"
+    cut_at_end = mode == "int" and options.truncate == "end"
     vectorizer = keras.layers.TextVectorization(
         max_tokens=options.max_tokens,
         standardize=None if options.standardize == "none" else options.standardize,
         ngrams=options.ngrams,
         output_mode=mode,
-        output_sequence_length=options.sequence_length if mode == "int" else None,
+        output_sequence_length=options.sequence_length if cut_at_end else None,
         sparse=bag and options.sparse,
         name="vectorize",
     )
@@ -216,6 +224,9 @@ def build(
         adapt_calls += 1
     raw = keras.Input(shape=(), dtype="string", name=input_name)
     tokens = vectorizer(clean(raw))
+    if options.truncate == "middle":  # Whole texts in, their two ends kept.
+        length = options.sequence_length
+        tokens = keep_ends_layer()(length, length // 4, name="keep_ends")(tokens)
     if bag:
         # A bag of n-grams: one float vector per text. TextVectorization's multi_hot output
         # is int64 when run (float32 only symbolically): cast, sparse bags included.
