@@ -289,6 +289,11 @@ def test_rule_problems_carry_the_line_of_the_field(tmp_path):
             "data: {source: npz, path: x.npz, video: {augment: {crop: 1}, test_time: {shift: 2}}}",
             "data.video.test_time.shift",
         ),
+        (
+            "data: {source: npz, path: x.npz,"
+            " video: {resize: [8, 8], augment: {crop: 4}, test_time: {shift: 1}}}",
+            "data.video.test_time.shift",
+        ),
     ],
 )
 def test_data_rules(tmp_path, extra, path):

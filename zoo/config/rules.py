@@ -320,7 +320,14 @@ def test_time_views_were_trained(recipe: Recipe) -> Found:
             f"data.{kind}.augment.flip is {flip_now}, so training never showed the model "
             f"such {noun}s. {fix}, or remove the flip.",
         )
-    if views.shift and not shift_ok:
+    if views.shift and kind == "video" and recipe.data.video.resize:
+        yield (
+            f"{field}.shift",
+            "moves clips after data.video.resize, but data.video.augment.crop moves the raw "
+            "clips before it, so their pixels differ in size and training may never have "
+            "shown such clips. Remove the shift (flips still apply), or the resize.",
+        )
+    elif views.shift and not shift_ok:
         crop = augment.crop if augment else 0
         yield (
             f"{field}.shift",

@@ -247,7 +247,8 @@ class TestTimeViews(Section):
     images in training: each flip must be one `augment.flip` draws, and a shift needs
     `augment.crop` at least as large (or `augment.translation`). Clips
     (`data.video.test_time`) take the same views, every frame alike: `horizontal` flips
-    only, as `data.video.augment.flip` mirrors left-right only.
+    only, as `data.video.augment.flip` mirrors left-right only, and no shift with
+    `data.video.resize` (the training crop moves raw clips, before the resize).
     """
 
     flip: Literal["horizontal", "vertical", "horizontal_and_vertical"] | None = None
