@@ -294,6 +294,11 @@ def test_rule_problems_carry_the_line_of_the_field(tmp_path):
             " video: {resize: [8, 8], augment: {crop: 4}, test_time: {shift: 1}}}",
             "data.video.test_time.shift",
         ),
+        (
+            "data: {source: directory, path: d, kind: image,"
+            " image: {resize: [8, 8], augment: {crop: 4}, test_time: {shift: 1}}}",
+            "data.image.test_time.shift",
+        ),
     ],
 )
 def test_data_rules(tmp_path, extra, path):

@@ -320,12 +320,12 @@ def test_time_views_were_trained(recipe: Recipe) -> Found:
             f"data.{kind}.augment.flip is {flip_now}, so training never showed the model "
             f"such {noun}s. {fix}, or remove the flip.",
         )
-    if views.shift and kind == "video" and recipe.data.video.resize:
+    if views.shift and getattr(recipe.data, kind).resize:
         yield (
             f"{field}.shift",
-            "moves clips after data.video.resize, but data.video.augment.crop moves the raw "
-            "clips before it, so their pixels differ in size and training may never have "
-            "shown such clips. Remove the shift (flips still apply), or the resize.",
+            f"moves {noun}s after data.{kind}.resize, but data.{kind}.augment moves the raw "
+            f"{noun}s before it, so their pixels differ in size and training may never have "
+            f"shown such {noun}s. Remove the shift (flips still apply), or the resize.",
         )
     elif views.shift and not shift_ok:
         crop = augment.crop if augment else 0

@@ -245,10 +245,10 @@ class TestTimeViews(Section):
     `horizontal_and_vertical`: 4). `shift`: each of those also moved diagonally by
     +shift and -shift pixels, zero-filled (3× the views). The model must have seen such
     images in training: each flip must be one `augment.flip` draws, and a shift needs
-    `augment.crop` at least as large (or `augment.translation`). Clips
-    (`data.video.test_time`) take the same views, every frame alike: `horizontal` flips
-    only, as `data.video.augment.flip` mirrors left-right only, and no shift with
-    `data.video.resize` (the training crop moves raw clips, before the resize).
+    `augment.crop` at least as large (or `augment.translation`), and no `resize` (the
+    training augmentation moves raw images, before the resize, so the pixels differ).
+    Clips (`data.video.test_time`) take the same views, every frame alike: `horizontal`
+    flips only, as `data.video.augment.flip` mirrors left-right only.
     """
 
     flip: Literal["horizontal", "vertical", "horizontal_and_vertical"] | None = None
