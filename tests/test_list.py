@@ -45,6 +45,7 @@ def test_lists_models_and_builtin_recipes_with_their_data_without_tensorflow(tmp
     expected = {"mnist_base", "mnist_cnn", "mnist_mlp", "cifar10_cnn", "cifar10_cnn_tfds"}
     expected |= {
         "cifar10_resnet",
+        "cifar10_resnet20",
         "cifar10_resnet_short",
         "imdb_bow",
         "imdb_transformer",

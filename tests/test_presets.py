@@ -464,6 +464,7 @@ def test_publish_presets_tool_walks_every_built_in_recipe():
         assert steps[base].skip.startswith("a base recipe"), steps[base]
     for name in (
         "cifar10_resnet",
+        "cifar10_resnet20",
         "cifar10_resnet_short",
         "cifar10_cnn",
         "imdb_bow",

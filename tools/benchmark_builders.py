@@ -283,7 +283,7 @@ class Case:
 CASES = {
     "resnet": Case(
         "resnet",
-        "CIFAR-10 (cifar10_resnet): ResNet-20 on 32×32×3, batch 128",
+        "CIFAR-10 (cifar10_resnet20): ResNet-20 on 32×32×3, batch 128",
         128,
         {"input_shape": (32, 32, 3), "num_classes": 10, "depth": 20, "width": 16, "l2": 5e-4},
         plain_resnet,

@@ -4,7 +4,7 @@ Mappings in Deep Residual Networks").
 Pre-activation (BN → ReLU → conv) keeps the shortcut path a pure identity from input to
 output, which is what lets the deep CIFAR variants (ResNet-56, -110) train as easily as
 the shallow ones. Depth and width are free so the CPU budget, not the code, picks the
-size: measure before choosing (recipes/cifar10_resnet.yaml records the measurement).
+size: measure before choosing (recipes/cifar10_resnet20.yaml records the measurement).
 """
 
 from collections.abc import Iterator, Mapping
