@@ -196,3 +196,52 @@ def test_a_run_evaluates_and_exports_the_averaged_model(tmp_path):
     assert result.metrics["test"]["accuracy"] == pytest.approx(
         float((by_hand.argmax(-1) == labels).mean())
     )
+
+
+@pytest.mark.slow  # One small clip run: train, evaluate, export and verify.
+def test_a_clip_run_evaluates_and_exports_the_averaged_model(tmp_path):
+    import keras
+
+    rng = np.random.default_rng(3)
+    labels = np.arange(96) % 2
+    # Bright or dark clips with noise: a mirrored or shifted clip keeps its class.
+    clips = (rng.integers(0, 100, (96, 4, 10, 10)) + 120 * labels[:, None, None, None]).astype(
+        np.uint8
+    )
+    np.savez(
+        tmp_path / "clips.npz",
+        train_images=clips[:64],
+        train_labels=labels[:64],
+        test_images=clips[64:],
+        test_labels=labels[64:],
+    )
+    recipe_file = tmp_path / "r.yaml"
+    recipe_file.write_text(
+        "model: {name: video_cnn, params: {filters: [4], dropout: 0.0}}\n"
+        f"data: {{source: npz, path: {tmp_path / 'clips.npz'},"
+        " splits: {train: train, test: test},"
+        " video: {augment: {flip: true, crop: 1}, test_time: {flip: horizontal, shift: 1}}}\n"
+        "training: {batch_size: 16, epochs: 3, optimizer: {name: adam, learning_rate: 0.01}}\n"
+        "export: {saved_model: true, keras: true}\n"
+    )
+    result = train_recipe(load_recipe(recipe_file), output_dir=tmp_path / "run", verbose=0)
+    assert result.metrics["test"]["accuracy"] >= 0.9  # Chance is 0.5.
+    assert all(check["ok"] for check in result.metrics["export"].values())
+    card = (result.run_dir / "model_card.md").read_text()
+    assert "over 6 views: the clip and 1 mirror clip (horizontal flip), each also shifted" in card
+    served = keras.saving.load_model(result.run_dir / "model.keras")
+    inner = builder_model(served)
+    pre = next(layer for layer in served.layers if type(layer).__name__ == "VideoPreprocess")
+    test = np.asarray(pre(clips[64:]))
+    flipped = test[:, :, :, ::-1]
+    frames = test.shape[0] * test.shape[1]
+    views = [test, flipped] + [
+        _shifted(v.reshape(frames, *v.shape[2:]), d).reshape(v.shape)
+        for v in (test, flipped)
+        for d in (1, -1)
+    ]
+    by_hand = np.mean([inner.predict(v, verbose=0) for v in views], axis=0)
+    np.testing.assert_allclose(served.predict(clips[64:], verbose=0), by_hand, rtol=1e-5, atol=1e-6)
+    assert result.metrics["test"]["accuracy"] == pytest.approx(
+        float((by_hand.argmax(-1) == labels[64:]).mean())
+    )
