@@ -81,12 +81,12 @@ def check(name: str) -> str:
 
 def check_zoo_classes() -> str:
     """zoo's own Keras classes a run's model may hold (zoo/models/layers.py, losses.py):
-    the smoothed sparse loss against Keras's one-hot loss, and the test-time Flip and
-    Shift against numpy."""
+    the smoothed sparse loss against Keras's one-hot loss, the test-time Flip and Shift
+    (images and clips) against numpy, and the head + tail KeepEnds against a by-hand cut."""
     import keras
     import numpy as np
 
-    from zoo.models.layers import Flip, Shift
+    from zoo.models.layers import Flip, KeepEnds, Shift
     from zoo.models.losses import SparseCategoricalCrossentropy
 
     labels, probs = np.array([0, 2]), np.array([[0.7, 0.2, 0.1], [0.1, 0.1, 0.8]], "float32")
@@ -103,7 +103,14 @@ def check_zoo_classes() -> str:
     moved[:, 1:, 1:] = x[:, :-1, :-1]
     if not np.array_equal(keras.ops.convert_to_numpy(Shift(1)(x)), moved):
         raise AssertionError("Shift")
-    return "smoothed sparse loss, Flip, Shift"
+    clips = x.reshape(1, 2, 4, 5, 1)  # Two frames: each moved alike.
+    if not np.array_equal(keras.ops.convert_to_numpy(Shift(1)(clips)), moved.reshape(clips.shape)):
+        raise AssertionError("Shift on clips")
+    tokens = np.array([list(range(1, 13)), [3, 4] + [0] * 10])
+    cut = keras.ops.convert_to_numpy(KeepEnds(8, 2)(tokens)).tolist()
+    if cut != [[1, 2, 7, 8, 9, 10, 11, 12], [3, 4, 0, 0, 0, 0, 0, 0]]:
+        raise AssertionError(f"KeepEnds: {cut}")
+    return "smoothed sparse loss, Flip, Shift (images and clips), KeepEnds"
 
 
 def main() -> int:
