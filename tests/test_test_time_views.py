@@ -70,24 +70,31 @@ def test_shifts_are_taken_of_the_image_and_of_each_mirror():
     np.testing.assert_allclose(shift_only.predict(IMAGES, verbose=0), by_hand, rtol=1e-5, atol=1e-6)
 
 
+def _shifted_clips(clips, offset):
+    """Each frame of (B, T, H, W, C) clips moved as `_shifted` moves an image."""
+    b, t = clips.shape[:2]
+    return _shifted(clips.reshape(b * t, *clips.shape[2:]), offset).reshape(clips.shape)
+
+
+def _clip_views(clips, shift):
+    """The clips, their left-right mirrors, and both moved by +shift and -shift pixels."""
+    mirror = clips[:, :, :, ::-1]
+    return [clips, mirror] + [
+        _shifted_clips(v, d) for v in (clips, mirror) for d in (shift, -shift)
+    ]
+
+
 def test_clips_are_flipped_and_shifted_every_frame_alike():
     from zoo.models.layers import Shift
 
     clips = np.random.default_rng(2).uniform(0, 1, (3, 4, 8, 10, 1)).astype("float32")
-    frames = clips.reshape(12, 8, 10, 1)  # Each frame is an image: shift them one by one.
     for offset in (2, -1):
-        by_frame = _shifted(frames, offset).reshape(clips.shape)
+        by_frame = _shifted_clips(clips, offset)  # Each frame shifted as an image.
         np.testing.assert_array_equal(np.asarray(Shift(offset)(clips)), by_frame)
     inner = build_model("video_cnn", input_shape=(4, 8, 10, 1), num_classes=3, filters=[4])
     info = DataInfo("video", (4, 8, 10, 1), "float32", num_classes=3)
     wrapped = with_preprocessor(inner, None, info, TestTimeViews(flip="horizontal", shift=1))
-    mirror = clips[:, :, :, ::-1]
-    views = [clips, mirror] + [
-        _shifted(v.reshape(12, 8, 10, 1), d).reshape(clips.shape)
-        for v in (clips, mirror)
-        for d in (1, -1)
-    ]
-    by_hand = np.mean([inner.predict(v, verbose=0) for v in views], axis=0)
+    by_hand = np.mean([inner.predict(v, verbose=0) for v in _clip_views(clips, 1)], axis=0)
     np.testing.assert_allclose(wrapped.predict(clips, verbose=0), by_hand, rtol=1e-5, atol=1e-6)
     assert not np.allclose(by_hand, inner.predict(clips, verbose=0), atol=1e-5)
 
@@ -149,9 +156,17 @@ def _colour_folders(root, n=24):
                 (folder / f"{i}.png").write_bytes(tf.io.encode_png(image).numpy())
 
 
+def _run_and_load(recipe_file, tmp_path):
+    """Train the recipe; every export verified; its result and the served `.keras` model."""
+    import keras
+
+    result = train_recipe(load_recipe(recipe_file), output_dir=tmp_path / "run", verbose=0)
+    assert all(check["ok"] for check in result.metrics["export"].values())
+    return result, keras.saving.load_model(result.run_dir / "model.keras")
+
+
 @pytest.mark.slow  # One small run: train, evaluate, export and verify.
 def test_a_run_evaluates_and_exports_the_averaged_model(tmp_path):
-    import keras
     import tensorflow as tf
 
     _colour_folders(tmp_path / "images")
@@ -170,12 +185,10 @@ def test_a_run_evaluates_and_exports_the_averaged_model(tmp_path):
         "training: {batch_size: 8, epochs: 4, optimizer: {name: adam, learning_rate: 0.01}}\n"
         "export: {saved_model: true, keras: true}\n"
     )
-    result = train_recipe(load_recipe(recipe_file), output_dir=tmp_path / "run", verbose=0)
+    result, served = _run_and_load(recipe_file, tmp_path)
     assert result.metrics["test"]["accuracy"] >= 0.9  # Chance is 0.5.
-    assert all(check["ok"] for check in result.metrics["export"].values())
     card = (result.run_dir / "model_card.md").read_text()
     assert "averages its probabilities over 2 views: the image and 1 mirror image" in card
-    served = keras.saving.load_model(result.run_dir / "model.keras")
     assert [layer.name for layer in served.layers if layer.name.startswith("test_time")] == [
         "test_time_horizontal",
         "test_time_mean",
@@ -200,7 +213,6 @@ def test_a_run_evaluates_and_exports_the_averaged_model(tmp_path):
 
 @pytest.mark.slow  # One small clip run: train, evaluate, export and verify.
 def test_a_clip_run_evaluates_and_exports_the_averaged_model(tmp_path):
-    import keras
 
     rng = np.random.default_rng(3)
     labels = np.arange(96) % 2
@@ -224,23 +236,14 @@ def test_a_clip_run_evaluates_and_exports_the_averaged_model(tmp_path):
         "training: {batch_size: 16, epochs: 8, optimizer: {name: adam, learning_rate: 0.01}}\n"
         "export: {saved_model: true, keras: true}\n"
     )
-    result = train_recipe(load_recipe(recipe_file), output_dir=tmp_path / "run", verbose=0)
+    result, served = _run_and_load(recipe_file, tmp_path)
     assert result.metrics["test"]["accuracy"] >= 0.85  # Chance is 0.5.
-    assert all(check["ok"] for check in result.metrics["export"].values())
     card = (result.run_dir / "model_card.md").read_text()
     assert "over 6 views: the clip and 1 mirror clip (horizontal flip), each also shifted" in card
-    served = keras.saving.load_model(result.run_dir / "model.keras")
     inner = builder_model(served)
     pre = next(layer for layer in served.layers if type(layer).__name__ == "VideoPreprocess")
     test = np.asarray(pre(clips[64:]))
-    flipped = test[:, :, :, ::-1]
-    frames = test.shape[0] * test.shape[1]
-    views = [test, flipped] + [
-        _shifted(v.reshape(frames, *v.shape[2:]), d).reshape(v.shape)
-        for v in (test, flipped)
-        for d in (1, -1)
-    ]
-    by_hand = np.mean([inner.predict(v, verbose=0) for v in views], axis=0)
+    by_hand = np.mean([inner.predict(v, verbose=0) for v in _clip_views(test, 1)], axis=0)
     np.testing.assert_allclose(served.predict(clips[64:], verbose=0), by_hand, rtol=1e-5, atol=1e-6)
     assert result.metrics["test"]["accuracy"] == pytest.approx(
         float((by_hand.argmax(-1) == labels[64:]).mean())

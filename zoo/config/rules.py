@@ -310,7 +310,7 @@ def test_time_views_were_trained(recipe: Recipe) -> Found:
     if any(mode not in trained for mode in wanted):
         fix = (
             f"Set data.image.augment.flip: {views.flip} (if a mirrored image keeps its class)"
-            if kind == "image" and views.flip
+            if kind == "image"
             else "Set data.video.augment.flip: true and test_time.flip: horizontal (if a "
             "left-right mirrored clip keeps its class)"
         )
